@@ -1,0 +1,65 @@
+//! Shared pieces of the lisse benchmarks: the STREAM-like triad that every throughput figure is
+//! compared with, and synthetic data larger than the last-level cache.
+
+use lisse_core::RngStreams;
+use lisse_oracles::data::{Dataset, Targets};
+use nalgebra::DMatrix;
+use rand::RngExt;
+use rand_distr::{Distribution, StandardNormal};
+use rayon::prelude::*;
+
+/// Elements per rayon task in the triad: large enough to amortize scheduling.
+const TRIAD_CHUNK: usize = 1 << 16;
+
+/// The STREAM triad a ← b + s·c (McCalpin, "Memory Bandwidth and Machine Balance in Current
+/// High Performance Computers", IEEE TCCA Newsletter, 1995), split over rayon tasks of fixed
+/// size. It moves 24 bytes per element by STREAM's convention (read b and c, write a; the
+/// write-allocate read is not counted).
+pub fn triad(a: &mut [f64], b: &[f64], c: &[f64], s: f64) {
+    a.par_chunks_mut(TRIAD_CHUNK)
+        .zip(b.par_chunks(TRIAD_CHUNK))
+        .zip(c.par_chunks(TRIAD_CHUNK))
+        .for_each(|((a, b), c)| {
+            for ((ai, bi), ci) in a.iter_mut().zip(b).zip(c) {
+                *ai = bi + s * ci;
+            }
+        });
+}
+
+/// Bytes one [`triad`] call moves, by STREAM's convention.
+pub fn triad_bytes(len: usize) -> u64 {
+    24 * len as u64
+}
+
+/// A synthetic classification data set: d×n standard normal features (one sample per column)
+/// and labels from a random linear teacher (10% of them replaced by random classes), so the
+/// loss is not trivial.
+///
+/// # Panics
+/// If `d`, `n` or `k` is 0 or `k < 2` (the data set would be invalid).
+pub fn synthetic_classification(d: usize, n: usize, k: usize, seed: u64) -> Dataset {
+    let streams = RngStreams::new(seed);
+    let mut rng = streams.stream(0);
+    let features = DMatrix::from_fn(d, n, |_, _| StandardNormal.sample(&mut rng));
+    let teacher = DMatrix::from_fn(d, k, |_, _| StandardNormal.sample(&mut rng));
+    let mut noise = streams.stream(1);
+    let labels = (0..n)
+        .map(|i| {
+            let scores = teacher.tr_mul(&features.column(i));
+            let jitter: usize = noise.random_range(0..10);
+            if jitter == 0 {
+                noise.random_range(0..k)
+            } else {
+                scores.argmax().0
+            }
+        })
+        .collect();
+    Dataset::new(
+        features,
+        Targets::Classes {
+            labels,
+            n_classes: k,
+        },
+    )
+    .expect("synthetic data are valid")
+}

@@ -1,0 +1,468 @@
+//! The scaled simplex Δ(z) = {x ∈ ℝᵈ : xᵢ ≥ 0, Σᵢ xᵢ = z}, z > 0.
+//!
+//! The Euclidean projection of y onto Δ(z) is the "water-filling" xᵢ = max(yᵢ − θ, 0), where θ is
+//! the unique root of φ(θ) = Σᵢ max(yᵢ − θ, 0) − z (φ is continuous and strictly decreasing where
+//! positive). The three routines here differ only in how they find θ:
+//!
+//! | function | method | cost |
+//! |---|---|---|
+//! | [`project_simplex_sort`] | sort and scan (Held, Wolfe & Crowder 1974; Duchi et al. 2008, Fig. 1) | O(d log d) |
+//! | [`project_simplex_condat`] | Condat 2016, Algorithm 2 | O(d) observed, O(d²) worst case |
+//! | [`project_simplex_bisection`] | bisection on φ, finished by an exact step | O(d log(1/ε)) |
+//!
+//! All three agree to about 1e-12 relative to the scale maxᵢ |yᵢ| + z. The absolute error of
+//! each xᵢ is a few ulps of that scale, so for |yᵢ| ≫ z the sum Σxᵢ matches z only to
+//! about ε·maxᵢ |yᵢ|.
+//!
+//! References:
+//! - M. Held, P. Wolfe, H. P. Crowder, "Validation of subgradient optimization",
+//!   *Mathematical Programming* 6 (1974), 62–88.
+//! - J. Duchi, S. Shalev-Shwartz, Y. Singer, T. Chandra, "Efficient projections onto the
+//!   ℓ1-ball for learning in high dimensions", ICML 2008, Figure 1.
+//! - L. Condat, "Fast projection onto the simplex and the ℓ1 ball",
+//!   *Mathematical Programming* 158 (2016), 575–585, Algorithm 2 (the proposed algorithm).
+
+use nalgebra::DVector;
+use serde::{Deserialize, Serialize};
+
+use super::Domain;
+use crate::{Dimension, Error, Result, check_dim, check_finite, check_positive};
+
+/// Which algorithm [`Simplex`] uses to find the water level θ.
+///
+/// ```
+/// use lisse_core::domain::SimplexMethod;
+/// let mut y = [0.5, 1.5, -1.0];
+/// SimplexMethod::Sort.project(&mut y, 1.0, &mut Vec::new())?;
+/// assert_eq!(y, [0.0, 1.0, 0.0]);
+/// assert_eq!(SimplexMethod::default(), SimplexMethod::Condat);
+/// # Ok::<(), lisse_core::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum SimplexMethod {
+    /// [`project_simplex_sort`]: O(d log d), deterministic cost.
+    Sort,
+    /// [`project_simplex_condat`]: linear time in practice; the default.
+    #[default]
+    Condat,
+    /// [`project_simplex_bisection`]: the slow, robust reference; needs no scratch buffer.
+    Bisection,
+}
+
+impl SimplexMethod {
+    /// Projects `y` onto Δ(`z`) in place with this method; `scratch` is used by
+    /// [`Sort`](SimplexMethod::Sort) and [`Condat`](SimplexMethod::Condat) and ignored by
+    /// [`Bisection`](SimplexMethod::Bisection).
+    ///
+    /// # Errors
+    /// As [`project_simplex_sort`].
+    pub fn project(self, y: &mut [f64], z: f64, scratch: &mut Vec<f64>) -> Result<()> {
+        match self {
+            SimplexMethod::Sort => project_simplex_sort(y, z, scratch),
+            SimplexMethod::Condat => project_simplex_condat(y, z, scratch),
+            SimplexMethod::Bisection => project_simplex_bisection(y, z),
+        }
+    }
+}
+
+/// The checks shared by the three projections: a nonempty, finite `y` and a finite `z > 0`.
+fn check_simplex_input(y: &[f64], z: f64) -> Result<()> {
+    if y.is_empty() {
+        return Err(Error::invalid("dim", 0, "at least 1"));
+    }
+    check_positive("z", z)?;
+    check_finite("point to project onto the simplex", y)
+}
+
+/// Runs `project` on (y, z), first scaled by 2⁻⁵¹² when some |yᵢ| or z exceeds 2⁶⁰⁰, so that
+/// the running sums and differences of the methods cannot overflow; the result is scaled back.
+/// The projection is positively homogeneous, Π_{Δ(sz)}(s·y) = s·Π_{Δ(z)}(y), and scaling by a
+/// power of two is exact (barring underflow of entries far below the scale, which do not
+/// matter at it).
+fn rescaled(y: &mut [f64], z: f64, project: impl FnOnce(&mut [f64], f64)) {
+    /// 2^e for a normal exponent e.
+    const fn pow2(e: i32) -> f64 {
+        f64::from_bits(((1023 + e) as u64) << 52)
+    }
+    const LARGE: f64 = pow2(600);
+    const DOWN: f64 = pow2(-512);
+    const UP: f64 = pow2(512);
+    let m = y.iter().fold(z, |acc, v| acc.max(v.abs()));
+    if m <= LARGE {
+        project(y, z);
+        return;
+    }
+    for v in y.iter_mut() {
+        *v *= DOWN;
+    }
+    project(y, z * DOWN);
+    for v in y.iter_mut() {
+        *v *= UP;
+    }
+}
+
+/// Writes xᵢ = max(yᵢ − θ, 0).
+fn water_fill(y: &mut [f64], theta: f64) {
+    for yi in y {
+        *yi = (*yi - theta).max(0.0);
+    }
+}
+
+/// Projects `y` onto Δ(`z`) = {x ≥ 0, Σx = z} in place by sorting, in O(d log d).
+///
+/// Held, Wolfe & Crowder (1974); Duchi, Shalev-Shwartz, Singer & Chandra (ICML 2008), Figure 1:
+/// sort y descending into μ, let ρ = max{j : μⱼ − (Σ_{r≤j} μᵣ − z)/j > 0} and
+/// θ = (Σ_{r≤ρ} μᵣ − z)/ρ; then xᵢ = max(yᵢ − θ, 0).
+///
+/// `scratch` receives the sorted copy; it is cleared first, and once its capacity reaches
+/// `y.len()` the call does not allocate.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] when `y` is empty (parameter `dim`) or `z` is not a finite
+/// number > 0; [`Error::NonFinite`] when `y` holds NaN or ±∞. `y` is unchanged on error.
+///
+/// ```
+/// use lisse_core::domain::project_simplex_sort;
+/// let mut y = [0.3, 0.9, -2.0];
+/// project_simplex_sort(&mut y, 1.0, &mut Vec::new())?;
+/// assert!((y[0] - 0.2).abs() < 1e-15 && (y[1] - 0.8).abs() < 1e-15 && y[2] == 0.0);
+/// # Ok::<(), lisse_core::Error>(())
+/// ```
+pub fn project_simplex_sort(y: &mut [f64], z: f64, scratch: &mut Vec<f64>) -> Result<()> {
+    check_simplex_input(y, z)?;
+    rescaled(y, z, |y, z| sort_in_place(y, z, scratch));
+    Ok(())
+}
+
+/// [`project_simplex_sort`] on checked input.
+fn sort_in_place(y: &mut [f64], z: f64, scratch: &mut Vec<f64>) {
+    scratch.clear();
+    scratch.extend_from_slice(y);
+    scratch.sort_unstable_by(|a, b| b.total_cmp(a));
+    // j = 1 always qualifies in exact arithmetic (μ₁ − (μ₁ − z) = z > 0); start from it so that
+    // rounding (z ≪ |μ₁|) cannot leave ρ undefined.
+    let mut cumsum = scratch[0];
+    let mut theta = cumsum - z;
+    for (j, &mu) in scratch.iter().enumerate().skip(1) {
+        cumsum += mu;
+        let candidate = (cumsum - z) / (j + 1) as f64;
+        // The condition holds for a prefix j ≤ ρ, so the scan stops at the first failure.
+        if mu - candidate > 0.0 {
+            theta = candidate;
+        } else {
+            break;
+        }
+    }
+    water_fill(y, theta);
+}
+
+/// Projects `y` onto Δ(`z`) = {x ≥ 0, Σx = z} in place with Condat's algorithm: linear time in
+/// practice, O(d²) in the worst case.
+///
+/// L. Condat, "Fast projection onto the simplex and the ℓ1 ball", *Mathematical Programming*
+/// 158 (2016), Algorithm 2. A candidate support v and a waiting list ṽ are kept; ρ is always
+/// (Σ_{v} y − z)/|v|:
+/// 1. v = (y₁), ρ = y₁ − z.
+/// 2. For n ≥ 2 with yₙ > ρ: ρ ← ρ + (yₙ − ρ)/(|v| + 1); if ρ > yₙ − z append yₙ to v,
+///    otherwise move v to ṽ and restart with v = (yₙ), ρ = yₙ − z.
+/// 3. Re-admit each y ∈ ṽ with y > ρ: append it, then ρ ← ρ + (y − ρ)/|v|, |v| counted *after*
+///    the append.
+/// 4. Until |v| stops changing, remove each y ∈ v with y ≤ ρ, then ρ ← ρ + (ρ − y)/|v|, |v|
+///    counted *after* the removal.
+/// 5. θ = ρ, xᵢ = max(yᵢ − θ, 0).
+///
+/// `scratch` holds both lists (ṽ followed by v) in at most `y.len()` entries; it is cleared
+/// first, and once its capacity reaches `y.len()` repeated calls do not allocate.
+///
+/// # Errors
+/// As [`project_simplex_sort`]. `y` is unchanged on error.
+///
+/// ```
+/// use lisse_core::domain::project_simplex_condat;
+/// let mut scratch = Vec::with_capacity(4);
+/// let mut y = [0.1, 0.5, 0.2, 0.9];
+/// project_simplex_condat(&mut y, 1.0, &mut scratch)?;
+/// assert!((y.iter().sum::<f64>() - 1.0).abs() < 1e-15);
+/// assert!((y[1] - 0.3).abs() < 1e-15 && (y[3] - 0.7).abs() < 1e-15);
+/// # Ok::<(), lisse_core::Error>(())
+/// ```
+pub fn project_simplex_condat(y: &mut [f64], z: f64, scratch: &mut Vec<f64>) -> Result<()> {
+    check_simplex_input(y, z)?;
+    rescaled(y, z, |y, z| condat_in_place(y, z, scratch));
+    Ok(())
+}
+
+/// [`project_simplex_condat`] on checked input.
+fn condat_in_place(y: &mut [f64], z: f64, buf: &mut Vec<f64>) {
+    buf.clear();
+    buf.reserve(y.len());
+
+    // Step 1. buf[..v_start] is the waiting list ṽ, buf[v_start..] the candidate support v.
+    let mut v_start = 0;
+    buf.push(y[0]);
+    let mut rho = y[0] - z;
+
+    // Step 2.
+    for &yn in &y[1..] {
+        if yn > rho {
+            let v_len = buf.len() - v_start;
+            rho += (yn - rho) / (v_len + 1) as f64;
+            if rho > yn - z {
+                buf.push(yn);
+            } else {
+                v_start = buf.len();
+                buf.push(yn);
+                rho = yn - z;
+            }
+        }
+    }
+
+    // Step 3: re-admit the waiting list. Admitted entries are compacted to the front of the
+    // buffer (the write index never passes the read index), then v is moved down behind them,
+    // so the buffer never holds more than y.len() entries.
+    if v_start > 0 {
+        let mut v_len = buf.len() - v_start;
+        let mut admitted = 0;
+        for i in 0..v_start {
+            let w = buf[i];
+            if w > rho {
+                buf[admitted] = w;
+                admitted += 1;
+                v_len += 1;
+                rho += (w - rho) / v_len as f64;
+            }
+        }
+        let end = buf.len();
+        buf.copy_within(v_start..end, admitted);
+        buf.truncate(v_len);
+    }
+
+    // Step 4: drop entries at or below the level until v is stable.
+    loop {
+        let len = buf.len();
+        let mut kept = 0;
+        for i in 0..len {
+            let w = buf[i];
+            let remaining = kept + (len - i - 1);
+            // In exact arithmetic ρ < max v, so v never empties; the guard keeps the last
+            // entry when rounding (z ≪ |y|) says otherwise, instead of dividing by zero.
+            if w > rho || remaining == 0 {
+                buf[kept] = w;
+                kept += 1;
+            } else {
+                rho += (rho - w) / remaining as f64;
+            }
+        }
+        buf.truncate(kept);
+        if kept == len {
+            break;
+        }
+    }
+
+    water_fill(y, rho);
+}
+
+/// Projects `y` onto Δ(`z`) = {x ≥ 0, Σx = z} in place by bisection; the robust reference used
+/// to test the other two methods.
+///
+/// φ(θ) = Σᵢ max(yᵢ − θ, 0) − z is continuous and nonincreasing, with φ(max y − z) ≥ 0 and
+/// φ(max y) = −z < 0. The bracket [max y − z, max y] is halved until its width falls below
+/// 1e-15·(maxᵢ |yᵢ| + z) or stops shrinking (at most 200 halvings; about 50 suffice). The
+/// support S = {i : yᵢ > θₘ} at the final midpoint then gives θ exactly as
+/// (Σ_{i∈S} yᵢ − z)/|S|, the same formula the other methods end with.
+///
+/// Needs no scratch buffer and never allocates; costs O(d) per halving.
+///
+/// # Errors
+/// As [`project_simplex_sort`]. `y` is unchanged on error.
+///
+/// ```
+/// use lisse_core::domain::project_simplex_bisection;
+/// let mut y = [2.0, 2.0, 2.0, 2.0];
+/// project_simplex_bisection(&mut y, 2.0)?;
+/// assert!(y.iter().all(|&x| (x - 0.5).abs() < 1e-15));
+/// # Ok::<(), lisse_core::Error>(())
+/// ```
+pub fn project_simplex_bisection(y: &mut [f64], z: f64) -> Result<()> {
+    check_simplex_input(y, z)?;
+    rescaled(y, z, bisection_in_place);
+    Ok(())
+}
+
+/// [`project_simplex_bisection`] on checked input.
+fn bisection_in_place(y: &mut [f64], z: f64) {
+    const MAX_HALVINGS: usize = 200;
+    let y_max = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let y_abs_max = y.iter().fold(0.0, |acc: f64, v| acc.max(v.abs()));
+    let width_tol = 1e-15 * (y_abs_max + z);
+    let excess = |theta: f64| y.iter().map(|&v| (v - theta).max(0.0)).sum::<f64>() - z;
+
+    let mut lo = y_max - z;
+    let mut hi = y_max;
+    for _ in 0..MAX_HALVINGS {
+        if hi - lo <= width_tol {
+            break;
+        }
+        let mid = lo + 0.5 * (hi - lo);
+        if mid <= lo || mid >= hi {
+            break;
+        }
+        if excess(mid) > 0.0 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+
+    // Exact finish on the support at the midpoint; mid < hi ≤ max y, so S is nonempty.
+    let mid = lo + 0.5 * (hi - lo);
+    let (sum, count) = y
+        .iter()
+        .filter(|&&v| v > mid)
+        .fold((0.0, 0usize), |(s, c), &v| (s + v, c + 1));
+    let theta = if count == 0 {
+        mid
+    } else {
+        (sum - z) / count as f64
+    };
+    water_fill(y, theta);
+}
+
+/// The scaled simplex Δ(z) = {x ∈ ℝᵈ : xᵢ ≥ 0, Σᵢ xᵢ = z} with d ≥ 1 and z > 0; the probability
+/// simplex when z = 1.
+///
+/// [`Domain::project_in_place`] allocates a scratch `Vec` of length d on every call (except
+/// with [`SimplexMethod::Bisection`]). For allocation-free hot loops keep a buffer and call
+/// [`Simplex::project_with_scratch`], or the free functions [`project_simplex_condat`],
+/// [`project_simplex_sort`] and [`project_simplex_bisection`] on slices.
+///
+/// ```
+/// use lisse_core::domain::{Domain, Simplex, SimplexMethod};
+/// use nalgebra::dvector;
+/// let simplex = Simplex::probability(3)?.with_method(SimplexMethod::Sort);
+/// let mut y = dvector![0.6, 0.6, -1.0];
+/// simplex.project_in_place(&mut y)?;
+/// assert!((&y - dvector![0.5, 0.5, 0.0]).amax() < 1e-15);
+/// assert!(simplex.contains(&y, 1e-12));
+///
+/// let mut scratch = Vec::new();
+/// let mut w = dvector![3.0, 1.0, 2.0];
+/// simplex.project_with_scratch(&mut w, &mut scratch)?;
+/// assert_eq!(w, dvector![1.0, 0.0, 0.0]);
+/// # Ok::<(), lisse_core::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "SimplexSpec")]
+pub struct Simplex {
+    dim: usize,
+    total: f64,
+    method: SimplexMethod,
+}
+
+/// The unvalidated serialized form of a [`Simplex`]; deserialization goes through
+/// [`Simplex::new`].
+#[derive(Deserialize)]
+struct SimplexSpec {
+    dim: usize,
+    total: f64,
+    #[serde(default)]
+    method: SimplexMethod,
+}
+
+impl TryFrom<SimplexSpec> for Simplex {
+    type Error = Error;
+
+    fn try_from(spec: SimplexSpec) -> Result<Self> {
+        Ok(Self::new(spec.dim, spec.total)?.with_method(spec.method))
+    }
+}
+
+impl Simplex {
+    /// Δ(`total`) in ℝ^`dim`, projected with the default [`SimplexMethod::Condat`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] when `dim` is 0 (the set would be empty) or `total` is not a
+    /// finite number > 0.
+    pub fn new(dim: usize, total: f64) -> Result<Self> {
+        if dim == 0 {
+            return Err(Error::invalid("dim", 0, "at least 1"));
+        }
+        check_positive("total", total)?;
+        Ok(Self {
+            dim,
+            total,
+            method: SimplexMethod::default(),
+        })
+    }
+
+    /// The probability simplex {x ≥ 0, Σx = 1} in ℝ^`dim`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] when `dim` is 0.
+    pub fn probability(dim: usize) -> Result<Self> {
+        Self::new(dim, 1.0)
+    }
+
+    /// The same set, projected with `method`.
+    #[must_use]
+    pub fn with_method(mut self, method: SimplexMethod) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// The total z = Σᵢ xᵢ.
+    pub fn total(&self) -> f64 {
+        self.total
+    }
+
+    /// The projection algorithm.
+    pub fn method(&self) -> SimplexMethod {
+        self.method
+    }
+
+    /// [`Domain::project_in_place`] with a caller scratch buffer: does not allocate once
+    /// `scratch` has capacity `dim()`.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] when `x.len() != dim()`; [`Error::NonFinite`] when `x`
+    /// holds NaN or ±∞.
+    pub fn project_with_scratch(&self, x: &mut DVector<f64>, scratch: &mut Vec<f64>) -> Result<()> {
+        check_dim("point to project", self.dim, x.len())?;
+        self.method.project(x.as_mut_slice(), self.total, scratch)
+    }
+}
+
+impl Dimension for Simplex {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+}
+
+impl Domain for Simplex {
+    /// Water-filling projection with [`Simplex::method`]; allocates a scratch buffer of length
+    /// `dim()` (use [`Simplex::project_with_scratch`] to avoid that).
+    fn project_in_place(&self, x: &mut DVector<f64>) -> Result<()> {
+        let mut scratch = match self.method {
+            SimplexMethod::Bisection => Vec::new(),
+            SimplexMethod::Sort | SimplexMethod::Condat => Vec::with_capacity(self.dim),
+        };
+        self.project_with_scratch(x, &mut scratch)
+    }
+
+    /// xᵢ ≥ −`tol` for every i and |Σᵢ xᵢ − z| ≤ `tol`·max(1, z); `false` on a wrong length or
+    /// non-finite entries.
+    fn contains(&self, x: &DVector<f64>, tol: f64) -> bool {
+        x.len() == self.dim
+            && x.iter().all(|&v| v.is_finite() && v >= -tol)
+            && (x.sum() - self.total).abs() <= tol * self.total.max(1.0)
+    }
+
+    /// z·√2 (the distance between two vertices) for d ≥ 2; 0 for d = 1.
+    fn diameter(&self) -> f64 {
+        if self.dim >= 2 {
+            self.total * std::f64::consts::SQRT_2
+        } else {
+            0.0
+        }
+    }
+}

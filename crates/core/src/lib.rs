@@ -1,0 +1,61 @@
+//! # lisse-core
+//!
+//! The shared abstractions of the lisse workspace. Every paper crate (bilevel, online,
+//! smoothing, subset) builds on these, and so can your own code:
+//!
+//! - [`oracle`]: one capability per trait — values, gradients and Hessian-vector products into
+//!   caller buffers; stochastic versions with an explicit RNG; finite sums with minibatches;
+//!   two-block (x, y) oracles for bilevel problems; the [`OracleExt`] conveniences.
+//! - [`domain`]: feasible sets with exact Euclidean projections (whole space, L2 ball, box,
+//!   probability simplex).
+//! - [`rng`]: reproducible, independent random streams for parallel tasks.
+//! - [`counting`]: oracle-call accounting through the [`Counted`] wrapper.
+//! - [`executor`]: one run loop with stopping rules, observers and a serializable trace.
+//! - [`solver`]: reference solvers (projected gradient descent, SGD) on the same executor.
+//! - [`check`]: finite-difference derivative checks.
+//! - [`Error`]: the typed error every public function returns instead of panicking.
+//!
+//! Scalars are `f64` and vectors nalgebra `DVector<f64>` throughout.
+//!
+//! ```
+//! use lisse_core::{Dimension, Gradient, OracleExt, Result, check_dim};
+//! use nalgebra::{DVector, dvector};
+//!
+//! /// f(x) = ½‖x − c‖².
+//! struct Distance { c: DVector<f64> }
+//! impl Dimension for Distance { fn dim(&self) -> usize { self.c.len() } }
+//! impl Gradient for Distance {
+//!     fn gradient_into(&self, x: &DVector<f64>, out: &mut DVector<f64>) -> Result<()> {
+//!         check_dim("x", self.dim(), x.len())?;
+//!         check_dim("output buffer", self.dim(), out.len())?;
+//!         out.copy_from(x);
+//!         *out -= &self.c;
+//!         Ok(())
+//!     }
+//! }
+//! let f = Distance { c: dvector![1.0, 2.0] };
+//! assert_eq!(f.gradient(&dvector![0.0, 0.0])?, dvector![-1.0, -2.0]);
+//! assert!(f.gradient(&dvector![0.0]).is_err()); // a typed error, not a panic
+//! # Ok::<(), lisse_core::Error>(())
+//! ```
+
+pub mod check;
+pub mod counting;
+pub mod domain;
+pub mod error;
+pub mod executor;
+pub mod oracle;
+pub mod rng;
+pub mod solver;
+
+pub use counting::{CallCounter, CountKind, Counted, OracleCounts};
+pub use domain::Domain;
+pub use error::{Error, Result, check_dim, check_finite, check_positive, check_range};
+pub use executor::{Executor, Observer, Report, Solver, StopReason, Stopping, Trace, TraceRecord};
+pub use oracle::finite_sum_check_batch as check_batch;
+pub use oracle::{
+    Dimension, FiniteSum, FiniteSumHvp, Gradient, Hvp, Objective, OracleExt, PartialGradients,
+    PartialHvps, StochasticGradient, StochasticHvp, StochasticObjective,
+    StochasticPartialGradients, StochasticPartialHvps, TwoBlock, TwoBlockObjective,
+};
+pub use rng::{RngStreams, StreamRng};

@@ -1,0 +1,163 @@
+//! Oracles of functions of two blocks of variables, h(x, y) with x ∈ ℝ^{dx}, y ∈ ℝ^{dy}.
+//!
+//! These are the shapes bilevel optimization needs: for the upper level f the partial gradients
+//! ∇ₓf and ∇ᵧf; for the lower level g the gradient ∇ᵧg, the Hessian-vector product ∇²ᵧᵧg·v and
+//! the cross product ∇²ₓᵧg·v, from which the hypergradient
+//! ∇Φ(x) = ∇ₓf − ∇²ₓᵧg [∇²ᵧᵧg]⁻¹ ∇ᵧf is assembled. Method names carry their block
+//! (`grad_x_into`, `hvp_yy_into`) so one type may implement single-block oracles as well.
+
+use nalgebra::DVector;
+use rand::Rng;
+
+use crate::Result;
+
+/// The block sizes of a function h(x, y).
+pub trait TwoBlock {
+    /// Length of x.
+    fn dim_x(&self) -> usize;
+    /// Length of y.
+    fn dim_y(&self) -> usize;
+
+    /// Data points one deterministic call reads (n for an empirical risk, 0 by default); see
+    /// [`Dimension::full_batch_size`](crate::Dimension::full_batch_size).
+    fn full_batch_size_xy(&self) -> usize {
+        0
+    }
+}
+
+/// Value oracle (x, y) ↦ h(x, y).
+pub trait TwoBlockObjective: TwoBlock {
+    /// h(x, y).
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) on a wrong length.
+    fn value_xy(&self, x: &DVector<f64>, y: &DVector<f64>) -> Result<f64>;
+}
+
+/// Partial gradients ∇ₓh(x, y) ∈ ℝ^{dx} and ∇ᵧh(x, y) ∈ ℝ^{dy}.
+pub trait PartialGradients: TwoBlock {
+    /// Writes ∇ₓh(x, y) into `out` (length `dim_x`).
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) on a wrong length.
+    fn grad_x_into(&self, x: &DVector<f64>, y: &DVector<f64>, out: &mut DVector<f64>)
+    -> Result<()>;
+
+    /// Writes ∇ᵧh(x, y) into `out` (length `dim_y`).
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) on a wrong length.
+    fn grad_y_into(&self, x: &DVector<f64>, y: &DVector<f64>, out: &mut DVector<f64>)
+    -> Result<()>;
+}
+
+/// Second-order products of the y block: ∇²ᵧᵧh·v and the cross term ∇²ₓᵧh·v.
+pub trait PartialHvps: TwoBlock {
+    /// Writes ∇²ᵧᵧh(x, y)·v into `out`; `v` and `out` have length `dim_y`.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) on a wrong length.
+    fn hvp_yy_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        out: &mut DVector<f64>,
+    ) -> Result<()>;
+
+    /// Writes ∇²ₓᵧh(x, y)·v into `out`, where ∇²ₓᵧh is the dx×dy matrix of mixed second
+    /// derivatives ∂²h/∂xᵢ∂yⱼ; `v` has length `dim_y`, `out` length `dim_x`.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) on a wrong length.
+    fn hvp_xy_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        out: &mut DVector<f64>,
+    ) -> Result<()>;
+}
+
+/// Stochastic partial gradients, each call from a fresh independent sample.
+pub trait StochasticPartialGradients: TwoBlock {
+    /// Writes ∇ₓH(x, y; ξ) into `out`, ξ drawn from `rng`.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) on a wrong length.
+    fn stochastic_grad_x_into<R: Rng + ?Sized>(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        rng: &mut R,
+        out: &mut DVector<f64>,
+    ) -> Result<()>;
+
+    /// Writes ∇ᵧH(x, y; ξ) into `out`, ξ drawn from `rng`.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) on a wrong length.
+    fn stochastic_grad_y_into<R: Rng + ?Sized>(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        rng: &mut R,
+        out: &mut DVector<f64>,
+    ) -> Result<()>;
+
+    /// Both partial gradients. The provided version draws two independent samples; oracles that
+    /// can evaluate both at one shared sample override it.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) on a wrong length.
+    fn stochastic_grads_into<R: Rng + ?Sized>(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        rng: &mut R,
+        out_x: &mut DVector<f64>,
+        out_y: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.stochastic_grad_x_into(x, y, rng, out_x)?;
+        self.stochastic_grad_y_into(x, y, rng, out_y)
+    }
+
+    /// Data points one call consumes (the minibatch size); used for sample accounting.
+    fn samples_per_call(&self) -> usize {
+        1
+    }
+}
+
+/// Stochastic second-order products of the y block, each call from a fresh independent sample.
+pub trait StochasticPartialHvps: TwoBlock {
+    /// Writes ∇²ᵧᵧH(x, y; ζ)·v into `out`, ζ drawn from `rng`.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) on a wrong length.
+    fn stochastic_hvp_yy_into<R: Rng + ?Sized>(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        rng: &mut R,
+        out: &mut DVector<f64>,
+    ) -> Result<()>;
+
+    /// Writes ∇²ₓᵧH(x, y; ζ)·v into `out` (length `dim_x`), ζ drawn from `rng`.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) on a wrong length.
+    fn stochastic_hvp_xy_into<R: Rng + ?Sized>(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        rng: &mut R,
+        out: &mut DVector<f64>,
+    ) -> Result<()>;
+
+    /// Data points one call consumes (the minibatch size); used for sample accounting.
+    fn samples_per_call(&self) -> usize {
+        1
+    }
+}

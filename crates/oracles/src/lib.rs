@@ -1,0 +1,21 @@
+//! # lisse-oracles
+//!
+//! Concrete oracles for the [`lisse_core`] traits.
+//!
+//! - [`data`]: data sets stored one sample per column, the embedded UCI handwritten digits
+//!   (no network needed), CSV and LIBSVM readers, splits and standardization.
+//! - [`loss`]: least squares, binary logistic and multinomial logistic losses with values,
+//!   gradients and exact Hessian-vector products, optional per-sample weights and squared L2
+//!   regularization; a strongly convex quadratic with a closed-form minimizer.
+//! - [`sampling`]: minibatches with and without replacement, a fresh batch per call, and
+//!   additive gradient noise of a set variance.
+//! - [`check`]: derivative checks against central finite differences.
+
+pub mod data;
+pub mod loss;
+pub mod sampling;
+
+/// Derivative checks by central finite differences (re-exported from [`lisse_core::check`]).
+pub mod check {
+    pub use lisse_core::check::*;
+}

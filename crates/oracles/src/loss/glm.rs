@@ -1,0 +1,252 @@
+//! Shared kernels of the linear-prediction losses ℓᵢ(w) = φᵢ(xᵢᵀw) (least squares, binary
+//! logistic), for which
+//!
+//! - ∇ℓᵢ(w) = φᵢ′(xᵢᵀw) xᵢ,
+//! - ∇²ℓᵢ(w)·v = φᵢ″(xᵢᵀw) (xᵢᵀv) xᵢ.
+//!
+//! Each pass reads a sample column once: one or two dot products, then an axpy while the
+//! column is still in L1, into a block partial sum (see [`blocked_sum`]).
+
+use nalgebra::{DVector, DVectorViewMut};
+
+use lisse_core::{Result, check_dim};
+
+use super::{BATCH_BLOCK, Samples, block_columns, blocked_sum, penalty};
+use crate::data::Dataset;
+
+/// A loss ℓᵢ(w) = φᵢ(xᵢᵀw) on the columns of a data set, with weights and an L2 strength.
+pub(crate) trait Glm: Sync {
+    /// The data set.
+    fn dataset(&self) -> &Dataset;
+    /// The weights sᵢ.
+    fn sample_weights(&self) -> &[f64];
+    /// λ.
+    fn lambda(&self) -> f64;
+    /// φᵢ(t).
+    fn phi(&self, i: usize, t: f64) -> f64;
+    /// φᵢ′(t).
+    fn dphi(&self, i: usize, t: f64) -> f64;
+    /// φᵢ″(t).
+    fn d2phi(&self, i: usize, t: f64) -> f64;
+}
+
+/// Columns per parallel block for a pass over `samples`.
+fn block_len<M: Glm>(m: &M, samples: Samples<'_>) -> usize {
+    match samples {
+        Samples::All(_) => block_columns(m.dataset().n_features()),
+        Samples::Batch(_) => BATCH_BLOCK,
+    }
+}
+
+/// (1/|S|) Σ_{i∈S} sᵢ φᵢ(xᵢᵀw) + (λ/2)‖w‖².
+pub(crate) fn mean_value<M: Glm>(m: &M, w: &DVector<f64>, samples: Samples<'_>) -> f64 {
+    let x = m.dataset().features();
+    let s = m.sample_weights();
+    let mut sum = [0.0];
+    blocked_sum(
+        samples.len(),
+        block_len(m, samples),
+        &mut sum,
+        |range, acc| {
+            samples.for_each(range, |i| acc[0] += s[i] * m.phi(i, x.column(i).dot(w)));
+        },
+    );
+    sum[0] / samples.len() as f64 + penalty(m.lambda(), w)
+}
+
+/// out ← (1/|S|) Σ_{i∈S} sᵢ φᵢ′(xᵢᵀw) xᵢ + λw.
+pub(crate) fn mean_gradient<M: Glm>(
+    m: &M,
+    w: &DVector<f64>,
+    samples: Samples<'_>,
+    out: &mut DVector<f64>,
+) {
+    let x = m.dataset().features();
+    let s = m.sample_weights();
+    let d = x.nrows();
+    blocked_sum(
+        samples.len(),
+        block_len(m, samples),
+        out.as_mut_slice(),
+        |range, acc| {
+            let mut g = DVectorViewMut::from_slice(acc, d);
+            samples.for_each(range, |i| {
+                let xi = x.column(i);
+                g.axpy(s[i] * m.dphi(i, xi.dot(w)), &xi, 1.0);
+            });
+        },
+    );
+    out.axpy(m.lambda(), w, 1.0 / samples.len() as f64);
+}
+
+/// out ← (1/|S|) Σ_{i∈S} sᵢ φᵢ″(xᵢᵀw) (xᵢᵀv) xᵢ + λv.
+pub(crate) fn mean_hvp<M: Glm>(
+    m: &M,
+    w: &DVector<f64>,
+    v: &DVector<f64>,
+    samples: Samples<'_>,
+    out: &mut DVector<f64>,
+) {
+    let x = m.dataset().features();
+    let s = m.sample_weights();
+    let d = x.nrows();
+    blocked_sum(
+        samples.len(),
+        block_len(m, samples),
+        out.as_mut_slice(),
+        |range, acc| {
+            let mut h = DVectorViewMut::from_slice(acc, d);
+            samples.for_each(range, |i| {
+                let xi = x.column(i);
+                h.axpy(s[i] * m.d2phi(i, xi.dot(w)) * xi.dot(v), &xi, 1.0);
+            });
+        },
+    );
+    out.axpy(m.lambda(), v, 1.0 / samples.len() as f64);
+}
+
+/// Checks the point (and direction, and output buffer) lengths against d.
+pub(crate) fn check_lengths<M: Glm>(
+    m: &M,
+    w: &DVector<f64>,
+    v: Option<&DVector<f64>>,
+    out: Option<&DVector<f64>>,
+) -> Result<()> {
+    let d = m.dataset().n_features();
+    check_dim("w", d, w.len())?;
+    if let Some(v) = v {
+        check_dim("v", d, v.len())?;
+    }
+    if let Some(out) = out {
+        check_dim("output buffer", d, out.len())?;
+    }
+    Ok(())
+}
+
+/// Implements `Dimension`, `Objective`, `Gradient`, `Hvp`, `FiniteSum` and `FiniteSumHvp` for a
+/// [`Glm`] type by delegating to the kernels above.
+macro_rules! impl_glm_oracles {
+    ($ty:ident) => {
+        impl lisse_core::Dimension for $ty {
+            fn dim(&self) -> usize {
+                self.data.n_features()
+            }
+            /// A full-batch call reads all n samples.
+            fn full_batch_size(&self) -> usize {
+                self.data.n_samples()
+            }
+        }
+
+        impl lisse_core::Objective for $ty {
+            fn value(&self, w: &nalgebra::DVector<f64>) -> lisse_core::Result<f64> {
+                glm::check_lengths(self, w, None, None)?;
+                Ok(glm::mean_value(
+                    self,
+                    w,
+                    Samples::All(self.data.n_samples()),
+                ))
+            }
+        }
+
+        impl lisse_core::Gradient for $ty {
+            fn gradient_into(
+                &self,
+                w: &nalgebra::DVector<f64>,
+                out: &mut nalgebra::DVector<f64>,
+            ) -> lisse_core::Result<()> {
+                glm::check_lengths(self, w, None, Some(out))?;
+                glm::mean_gradient(self, w, Samples::All(self.data.n_samples()), out);
+                Ok(())
+            }
+        }
+
+        impl lisse_core::Hvp for $ty {
+            fn hvp_into(
+                &self,
+                w: &nalgebra::DVector<f64>,
+                v: &nalgebra::DVector<f64>,
+                out: &mut nalgebra::DVector<f64>,
+            ) -> lisse_core::Result<()> {
+                glm::check_lengths(self, w, Some(v), Some(out))?;
+                glm::mean_hvp(self, w, v, Samples::All(self.data.n_samples()), out);
+                Ok(())
+            }
+        }
+
+        impl lisse_core::FiniteSum for $ty {
+            fn n_terms(&self) -> usize {
+                self.data.n_samples()
+            }
+
+            fn term_value(&self, w: &nalgebra::DVector<f64>, i: usize) -> lisse_core::Result<f64> {
+                glm::check_lengths(self, w, None, None)?;
+                check_term(i, self.data.n_samples())?;
+                Ok(glm::mean_value(self, w, Samples::Batch(&[i])))
+            }
+
+            fn term_gradient_into(
+                &self,
+                w: &nalgebra::DVector<f64>,
+                i: usize,
+                out: &mut nalgebra::DVector<f64>,
+            ) -> lisse_core::Result<()> {
+                glm::check_lengths(self, w, None, Some(out))?;
+                check_term(i, self.data.n_samples())?;
+                glm::mean_gradient(self, w, Samples::Batch(&[i]), out);
+                Ok(())
+            }
+
+            fn batch_value(
+                &self,
+                w: &nalgebra::DVector<f64>,
+                batch: &[usize],
+            ) -> lisse_core::Result<f64> {
+                glm::check_lengths(self, w, None, None)?;
+                lisse_core::check_batch(batch, self.data.n_samples())?;
+                Ok(glm::mean_value(self, w, Samples::Batch(batch)))
+            }
+
+            fn batch_gradient_into(
+                &self,
+                w: &nalgebra::DVector<f64>,
+                batch: &[usize],
+                out: &mut nalgebra::DVector<f64>,
+            ) -> lisse_core::Result<()> {
+                glm::check_lengths(self, w, None, Some(out))?;
+                lisse_core::check_batch(batch, self.data.n_samples())?;
+                glm::mean_gradient(self, w, Samples::Batch(batch), out);
+                Ok(())
+            }
+        }
+
+        impl lisse_core::FiniteSumHvp for $ty {
+            fn term_hvp_into(
+                &self,
+                w: &nalgebra::DVector<f64>,
+                v: &nalgebra::DVector<f64>,
+                i: usize,
+                out: &mut nalgebra::DVector<f64>,
+            ) -> lisse_core::Result<()> {
+                glm::check_lengths(self, w, Some(v), Some(out))?;
+                check_term(i, self.data.n_samples())?;
+                glm::mean_hvp(self, w, v, Samples::Batch(&[i]), out);
+                Ok(())
+            }
+
+            fn batch_hvp_into(
+                &self,
+                w: &nalgebra::DVector<f64>,
+                v: &nalgebra::DVector<f64>,
+                batch: &[usize],
+                out: &mut nalgebra::DVector<f64>,
+            ) -> lisse_core::Result<()> {
+                glm::check_lengths(self, w, Some(v), Some(out))?;
+                lisse_core::check_batch(batch, self.data.n_samples())?;
+                glm::mean_hvp(self, w, v, Samples::Batch(batch), out);
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_glm_oracles;

@@ -1,0 +1,247 @@
+//! A strongly convex quadratic f(x) = ½xᵀAx − bᵀx with a closed-form minimizer.
+
+use nalgebra::{DMatrix, DVector};
+use rand::{Rng, RngExt};
+use rand_distr::StandardNormal;
+
+use lisse_core::{
+    Dimension, Error, Gradient, Hvp, Objective, Result, check_dim, check_finite, check_positive,
+};
+
+/// Relative tolerance of the symmetry check in [`Quadratic::new`].
+const SYMMETRY_TOL: f64 = 1e-10;
+
+/// f(x) = ½xᵀAx − bᵀx with A symmetric positive definite: ∇f(x) = Ax − b, ∇²f(x)·v = Av,
+/// minimizer x* = A⁻¹b, and f is μ-strongly convex and L-smooth with μ = λ_min(A),
+/// L = λ_max(A).
+///
+/// The reference problem for convergence tests: the minimizer, the optimal value
+/// f(x*) = −½bᵀx* and the constants μ and L are known exactly.
+///
+/// ```
+/// use lisse_core::{Objective, OracleExt};
+/// use lisse_oracles::loss::Quadratic;
+/// use nalgebra::{dmatrix, dvector};
+///
+/// let f = Quadratic::new(dmatrix![2.0, 1.0; 1.0, 3.0], dvector![1.0, -1.0])?;
+/// let x_star = f.minimizer();
+/// assert!(f.gradient(x_star)?.norm() < 1e-12);
+/// assert!((f.value(x_star)? + 0.5 * f.b().dot(x_star)).abs() < 1e-12);
+/// // μ and L are the extreme eigenvalues (5 ∓ √5)/2.
+/// assert!((f.mu() - (5.0 - 5f64.sqrt()) / 2.0).abs() < 1e-12);
+/// assert!((f.l() - (5.0 + 5f64.sqrt()) / 2.0).abs() < 1e-12);
+///
+/// // A random problem with spectrum in [0.1, 10]:
+/// let mut rng = lisse_core::RngStreams::new(7).stream(0);
+/// let g = Quadratic::random(20, 0.1, 10.0, &mut rng)?;
+/// assert!((g.mu() - 0.1).abs() < 1e-10 && (g.l() - 10.0).abs() < 1e-10);
+/// # Ok::<(), lisse_core::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Quadratic {
+    a: DMatrix<f64>,
+    b: DVector<f64>,
+    minimizer: DVector<f64>,
+    mu: f64,
+    l: f64,
+}
+
+impl Quadratic {
+    /// The quadratic ½xᵀAx − bᵀx. A is symmetrized as (A + Aᵀ)/2 after the check.
+    ///
+    /// # Errors
+    /// - [`Error::InvalidParameter`] for an empty A;
+    /// - [`Error::DimensionMismatch`] when A is not square or b does not have A's size;
+    /// - [`Error::NonFinite`] for NaN or infinite entries;
+    /// - [`Error::InvalidParameter`] when A is not symmetric to 1e-10 relative to its largest
+    ///   entry, or not positive definite (its Cholesky factorization fails or its smallest
+    ///   eigenvalue is not positive).
+    pub fn new(a: DMatrix<f64>, b: DVector<f64>) -> Result<Self> {
+        let (rows, cols) = a.shape();
+        if rows == 0 {
+            return Err(Error::invalid(
+                "A",
+                "an empty matrix",
+                "a non-empty square matrix",
+            ));
+        }
+        check_dim("A (columns must equal rows: A is square)", rows, cols)?;
+        check_dim("b (length must equal A's size)", rows, b.len())?;
+        check_finite("A", a.as_slice())?;
+        check_finite("b", b.as_slice())?;
+
+        let tol = SYMMETRY_TOL * a.amax();
+        for j in 0..cols {
+            for i in (j + 1)..rows {
+                let gap = (a[(i, j)] - a[(j, i)]).abs();
+                if gap > tol {
+                    return Err(Error::invalid(
+                        "A",
+                        format!("non-symmetric (|A[{i},{j}] - A[{j},{i}]| = {gap:e})"),
+                        "symmetric to 1e-10 relative to its largest entry",
+                    ));
+                }
+            }
+        }
+        let a = (a.transpose() + a) * 0.5;
+
+        let not_spd = |why: &str| {
+            Error::invalid(
+                "A",
+                format!("not positive definite ({why})"),
+                "symmetric positive definite; add μI for μ-strong convexity",
+            )
+        };
+        let cholesky = a
+            .clone()
+            .cholesky()
+            .ok_or_else(|| not_spd("Cholesky factorization failed"))?;
+        let eigenvalues = a.clone().symmetric_eigenvalues();
+        let mu = eigenvalues.min();
+        let l = eigenvalues.max();
+        if mu <= 0.0 || !mu.is_finite() || !l.is_finite() {
+            return Err(not_spd(&format!("smallest eigenvalue {mu:e}")));
+        }
+        let minimizer = cholesky.solve(&b);
+        Ok(Self {
+            a,
+            b,
+            minimizer,
+            mu,
+            l,
+        })
+    }
+
+    /// A random quadratic in ℝ^`dim` with spectrum in [μ, L] = [`mu`, `l`]: A = Q diag(λ) Qᵀ with
+    /// Q a Haar-random orthogonal matrix (QR of a Gaussian matrix, signs fixed by diag(R)),
+    /// eigenvalues λⱼ = μ + (L − μ)·j/(dim − 1) evenly spaced from μ to L (both ends
+    /// included), and b standard Gaussian.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] when `dim == 0`, μ is not a finite positive number, L is
+    /// not finite or below μ, or `dim == 1` with μ ≠ L.
+    pub fn random<R: Rng + ?Sized>(dim: usize, mu: f64, l: f64, rng: &mut R) -> Result<Self> {
+        if dim == 0 {
+            return Err(Error::invalid("dim", dim, "at least 1"));
+        }
+        check_positive("mu", mu)?;
+        if !(l.is_finite() && l >= mu) {
+            return Err(Error::invalid(
+                "l",
+                l,
+                format!("a finite number >= mu = {mu}"),
+            ));
+        }
+        if dim == 1 && l > mu {
+            return Err(Error::invalid(
+                "l",
+                l,
+                format!("equal to mu = {mu} when dim = 1 (one eigenvalue)"),
+            ));
+        }
+        let gaussian = DMatrix::<f64>::from_fn(dim, dim, |_, _| rng.sample(StandardNormal));
+        let qr = gaussian.qr();
+        let r = qr.r();
+        let mut q = qr.q();
+        for (j, mut column) in q.column_iter_mut().enumerate() {
+            if r[(j, j)] < 0.0 {
+                column.neg_mut();
+            }
+        }
+        let spread = if dim == 1 {
+            0.0
+        } else {
+            (l - mu) / (dim - 1) as f64
+        };
+        let mut scaled = q.clone();
+        for (j, mut column) in scaled.column_iter_mut().enumerate() {
+            // The last eigenvalue is set to L exactly rather than μ + (L − μ)·1.
+            let lambda = if j + 1 == dim {
+                l
+            } else {
+                mu + spread * j as f64
+            };
+            column *= lambda;
+        }
+        // A = Q diag(λ) Qᵀ
+        let a = scaled * q.transpose();
+        let b = DVector::<f64>::from_fn(dim, |_, _| rng.sample(StandardNormal));
+        Self::new(a, b)
+    }
+
+    /// The (symmetrized) matrix A.
+    pub fn a(&self) -> &DMatrix<f64> {
+        &self.a
+    }
+
+    /// The linear term b.
+    pub fn b(&self) -> &DVector<f64> {
+        &self.b
+    }
+
+    /// The unique minimizer x* = A⁻¹b (computed once, by Cholesky, at construction).
+    pub fn minimizer(&self) -> &DVector<f64> {
+        &self.minimizer
+    }
+
+    /// The optimal value f(x*) = −½bᵀx*.
+    pub fn min_value(&self) -> f64 {
+        -0.5 * self.b.dot(&self.minimizer)
+    }
+
+    /// The strong-convexity constant μ = λ_min(A) (symmetric eigendecomposition).
+    pub fn mu(&self) -> f64 {
+        self.mu
+    }
+
+    /// The smoothness constant L = λ_max(A) (symmetric eigendecomposition).
+    pub fn l(&self) -> f64 {
+        self.l
+    }
+
+    /// The condition number κ = L/μ.
+    pub fn condition_number(&self) -> f64 {
+        self.l / self.mu
+    }
+}
+
+impl Dimension for Quadratic {
+    fn dim(&self) -> usize {
+        self.b.len()
+    }
+}
+
+impl Objective for Quadratic {
+    /// ½xᵀAx − bᵀx, without allocating: Σⱼ xⱼ (½ A₍:,ⱼ₎ᵀx − bⱼ).
+    fn value(&self, x: &DVector<f64>) -> Result<f64> {
+        check_dim("x", self.dim(), x.len())?;
+        Ok(self
+            .a
+            .column_iter()
+            .zip(x.iter().zip(self.b.iter()))
+            .map(|(col, (xj, bj))| xj * (0.5 * col.dot(x) - bj))
+            .sum())
+    }
+}
+
+impl Gradient for Quadratic {
+    /// Ax − b.
+    fn gradient_into(&self, x: &DVector<f64>, out: &mut DVector<f64>) -> Result<()> {
+        check_dim("x", self.dim(), x.len())?;
+        check_dim("output buffer", self.dim(), out.len())?;
+        out.copy_from(&self.b);
+        out.gemv(1.0, &self.a, x, -1.0);
+        Ok(())
+    }
+}
+
+impl Hvp for Quadratic {
+    /// Av.
+    fn hvp_into(&self, x: &DVector<f64>, v: &DVector<f64>, out: &mut DVector<f64>) -> Result<()> {
+        check_dim("x", self.dim(), x.len())?;
+        check_dim("v", self.dim(), v.len())?;
+        check_dim("output buffer", self.dim(), out.len())?;
+        out.gemv(1.0, &self.a, v, 0.0);
+        Ok(())
+    }
+}

@@ -1,0 +1,85 @@
+//! Additive Gaussian gradient noise of a set variance.
+
+use lisse_core::{Dimension, Error, Gradient, Result, StochasticGradient, check_dim};
+use nalgebra::DVector;
+use rand::Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+/// g(x; ξ) = ∇f(x) + ξ with ξ ~ N(0, (σ²/d)·I), so E\[g\] = ∇f(x) and E‖g − ∇f(x)‖² = σ²
+/// exactly: the bounded-variance assumption of stochastic optimization, with σ² known.
+///
+/// ```
+/// use lisse_core::{Dimension, Gradient, OracleExt, Result, RngStreams};
+/// use lisse_oracles::sampling::GradientNoise;
+/// use nalgebra::{DVector, dvector};
+/// struct Zero;
+/// impl Dimension for Zero { fn dim(&self) -> usize { 4 } }
+/// impl Gradient for Zero {
+///     fn gradient_into(&self, _x: &DVector<f64>, out: &mut DVector<f64>) -> Result<()> {
+///         out.fill(0.0);
+///         Ok(())
+///     }
+/// }
+/// let noisy = GradientNoise::new(Zero, 2.0)?;
+/// let mut rng = RngStreams::new(3).stream(0);
+/// let x = DVector::zeros(4);
+/// let mean_sq: f64 = (0..2000).map(|_| noisy.stochastic_gradient(&x, &mut rng).unwrap().norm_squared()).sum::<f64>() / 2000.0;
+/// assert!((mean_sq - 2.0).abs() < 0.2);
+/// # Ok::<(), lisse_core::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct GradientNoise<O> {
+    inner: O,
+    variance: f64,
+}
+
+impl<O: Gradient> GradientNoise<O> {
+    /// Adds noise with E‖ξ‖² = `variance` to the gradients of `inner`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] when `variance` is negative or not finite.
+    pub fn new(inner: O, variance: f64) -> Result<Self> {
+        if !(variance.is_finite() && variance >= 0.0) {
+            return Err(Error::invalid(
+                "variance",
+                variance,
+                "a finite number >= 0 (σ² = E‖ξ‖²)",
+            ));
+        }
+        Ok(Self { inner, variance })
+    }
+
+    /// σ² = E‖ξ‖².
+    pub fn variance(&self) -> f64 {
+        self.variance
+    }
+
+    /// The wrapped oracle.
+    pub fn inner(&self) -> &O {
+        &self.inner
+    }
+}
+
+impl<O: Gradient> Dimension for GradientNoise<O> {
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+}
+
+impl<O: Gradient> StochasticGradient for GradientNoise<O> {
+    fn stochastic_gradient_into<R: Rng + ?Sized>(
+        &self,
+        x: &DVector<f64>,
+        rng: &mut R,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        check_dim("output buffer", self.dim(), out.len())?;
+        self.inner.gradient_into(x, out)?;
+        let scale = (self.variance / self.dim().max(1) as f64).sqrt();
+        for o in out.iter_mut() {
+            let z: f64 = StandardNormal.sample(rng);
+            *o += scale * z;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,1065 @@
+//! Tests of `lisse_oracles::loss`: derivatives against finite differences and against
+//! forward-mode automatic differentiation (num-dual), finite-sum consistency, bitwise
+//! determinism across thread counts, the quadratic's closed forms, and every error path.
+
+use std::sync::Arc;
+
+use approx::assert_relative_eq;
+use nalgebra::{DMatrix, DVector, Dyn};
+use num_dual::{Dual2Vec, DualNum, hessian};
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+use rand::RngExt;
+
+use lisse_core::{
+    Dimension, Error, FiniteSum, FiniteSumHvp, Gradient, Hvp, Objective, OracleExt, RngStreams,
+};
+use lisse_oracles::data::{Dataset, Targets};
+use lisse_oracles::loss::{
+    BATCH_BLOCK, LeastSquares, Logistic, MultinomialLogistic, Quadratic, block_columns,
+};
+
+// ------------------------------------------------------------------------------------------
+// Random problems
+// ------------------------------------------------------------------------------------------
+
+/// A small random problem: features (d×n, column-major), real targets, labels in 0..k,
+/// optional weights, λ, a point and a direction of length d·k (linear losses use the first d
+/// entries), and a minibatch (with repeats).
+#[derive(Debug, Clone)]
+struct Problem {
+    d: usize,
+    n: usize,
+    k: usize,
+    features: Vec<f64>,
+    targets: Vec<f64>,
+    labels: Vec<usize>,
+    weights: Option<Vec<f64>>,
+    lambda: f64,
+    w: Vec<f64>,
+    v: Vec<f64>,
+    batch: Vec<usize>,
+}
+
+fn problem() -> impl Strategy<Value = Problem> {
+    (1usize..=4, 1usize..=7, 2usize..=4)
+        .prop_flat_map(|(d, n, k)| {
+            (
+                (Just(d), Just(n), Just(k)),
+                prop::collection::vec(-2.0..2.0f64, d * n),
+                prop::collection::vec(-3.0..3.0f64, n),
+                prop::collection::vec(0..k, n),
+                prop::option::of(prop::collection::vec(0.0..2.0f64, n)),
+                prop_oneof![Just(0.0), 0.0..1.0f64],
+                prop::collection::vec(-2.0..2.0f64, d * k),
+                prop::collection::vec(-2.0..2.0f64, d * k),
+                prop::collection::vec(0..n, 1..10),
+            )
+        })
+        .prop_map(
+            |((d, n, k), features, targets, labels, mut weights, lambda, w, v, batch)| {
+                if let Some(s) = weights.as_mut() {
+                    s[0] = s[0].max(0.25); // not all zero
+                }
+                Problem {
+                    d,
+                    n,
+                    k,
+                    features,
+                    targets,
+                    labels,
+                    weights,
+                    lambda,
+                    w,
+                    v,
+                    batch,
+                }
+            },
+        )
+}
+
+impl Problem {
+    fn x(&self) -> DMatrix<f64> {
+        DMatrix::from_column_slice(self.d, self.n, &self.features)
+    }
+
+    fn weights(&self) -> Vec<f64> {
+        self.weights.clone().unwrap_or_else(|| vec![1.0; self.n])
+    }
+
+    fn least_squares(&self) -> LeastSquares {
+        let data = Dataset::new(
+            self.x(),
+            Targets::Real(DVector::from_vec(self.targets.clone())),
+        )
+        .unwrap();
+        let f = LeastSquares::new(data)
+            .unwrap()
+            .with_l2(self.lambda)
+            .unwrap();
+        match &self.weights {
+            Some(s) => f.with_weights(s.clone()).unwrap(),
+            None => f,
+        }
+    }
+
+    fn binary_labels(&self) -> Vec<usize> {
+        self.labels.iter().map(|l| l % 2).collect()
+    }
+
+    fn logistic(&self) -> Logistic {
+        let targets = Targets::Classes {
+            labels: self.binary_labels(),
+            n_classes: 2,
+        };
+        let f = Logistic::new(Dataset::new(self.x(), targets).unwrap())
+            .unwrap()
+            .with_l2(self.lambda)
+            .unwrap();
+        match &self.weights {
+            // Exercise the DVector form of the builder here.
+            Some(s) => f.with_weights(DVector::from_vec(s.clone())).unwrap(),
+            None => f,
+        }
+    }
+
+    fn multinomial(&self) -> MultinomialLogistic {
+        let targets = Targets::Classes {
+            labels: self.labels.clone(),
+            n_classes: self.k,
+        };
+        let f = MultinomialLogistic::new(Dataset::new(self.x(), targets).unwrap())
+            .unwrap()
+            .with_l2(self.lambda)
+            .unwrap();
+        match &self.weights {
+            Some(s) => f.with_weights(s.clone()).unwrap(),
+            None => f,
+        }
+    }
+
+    /// The first `dim` entries of the point and the direction.
+    fn point(&self, dim: usize) -> (DVector<f64>, DVector<f64>) {
+        (
+            DVector::from_column_slice(&self.w[..dim]),
+            DVector::from_column_slice(&self.v[..dim]),
+        )
+    }
+
+    fn sample(&self, i: usize) -> &[f64] {
+        &self.features[i * self.d..(i + 1) * self.d]
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Reference losses, generic over num-dual numbers (f64 included)
+// ------------------------------------------------------------------------------------------
+
+fn zero<D: DualNum<Primitive = f64>>() -> D {
+    D::from(0.0)
+}
+
+/// (λ/2)‖w‖².
+fn penalty<D: DualNum<Primitive = f64>>(w: &[D], lambda: f64) -> D {
+    w.iter()
+        .fold(zero::<D>(), |acc, wj| acc + wj.clone() * wj.clone())
+        * (0.5 * lambda)
+}
+
+/// xᵀw.
+fn dot<D: DualNum<Primitive = f64>>(x: &[f64], w: &[D]) -> D {
+    x.iter()
+        .zip(w)
+        .fold(zero::<D>(), |acc, (xj, wj)| acc + wj.clone() * *xj)
+}
+
+/// (1/n) Σᵢ sᵢ ½(xᵢᵀw − yᵢ)² + (λ/2)‖w‖².
+fn least_squares_ref<D: DualNum<Primitive = f64>>(p: &Problem, w: &[D]) -> D {
+    let s = p.weights();
+    let mut total = zero::<D>();
+    for (i, (si, yi)) in s.iter().zip(&p.targets).enumerate() {
+        let r = dot(p.sample(i), w) - *yi;
+        total += r.clone() * r * (0.5 * si);
+    }
+    total / p.n as f64 + penalty(w, p.lambda)
+}
+
+/// log(1 + eᵘ), stable for both signs.
+fn softplus<D: DualNum<Primitive = f64>>(u: D) -> D {
+    if u.re() > 0.0 {
+        u.clone() + (-u).exp().ln_1p()
+    } else {
+        u.exp().ln_1p()
+    }
+}
+
+/// (1/n) Σᵢ sᵢ log(1 + exp(−ỹᵢ xᵢᵀw)) + (λ/2)‖w‖².
+fn logistic_ref<D: DualNum<Primitive = f64>>(p: &Problem, w: &[D]) -> D {
+    let s = p.weights();
+    let labels = p.binary_labels();
+    let mut total = zero::<D>();
+    for i in 0..p.n {
+        let y = if labels[i] == 1 { 1.0 } else { -1.0 };
+        total += softplus(dot(p.sample(i), w) * (-y)) * s[i];
+    }
+    total / p.n as f64 + penalty(w, p.lambda)
+}
+
+/// (1/n) Σᵢ sᵢ [logsumexp(Wᵀxᵢ) − (Wᵀxᵢ)_{yᵢ}] + (λ/2)‖W‖², W column-major d×K.
+fn multinomial_ref<D: DualNum<Primitive = f64>>(p: &Problem, w: &[D]) -> D {
+    let s = p.weights();
+    let mut total = zero::<D>();
+    for i in 0..p.n {
+        let z: Vec<D> = (0..p.k)
+            .map(|c| dot(p.sample(i), &w[c * p.d..(c + 1) * p.d]))
+            .collect();
+        let max = z
+            .iter()
+            .map(num_dual::DualStruct::re)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let sum = z
+            .iter()
+            .fold(zero::<D>(), |acc, zc| acc + (zc.clone() - max).exp());
+        total += (sum.ln() + max - z[p.labels[i]].clone()) * s[i];
+    }
+    total / p.n as f64 + penalty(w, p.lambda)
+}
+
+// ------------------------------------------------------------------------------------------
+// Shared checks
+// ------------------------------------------------------------------------------------------
+
+fn close(a: &DVector<f64>, b: &DVector<f64>, rel: f64) -> bool {
+    let scale = 1f64.max(a.amax()).max(b.amax());
+    a.len() == b.len() && (a - b).amax() <= rel * scale
+}
+
+fn close_scalar(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * 1f64.max(a.abs()).max(b.abs())
+}
+
+/// Gradient and HVP against central finite differences; every term, batch and full method
+/// against its definition.
+fn check_oracle<F>(
+    f: &F,
+    w: &DVector<f64>,
+    v: &DVector<f64>,
+    batch: &[usize],
+) -> Result<(), TestCaseError>
+where
+    F: Objective + Gradient + Hvp + FiniteSumHvp,
+{
+    let gcheck = f.check_gradient(w, 1e-6).unwrap();
+    prop_assert!(
+        gcheck.passes(1e-6),
+        "gradient vs finite differences: {gcheck:?}"
+    );
+    let hcheck = f.check_hvp(w, v, 1e-5).unwrap();
+    prop_assert!(hcheck.passes(1e-6), "HVP vs finite differences: {hcheck:?}");
+
+    let dim = f.dim();
+    let n = f.n_terms();
+    let mut term = DVector::zeros(dim);
+
+    // Terms: their mean over all i is the full objective (value, gradient, HVP).
+    let mut mean_value = 0.0;
+    let mut mean_grad = DVector::zeros(dim);
+    let mut mean_hvp = DVector::zeros(dim);
+    for i in 0..n {
+        mean_value += f.term_value(w, i).unwrap() / n as f64;
+        f.term_gradient_into(w, i, &mut term).unwrap();
+        mean_grad += &term / n as f64;
+        f.term_hvp_into(w, v, i, &mut term).unwrap();
+        mean_hvp += &term / n as f64;
+    }
+    prop_assert!(close_scalar(mean_value, f.value(w).unwrap(), 1e-12));
+    prop_assert!(close(&mean_grad, &f.gradient(w).unwrap(), 1e-12));
+    prop_assert!(close(&mean_hvp, &f.hvp(w, v).unwrap(), 1e-12));
+
+    // Full batch = batch over all indices.
+    let all: Vec<usize> = (0..n).collect();
+    let mut out = DVector::zeros(dim);
+    prop_assert!(close_scalar(
+        f.batch_value(w, &all).unwrap(),
+        f.value(w).unwrap(),
+        1e-12
+    ));
+    f.batch_gradient_into(w, &all, &mut out).unwrap();
+    prop_assert!(close(&out, &f.gradient(w).unwrap(), 1e-12));
+    f.batch_hvp_into(w, v, &all, &mut out).unwrap();
+    prop_assert!(close(&out, &f.hvp(w, v).unwrap(), 1e-12));
+
+    // A minibatch with repeats = mean of its terms, repeats counted.
+    let m = batch.len() as f64;
+    let mut value = 0.0;
+    let mut grad = DVector::zeros(dim);
+    let mut hvp = DVector::zeros(dim);
+    for &i in batch {
+        value += f.term_value(w, i).unwrap() / m;
+        f.term_gradient_into(w, i, &mut term).unwrap();
+        grad += &term / m;
+        f.term_hvp_into(w, v, i, &mut term).unwrap();
+        hvp += &term / m;
+    }
+    prop_assert!(close_scalar(f.batch_value(w, batch).unwrap(), value, 1e-12));
+    f.batch_gradient_into(w, batch, &mut out).unwrap();
+    prop_assert!(close(&out, &grad, 1e-12));
+    f.batch_hvp_into(w, v, batch, &mut out).unwrap();
+    prop_assert!(close(&out, &hvp, 1e-12));
+    Ok(())
+}
+
+/// Value, gradient and HVP against num-dual's exact forward-mode value, gradient and Hessian
+/// of the reference loss.
+fn check_against_num_dual<F, R>(
+    f: &F,
+    w: &DVector<f64>,
+    v: &DVector<f64>,
+    reference: R,
+) -> Result<(), TestCaseError>
+where
+    F: Objective + Gradient + Hvp,
+    R: Fn(&[Dual2Vec<f64, Dyn>]) -> Dual2Vec<f64, Dyn>,
+{
+    let (value, grad, hess) = hessian(|x: DVector<Dual2Vec<f64, Dyn>>| reference(x.as_slice()), w);
+    prop_assert!(close_scalar(f.value(w).unwrap(), value, 1e-12));
+    let analytic = f.gradient(w).unwrap();
+    prop_assert!(
+        close(&analytic, &grad, 1e-10),
+        "gradient {analytic} vs num-dual {grad}"
+    );
+    let hv = &hess * v;
+    let analytic = f.hvp(w, v).unwrap();
+    prop_assert!(
+        close(&analytic, &hv, 1e-10),
+        "HVP {analytic} vs num-dual {hv}"
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn least_squares_derivatives_and_sums(p in problem()) {
+        let f = p.least_squares();
+        let (w, v) = p.point(p.d);
+        check_oracle(&f, &w, &v, &p.batch)?;
+        check_against_num_dual(&f, &w, &v, |x| least_squares_ref(&p, x))?;
+        prop_assert!(close_scalar(f.value(&w).unwrap(), least_squares_ref::<f64>(&p, w.as_slice()), 1e-12));
+    }
+
+    #[test]
+    fn logistic_derivatives_and_sums(p in problem()) {
+        let f = p.logistic();
+        let (w, v) = p.point(p.d);
+        check_oracle(&f, &w, &v, &p.batch)?;
+        check_against_num_dual(&f, &w, &v, |x| logistic_ref(&p, x))?;
+    }
+
+    #[test]
+    fn multinomial_derivatives_and_sums(p in problem()) {
+        let f = p.multinomial();
+        prop_assert_eq!(f.dim(), p.d * p.k);
+        let (w, v) = p.point(p.d * p.k);
+        check_oracle(&f, &w, &v, &p.batch)?;
+        check_against_num_dual(&f, &w, &v, |x| multinomial_ref(&p, x))?;
+    }
+
+    #[test]
+    fn set_weights_matches_with_weights(p in problem(), s in prop::collection::vec(0.0..3.0f64, 7)) {
+        let mut s = s[..p.n].to_vec();
+        s[0] += 0.5;
+        let (w, _) = p.point(p.d * p.k);
+        let mut f = p.multinomial();
+        f.set_weights(&s).unwrap();
+        let g = p.multinomial().with_weights(s.clone()).unwrap();
+        prop_assert_eq!(f.weights(), &s[..]);
+        prop_assert_eq!(f.gradient(&w).unwrap(), g.gradient(&w).unwrap());
+        let (w, _) = p.point(p.d);
+        let mut f = p.least_squares();
+        f.set_weights(&s).unwrap();
+        prop_assert_eq!(f.value(&w).unwrap().to_bits(), p.least_squares().with_weights(s.clone()).unwrap().value(&w).unwrap().to_bits());
+    }
+
+    #[test]
+    fn random_quadratic_has_requested_spectrum(seed in any::<u64>(), dim in 2usize..8, mu in 0.01..1.0f64, kappa in 1.0..100.0f64) {
+        let l = mu * kappa;
+        let mut rng = RngStreams::new(seed).stream(0);
+        let f = Quadratic::random(dim, mu, l, &mut rng).unwrap();
+        prop_assert_eq!(f.dim(), dim);
+        prop_assert!(close_scalar(f.mu(), mu, 1e-9), "mu {} vs {}", f.mu(), mu);
+        prop_assert!(close_scalar(f.l(), l, 1e-9), "L {} vs {}", f.l(), l);
+        prop_assert!(close_scalar(f.condition_number(), kappa, 1e-8));
+        let x_star = f.minimizer().clone();
+        let g = f.gradient(&x_star).unwrap();
+        prop_assert!(g.norm() <= 1e-10 * (1.0 + f.b().norm()) * kappa, "‖∇f(x*)‖ = {}", g.norm());
+        prop_assert!(close_scalar(f.value(&x_star).unwrap(), f.min_value(), 1e-10));
+        let x = DVector::from_fn(dim, |i, _| (i as f64 + seed as f64).sin());
+        prop_assert!(f.value(&x).unwrap() >= f.min_value() - 1e-12);
+        prop_assert!(f.check_gradient(&x, 1e-6).unwrap().passes(1e-6));
+        prop_assert!(f.check_hvp(&x, &x_star, 1e-5).unwrap().passes(1e-6));
+        prop_assert!(close(&f.hvp(&x, &x_star).unwrap(), &(f.a() * &x_star), 1e-14));
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Determinism across thread counts
+// ------------------------------------------------------------------------------------------
+
+fn in_pool<T: Send>(threads: usize, f: impl FnOnce() -> T + Send) -> T {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .unwrap()
+        .install(f)
+}
+
+/// Random features and labels with n spanning several full-batch blocks.
+fn large_classification(d: usize, k: usize, n: usize, seed: u64) -> (Dataset, Vec<f64>) {
+    let mut rng = RngStreams::new(seed).stream(0);
+    let x = DMatrix::from_fn(d, n, |_, _| rng.random::<f64>() * 2.0 - 1.0);
+    let labels = (0..n).map(|_| rng.random_range(0..k)).collect();
+    let weights = (0..n).map(|_| rng.random::<f64>()).collect();
+    (
+        Dataset::new(
+            x,
+            Targets::Classes {
+                labels,
+                n_classes: k,
+            },
+        )
+        .unwrap(),
+        weights,
+    )
+}
+
+#[test]
+fn multinomial_full_batch_is_bitwise_deterministic_across_thread_counts() {
+    // d, K > 5 so that nalgebra hands the block products to the SIMD gemm of matrixmultiply.
+    let (d, k) = (6, 6);
+    let n = 3 * block_columns(d) + 17;
+    let (data, weights) = large_classification(d, k, n, 1);
+    let f = MultinomialLogistic::new(data)
+        .unwrap()
+        .with_l2(0.1)
+        .unwrap()
+        .with_weights(weights)
+        .unwrap();
+    let w = DVector::from_fn(d * k, |i, _| (i as f64 * 0.37).sin());
+    let v = DVector::from_fn(d * k, |i, _| (i as f64 * 0.91).cos());
+    let run = |threads| {
+        in_pool(threads, || {
+            (
+                f.value(&w).unwrap(),
+                f.gradient(&w).unwrap(),
+                f.hvp(&w, &v).unwrap(),
+            )
+        })
+    };
+    let (value1, grad1, hvp1) = run(1);
+    for threads in [2, 3] {
+        let (value, grad, hvp) = run(threads);
+        assert_eq!(
+            value.to_bits(),
+            value1.to_bits(),
+            "value, {threads} threads"
+        );
+        assert_eq!(grad, grad1, "gradient, {threads} threads");
+        assert_eq!(hvp, hvp1, "HVP, {threads} threads");
+    }
+    // The blocked sums agree with one sequential pass over the terms up to rounding.
+    let mut sum = DVector::zeros(d * k);
+    let mut term = DVector::zeros(d * k);
+    for i in 0..n {
+        f.term_gradient_into(&w, i, &mut term).unwrap();
+        sum += &term;
+    }
+    assert_relative_eq!(sum / n as f64, grad1, max_relative = 1e-10, epsilon = 1e-12);
+}
+
+#[test]
+fn large_batches_are_bitwise_deterministic_across_thread_counts() {
+    let (d, k) = (6, 7);
+    let n = 500;
+    let (data, weights) = large_classification(d, k, n, 2);
+    let data = Arc::new(data);
+    let batch: Vec<usize> = (0..2 * BATCH_BLOCK + 5).map(|i| (i * 7919) % n).collect();
+    let multinomial = MultinomialLogistic::new(Arc::clone(&data))
+        .unwrap()
+        .with_weights(weights.clone())
+        .unwrap();
+    let w = DVector::from_fn(d * k, |i, _| (i as f64 * 0.37).sin());
+    let run = |threads| {
+        in_pool(threads, || {
+            let mut hvp = DVector::zeros(d * k);
+            multinomial
+                .batch_hvp_into(&w, &w, &batch, &mut hvp)
+                .unwrap();
+            (
+                multinomial.batch_value(&w, &batch).unwrap(),
+                multinomial.batch_gradient(&w, &batch).unwrap(),
+                hvp,
+            )
+        })
+    };
+    let (value1, grad1, hvp1) = run(1);
+    for threads in [2, 3] {
+        let (value, grad, hvp) = run(threads);
+        assert_eq!(
+            value.to_bits(),
+            value1.to_bits(),
+            "batch value, {threads} threads"
+        );
+        assert_eq!(grad, grad1, "batch gradient, {threads} threads");
+        assert_eq!(hvp, hvp1, "batch HVP, {threads} threads");
+    }
+
+    // The linear losses: full batch over several blocks and a large minibatch.
+    let y = DVector::from_fn(n, |i, _| (i as f64).sin());
+    let big = DMatrix::from_fn(d, 3 * block_columns(d) + 1, |i, j| {
+        ((i * 13 + j * 7) % 11) as f64 / 11.0 - 0.5
+    });
+    let nb = big.ncols();
+    let ls = LeastSquares::new(
+        Dataset::new(
+            big.clone(),
+            Targets::Real(DVector::from_fn(nb, |i, _| (i as f64).cos())),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let labels = (0..nb).map(|i| (i * 5 / 3) % 2).collect();
+    let lg = Logistic::new(
+        Dataset::new(
+            big,
+            Targets::Classes {
+                labels,
+                n_classes: 2,
+            },
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let small_ls =
+        LeastSquares::new(Dataset::new(data.features().clone(), Targets::Real(y)).unwrap())
+            .unwrap();
+    let w = DVector::from_fn(d, |i, _| i as f64 - 1.0);
+    let run = |threads| {
+        in_pool(threads, || {
+            (
+                ls.gradient(&w).unwrap(),
+                lg.gradient(&w).unwrap(),
+                lg.hvp(&w, &w).unwrap(),
+                small_ls.batch_gradient(&w, &batch).unwrap(),
+            )
+        })
+    };
+    let first = run(1);
+    assert_eq!(run(2), first);
+    assert_eq!(run(3), first);
+}
+
+/// The full-batch and minibatch kernels on shapes where nalgebra uses the SIMD gemm (all
+/// dimensions > 5), over two blocks, against the per-term methods and finite differences.
+#[test]
+fn multinomial_gemm_path_matches_terms() {
+    let (d, k) = (7, 6);
+    let n = block_columns(d) + 50;
+    let (data, weights) = large_classification(d, k, n, 5);
+    let f = MultinomialLogistic::new(data)
+        .unwrap()
+        .with_l2(0.3)
+        .unwrap()
+        .with_weights(weights)
+        .unwrap();
+    let w = DVector::from_fn(d * k, |i, _| (i as f64 * 0.37).sin());
+    let v = DVector::from_fn(d * k, |i, _| (i as f64 * 0.91).cos());
+    let batch: Vec<usize> = (0..300).map(|i| (i * i * 31 + 7) % n).collect();
+    for indices in [(0..n).collect::<Vec<_>>(), batch] {
+        let m = indices.len() as f64;
+        let (mut value, mut grad, mut hvp) = (0.0, DVector::zeros(d * k), DVector::zeros(d * k));
+        let mut term = DVector::zeros(d * k);
+        for &i in &indices {
+            value += f.term_value(&w, i).unwrap() / m;
+            f.term_gradient_into(&w, i, &mut term).unwrap();
+            grad += &term / m;
+            f.term_hvp_into(&w, &v, i, &mut term).unwrap();
+            hvp += &term / m;
+        }
+        assert_relative_eq!(
+            f.batch_value(&w, &indices).unwrap(),
+            value,
+            max_relative = 1e-12
+        );
+        assert_relative_eq!(
+            f.batch_gradient(&w, &indices).unwrap(),
+            grad,
+            max_relative = 1e-10,
+            epsilon = 1e-13
+        );
+        let mut out = DVector::zeros(d * k);
+        f.batch_hvp_into(&w, &v, &indices, &mut out).unwrap();
+        assert_relative_eq!(out, hvp, max_relative = 1e-10, epsilon = 1e-13);
+        if indices.len() == n {
+            assert_relative_eq!(f.value(&w).unwrap(), value, max_relative = 1e-12);
+            assert_relative_eq!(
+                f.gradient(&w).unwrap(),
+                grad,
+                max_relative = 1e-10,
+                epsilon = 1e-13
+            );
+            assert_relative_eq!(
+                f.hvp(&w, &v).unwrap(),
+                hvp,
+                max_relative = 1e-10,
+                epsilon = 1e-13
+            );
+        }
+    }
+    assert!(f.check_gradient(&w, 1e-6).unwrap().passes(1e-7));
+    assert!(f.check_hvp(&w, &v, 1e-5).unwrap().passes(1e-7));
+}
+
+// ------------------------------------------------------------------------------------------
+// Behaviour beyond the derivatives
+// ------------------------------------------------------------------------------------------
+
+#[test]
+fn losses_are_send_sync_clone_debug_and_debug_is_short() {
+    fn bounds<T: Send + Sync + Clone + std::fmt::Debug>() {}
+    bounds::<LeastSquares>();
+    bounds::<Logistic>();
+    bounds::<MultinomialLogistic>();
+    bounds::<Quadratic>();
+    let (data, _) = large_classification(5, 3, 10_000, 3);
+    let f = MultinomialLogistic::new(data).unwrap();
+    let shown = format!("{f:?}");
+    assert!(
+        shown.len() < 200 && shown.contains("n_samples: 10000"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn clones_share_the_data_set() {
+    let (data, _) = large_classification(2, 2, 10, 4);
+    let f = Logistic::new(data).unwrap();
+    let g = f.clone().with_l2(1.0).unwrap();
+    assert!(Arc::ptr_eq(f.data(), g.data()));
+    assert!(f.l2().abs() < f64::EPSILON && (g.l2() - 1.0).abs() < f64::EPSILON);
+}
+
+#[test]
+fn extreme_margins_stay_finite() {
+    let x = DMatrix::from_column_slice(2, 3, &[1.0, -2.0, 3.0, 0.5, -1.0, 4.0]);
+    let binary = Dataset::new(
+        x.clone(),
+        Targets::Classes {
+            labels: vec![0, 1, 1],
+            n_classes: 2,
+        },
+    )
+    .unwrap();
+    let f = Logistic::new(binary).unwrap();
+    for scale in [1e3, 1e8, 1e300] {
+        let w = DVector::from_vec(vec![scale, -scale]);
+        assert!(f.value(&w).unwrap().is_finite());
+        assert!(f.gradient(&w).unwrap().iter().all(|g| g.is_finite()));
+        assert!(f.hvp(&w, &w).unwrap().iter().all(|h| h.is_finite()));
+    }
+    let multi = Dataset::new(
+        x,
+        Targets::Classes {
+            labels: vec![0, 1, 2],
+            n_classes: 3,
+        },
+    )
+    .unwrap();
+    let f = MultinomialLogistic::new(multi).unwrap();
+    let w = DVector::from_fn(6, |i, _| if i % 2 == 0 { 1e150 } else { -1e150 });
+    assert!(f.value(&w).unwrap().is_finite());
+    assert!(f.gradient(&w).unwrap().iter().all(|g| g.is_finite()));
+}
+
+#[test]
+fn predict_and_accuracy() -> lisse_core::Result<()> {
+    // Three well-separated clusters along the axes of ℝ² plus an intercept-like third feature.
+    let x = DMatrix::from_column_slice(
+        3,
+        6,
+        &[
+            5.0, 0.0, 1.0, 4.0, 0.5, 1.0, // class 0
+            0.0, 5.0, 1.0, 0.5, 4.0, 1.0, // class 1
+            -5.0, -5.0, 1.0, -4.0, -4.0, 1.0, // class 2
+        ],
+    );
+    let data = Dataset::new(
+        x,
+        Targets::Classes {
+            labels: vec![0, 0, 1, 1, 2, 2],
+            n_classes: 3,
+        },
+    )?;
+    let f = MultinomialLogistic::new(data.clone())?;
+    // W columns: class 0 ↦ e₀, class 1 ↦ e₁, class 2 ↦ −e₀ − e₁.
+    let w = DVector::from_vec(vec![1.0, 0.0, 0.0, 0.0, 1.0, 0.0, -1.0, -1.0, 0.0]);
+    assert_eq!(f.predict(&w, data.features())?, vec![0, 0, 1, 1, 2, 2]);
+    assert!((f.accuracy(&w, &data)? - 1.0).abs() < f64::EPSILON);
+    let wm = f.weights_matrix(&w)?;
+    assert_eq!((wm.nrows(), wm.ncols()), (3, 3));
+    assert!((wm[(0, 2)] + 1.0).abs() < f64::EPSILON && (wm[(1, 1)] - 1.0).abs() < f64::EPSILON);
+    // Ties go to the lowest class.
+    assert_eq!(f.predict(&DVector::zeros(9), data.features())?, vec![0; 6]);
+    // Gradient descent from zero reaches full accuracy.
+    let f = f.with_l2(1e-3)?;
+    let mut w = DVector::zeros(9);
+    for _ in 0..200 {
+        let g = f.gradient(&w)?;
+        w.axpy(-0.5, &g, 1.0);
+    }
+    assert!((f.accuracy(&w, &data)? - 1.0).abs() < f64::EPSILON);
+    Ok(())
+}
+
+// ------------------------------------------------------------------------------------------
+// Errors
+// ------------------------------------------------------------------------------------------
+
+fn is_dim(e: &Error, name: &str) -> bool {
+    matches!(e, Error::DimensionMismatch { what, .. } if what.starts_with(name))
+}
+
+fn is_invalid(e: &Error, param: &str) -> bool {
+    matches!(e, Error::InvalidParameter { name, .. } if name.starts_with(param))
+}
+
+#[test]
+fn data_loss_errors() {
+    let x = DMatrix::from_column_slice(2, 3, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    let real = Dataset::new(
+        x.clone(),
+        Targets::Real(DVector::from_vec(vec![1.0, 2.0, 3.0])),
+    )
+    .unwrap();
+    let binary = Dataset::new(
+        x.clone(),
+        Targets::Classes {
+            labels: vec![0, 1, 1],
+            n_classes: 2,
+        },
+    )
+    .unwrap();
+    let three = Dataset::new(
+        x,
+        Targets::Classes {
+            labels: vec![0, 1, 2],
+            n_classes: 3,
+        },
+    )
+    .unwrap();
+
+    // Targets of the wrong kind.
+    assert!(is_invalid(
+        &LeastSquares::new(binary.clone()).unwrap_err(),
+        "targets"
+    ));
+    assert!(is_invalid(
+        &Logistic::new(real.clone()).unwrap_err(),
+        "targets"
+    ));
+    assert!(is_invalid(
+        &Logistic::new(three.clone()).unwrap_err(),
+        "n_classes"
+    ));
+    assert!(is_invalid(
+        &MultinomialLogistic::new(real.clone()).unwrap_err(),
+        "targets"
+    ));
+
+    // Builders.
+    let f = LeastSquares::new(real.clone()).unwrap();
+    assert!(is_invalid(&f.clone().with_l2(-1.0).unwrap_err(), "lambda"));
+    assert!(is_invalid(
+        &f.clone().with_l2(f64::NAN).unwrap_err(),
+        "lambda"
+    ));
+    assert!(is_invalid(
+        &f.clone().with_l2(f64::INFINITY).unwrap_err(),
+        "lambda"
+    ));
+    assert!(is_dim(
+        &f.clone().with_weights(vec![1.0, 1.0]).unwrap_err(),
+        "weights"
+    ));
+    assert!(matches!(
+        f.clone()
+            .with_weights(vec![1.0, f64::NAN, 1.0])
+            .unwrap_err(),
+        Error::NonFinite { index: 1, .. }
+    ));
+    assert!(is_invalid(
+        &f.clone().with_weights(vec![1.0, -0.5, 1.0]).unwrap_err(),
+        "weights[1]"
+    ));
+    assert!(is_invalid(
+        &f.clone().with_weights(vec![0.0; 3]).unwrap_err(),
+        "weights"
+    ));
+    let mut g = f.clone().with_weights(vec![1.0, 2.0, 3.0]).unwrap();
+    assert!(matches!(
+        g.set_weights(&[1.0, f64::INFINITY, 0.0]).unwrap_err(),
+        Error::NonFinite { .. }
+    ));
+    assert!(is_dim(&g.set_weights(&[1.0]).unwrap_err(), "weights"));
+    assert_eq!(
+        g.weights(),
+        &[1.0, 2.0, 3.0],
+        "a failed set_weights leaves the weights unchanged"
+    );
+}
+
+#[test]
+fn length_index_and_helper_errors() {
+    let x = DMatrix::from_column_slice(2, 3, &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+    let real = Dataset::new(
+        x.clone(),
+        Targets::Real(DVector::from_vec(vec![1.0, 2.0, 3.0])),
+    )
+    .unwrap();
+    let binary = Dataset::new(
+        x.clone(),
+        Targets::Classes {
+            labels: vec![0, 1, 1],
+            n_classes: 2,
+        },
+    )
+    .unwrap();
+    let three = Dataset::new(
+        x,
+        Targets::Classes {
+            labels: vec![0, 1, 2],
+            n_classes: 3,
+        },
+    )
+    .unwrap();
+
+    let f = LeastSquares::new(real.clone()).unwrap();
+    // Lengths and indices, for every loss.
+    let lg = Logistic::new(binary).unwrap();
+    let ml = MultinomialLogistic::new(three).unwrap();
+    check_length_errors(&f);
+    check_length_errors(&lg);
+    check_length_errors(&ml);
+
+    // Helpers of the multinomial loss.
+    let w = DVector::zeros(ml.dim());
+    assert!(is_dim(
+        &ml.weights_matrix(&DVector::zeros(5)).unwrap_err(),
+        "w"
+    ));
+    assert!(is_dim(
+        &ml.predict(&DVector::zeros(5), real.features()).unwrap_err(),
+        "w"
+    ));
+    assert!(is_dim(
+        &ml.predict(&w, &DMatrix::zeros(3, 4)).unwrap_err(),
+        "features"
+    ));
+    assert!(is_invalid(
+        &ml.accuracy(&w, &real).unwrap_err(),
+        "data targets"
+    ));
+    let mut short = DVector::zeros(2);
+    assert!(is_dim(
+        &f.residuals_into(&DVector::zeros(2), &mut short)
+            .unwrap_err(),
+        "residual buffer"
+    ));
+    assert!(is_dim(
+        &lg.probabilities_into(&DVector::zeros(3), &mut short)
+            .unwrap_err(),
+        "w"
+    ));
+}
+
+fn check_length_errors<F: Objective + Gradient + Hvp + FiniteSumHvp>(f: &F) {
+    let dim = f.dim();
+    let n = f.n_terms();
+    let (w, v) = (DVector::zeros(dim), DVector::zeros(dim));
+    let (bad, mut out, mut bad_out) = (
+        DVector::zeros(dim + 1),
+        DVector::zeros(dim),
+        DVector::zeros(dim - 1),
+    );
+
+    assert!(is_dim(&f.value(&bad).unwrap_err(), "w"));
+    assert!(is_dim(&f.gradient_into(&bad, &mut out).unwrap_err(), "w"));
+    assert!(is_dim(
+        &f.gradient_into(&w, &mut bad_out).unwrap_err(),
+        "output buffer"
+    ));
+    assert!(is_dim(&f.hvp_into(&w, &bad, &mut out).unwrap_err(), "v"));
+    assert!(is_dim(&f.hvp_into(&bad, &v, &mut out).unwrap_err(), "w"));
+    assert!(is_dim(
+        &f.hvp_into(&w, &v, &mut bad_out).unwrap_err(),
+        "output buffer"
+    ));
+    assert!(is_dim(&f.term_value(&bad, 0).unwrap_err(), "w"));
+    assert!(is_dim(
+        &f.term_gradient_into(&w, 0, &mut bad_out).unwrap_err(),
+        "output buffer"
+    ));
+    assert!(is_dim(&f.batch_value(&bad, &[0]).unwrap_err(), "w"));
+    assert!(is_dim(
+        &f.batch_gradient_into(&w, &[0], &mut bad_out).unwrap_err(),
+        "output buffer"
+    ));
+    assert!(is_dim(
+        &f.batch_hvp_into(&w, &bad, &[0], &mut out).unwrap_err(),
+        "v"
+    ));
+    assert!(is_dim(
+        &f.term_hvp_into(&w, &v, 0, &mut bad_out).unwrap_err(),
+        "output buffer"
+    ));
+
+    assert!(is_invalid(&f.term_value(&w, n).unwrap_err(), "term index"));
+    assert!(is_invalid(
+        &f.term_gradient_into(&w, n, &mut out).unwrap_err(),
+        "term index"
+    ));
+    assert!(is_invalid(
+        &f.term_hvp_into(&w, &v, n + 5, &mut out).unwrap_err(),
+        "term index"
+    ));
+    assert!(is_invalid(
+        &f.batch_value(&w, &[0, n]).unwrap_err(),
+        "batch index"
+    ));
+    assert!(is_invalid(
+        &f.batch_gradient_into(&w, &[n + 1], &mut out).unwrap_err(),
+        "batch index"
+    ));
+    assert!(is_invalid(
+        &f.batch_hvp_into(&w, &v, &[1, 0, n], &mut out).unwrap_err(),
+        "batch index"
+    ));
+    assert!(is_invalid(&f.batch_value(&w, &[]).unwrap_err(), "batch"));
+    assert!(is_invalid(
+        &f.batch_gradient_into(&w, &[], &mut out).unwrap_err(),
+        "batch"
+    ));
+    assert!(is_invalid(
+        &f.batch_hvp_into(&w, &v, &[], &mut out).unwrap_err(),
+        "batch"
+    ));
+}
+
+#[test]
+fn quadratic_errors() {
+    let b = DVector::from_vec(vec![1.0, 2.0]);
+    let sym = DMatrix::from_row_slice(2, 2, &[2.0, 1.0, 1.0, 3.0]);
+    assert!(Quadratic::new(sym.clone(), b.clone()).is_ok());
+    assert!(is_dim(
+        &Quadratic::new(DMatrix::zeros(2, 3), b.clone()).unwrap_err(),
+        "A"
+    ));
+    assert!(is_dim(
+        &Quadratic::new(sym.clone(), DVector::zeros(3)).unwrap_err(),
+        "b"
+    ));
+    assert!(is_invalid(
+        &Quadratic::new(DMatrix::zeros(0, 0), DVector::zeros(0)).unwrap_err(),
+        "A"
+    ));
+    let mut nan = sym.clone();
+    nan[(0, 1)] = f64::NAN;
+    assert!(matches!(
+        Quadratic::new(nan, b.clone()).unwrap_err(),
+        Error::NonFinite { .. }
+    ));
+    let asym = DMatrix::from_row_slice(2, 2, &[2.0, 1.0, 1.1, 3.0]);
+    let e = Quadratic::new(asym, b.clone()).unwrap_err();
+    assert!(
+        is_invalid(&e, "A") && e.to_string().contains("symmetric"),
+        "{e}"
+    );
+    // Asymmetry below the 1e-10 relative tolerance is accepted and symmetrized away.
+    let nearly = DMatrix::from_row_slice(2, 2, &[2.0, 1.0, 1.0 + 1e-12, 3.0]);
+    let f = Quadratic::new(nearly, b.clone()).unwrap();
+    assert!((f.a()[(0, 1)] - f.a()[(1, 0)]).abs() < f64::EPSILON);
+    let indefinite = DMatrix::from_row_slice(2, 2, &[1.0, 2.0, 2.0, 1.0]);
+    let e = Quadratic::new(indefinite, b.clone()).unwrap_err();
+    assert!(
+        is_invalid(&e, "A") && e.to_string().contains("positive definite"),
+        "{e}"
+    );
+    assert!(is_invalid(
+        &Quadratic::new(DMatrix::zeros(2, 2), b.clone()).unwrap_err(),
+        "A"
+    ));
+
+    let mut rng = RngStreams::new(0).stream(0);
+    assert!(is_invalid(
+        &Quadratic::random(0, 1.0, 2.0, &mut rng).unwrap_err(),
+        "dim"
+    ));
+    assert!(is_invalid(
+        &Quadratic::random(3, 0.0, 2.0, &mut rng).unwrap_err(),
+        "mu"
+    ));
+    assert!(is_invalid(
+        &Quadratic::random(3, -1.0, 2.0, &mut rng).unwrap_err(),
+        "mu"
+    ));
+    assert!(is_invalid(
+        &Quadratic::random(3, 2.0, 1.0, &mut rng).unwrap_err(),
+        "l"
+    ));
+    assert!(is_invalid(
+        &Quadratic::random(3, 1.0, f64::INFINITY, &mut rng).unwrap_err(),
+        "l"
+    ));
+    assert!(is_invalid(
+        &Quadratic::random(1, 1.0, 2.0, &mut rng).unwrap_err(),
+        "l"
+    ));
+    let one = Quadratic::random(1, 2.0, 2.0, &mut rng).unwrap();
+    assert!((one.mu() - 2.0).abs() < 1e-14 && (one.l() - 2.0).abs() < 1e-14);
+
+    let f = Quadratic::new(sym, b).unwrap();
+    let (x, bad) = (DVector::zeros(2), DVector::zeros(3));
+    let mut out = DVector::zeros(2);
+    assert!(is_dim(&f.value(&bad).unwrap_err(), "x"));
+    assert!(is_dim(&f.gradient_into(&bad, &mut out).unwrap_err(), "x"));
+    assert!(is_dim(
+        &f.gradient_into(&x, &mut DVector::zeros(1)).unwrap_err(),
+        "output buffer"
+    ));
+    assert!(is_dim(&f.hvp_into(&x, &bad, &mut out).unwrap_err(), "v"));
+}
+
+#[test]
+fn quadratic_closed_forms() -> lisse_core::Result<()> {
+    // A = diag(1, 4) rotated by 30°, b = (1, 1).
+    let (c, s) = (30f64.to_radians().cos(), 30f64.to_radians().sin());
+    let q = DMatrix::from_row_slice(2, 2, &[c, -s, s, c]);
+    let a = &q * DMatrix::from_diagonal(&DVector::from_vec(vec![1.0, 4.0])) * q.transpose();
+    let b = DVector::from_vec(vec![1.0, 1.0]);
+    let f = Quadratic::new(a.clone(), b.clone())?;
+    assert_relative_eq!(f.mu(), 1.0, max_relative = 1e-12);
+    assert_relative_eq!(f.l(), 4.0, max_relative = 1e-12);
+    let expected = a.clone().try_inverse().unwrap() * &b;
+    assert_relative_eq!(f.minimizer(), &expected, max_relative = 1e-12);
+    assert!(f.gradient(f.minimizer())?.norm() < 1e-14);
+    let x = DVector::from_vec(vec![0.3, -0.7]);
+    assert_relative_eq!(
+        f.value(&x)?,
+        0.5 * x.dot(&(&a * &x)) - b.dot(&x),
+        max_relative = 1e-14
+    );
+    assert_relative_eq!(f.gradient(&x)?, &a * &x - &b, max_relative = 1e-14);
+    assert_relative_eq!(f.hvp(&x, &b)?, &a * &b, max_relative = 1e-14);
+    Ok(())
+}
