@@ -11,6 +11,11 @@ use lisse_core::{Observer, Report, TraceRecord};
 use plotters::prelude::*;
 use serde::Serialize;
 
+/// The README's code blocks, compiled and run as doc tests so they cannot rot.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 /// Boxed error for example binaries.
 pub type AnyError = Box<dyn Error + Send + Sync>;
 
@@ -29,7 +34,7 @@ pub fn output_dir(sub: &str) -> Result<PathBuf, AnyError> {
     );
     let dir = target.join("reproduce").join(sub);
     std::fs::create_dir_all(&dir)?;
-    Ok(dir)
+    Ok(dir.canonicalize().unwrap_or(dir))
 }
 
 /// Writes `value` as pretty JSON.
@@ -159,6 +164,17 @@ pub fn line_plot_svg(
     }
     root.present()?;
     Ok(())
+}
+
+/// A short tick label: plain for moderate magnitudes, scientific otherwise.
+fn tick_label(v: f64) -> String {
+    let a = v.abs();
+    if a == 0.0 || (1e-2..1e5).contains(&a) {
+        let s = format!("{v:.3}");
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        format!("{v:.1e}")
+    }
 }
 
 /// A progress bar over a run's iterations, drawn on stderr (hidden when stderr is not a

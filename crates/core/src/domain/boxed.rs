@@ -64,11 +64,9 @@ fn check_bounds(i: usize, lo: f64, hi: f64) -> Result<()> {
         ));
     }
     if lo > hi {
-        return Err(Error::invalid(
-            format!("lower[{i}]"),
-            lo,
-            format!("<= upper[{i}] = {hi}"),
-        ));
+        return Err(Error::infeasible(format!(
+            "the box is empty: lower[{i}] = {lo} > upper[{i}] = {hi}; swap or widen the bounds"
+        )));
     }
     Ok(())
 }
@@ -79,7 +77,8 @@ impl BoxDomain {
     /// # Errors
     /// [`Error::DimensionMismatch`] when the two vectors have different lengths;
     /// [`Error::InvalidParameter`] naming the first offending index when a bound is NaN, a lower
-    /// bound is +∞, an upper bound is −∞, or `lower[i] > upper[i]`.
+    /// bound is +∞ or an upper bound is −∞; [`Error::Infeasible`] when `lower[i] > upper[i]`
+    /// (the box is empty).
     pub fn new(lower: DVector<f64>, upper: DVector<f64>) -> Result<Self> {
         check_dim("box upper bounds", lower.len(), upper.len())?;
         for (i, (&lo, &hi)) in lower.iter().zip(upper.iter()).enumerate() {
@@ -91,7 +90,7 @@ impl BoxDomain {
     /// The box [`lo`, `hi`]^`dim`.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] as in [`BoxDomain::new`].
+    /// As in [`BoxDomain::new`].
     ///
     /// ```
     /// use lisse_core::domain::BoxDomain;

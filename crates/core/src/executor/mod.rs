@@ -3,10 +3,10 @@
 //! A solver implements [`Solver`]: one iteration per [`Solver::step`], its current point, and
 //! its oracle tallies. The [`Executor`] owns everything around the loop, so no solver
 //! re-implements it:
-//! - stopping rules ([`Stopping`]): iterations, an oracle budget of any [`CountKind`], a
+//! - stopping rules ([`Stopping`]): iterations, an oracle budget of any [`CountKind`](crate::CountKind), a
 //!   tolerance on the solver's residual, wall time;
 //! - divergence detection: a NaN or infinite iterate stops the run with
-//!   [`Error::NonFinite`](crate::Error::NonFinite);
+//!   [`Error::NonFinite`];
 //! - a serializable [`Trace`] recorded every `k` iterations, with user metrics (test accuracy,
 //!   distance to a known optimum) evaluated on the iterate at record time;
 //! - [`Observer`]s that see every record (progress bars, logs) — kept out of library code.
