@@ -1,17 +1,19 @@
-//! Throughput of the multinomial-logistic oracles, in GB/s beside a STREAM-like triad measured
-//! in the same run, and beside the peer a user would otherwise write: the textbook nalgebra
-//! expression (allocating, single-threaded).
+//! Throughput of the loss oracles in GB/s, beside a STREAM-like triad measured in the same run,
+//! and beside the peer a user would otherwise write: the textbook nalgebra expression for the
+//! multinomial gradient (allocating temporaries, single-threaded).
 //!
 //! Run: `cargo bench -p lisse-benches --bench oracles`. Data: 200,000 samples × 100 features
-//! (160 MB, larger than the last-level cache), K = 10 classes.
+//! (160 MB of f64, larger than the last-level cache); K = 10 classes for the multinomial loss.
+//! Throughput counts the feature bytes a call must read: 8·d·n for a full batch, 8·d·b for a
+//! minibatch of b. Results and their reading are in `docs/performance.md`.
 
 use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use lisse_benches::{synthetic_classification, triad, triad_bytes};
-use lisse_core::{FiniteSum, FiniteSumHvp, Gradient, Hvp, RngStreams};
-use lisse_oracles::loss::MultinomialLogistic;
+use lisse_benches::{synthetic_classification, synthetic_regression, triad, triad_bytes};
+use lisse_core::{FiniteSum, FiniteSumHvp, Gradient, Hvp, Objective, RngStreams};
+use lisse_oracles::loss::{LeastSquares, Logistic, MultinomialLogistic};
 use nalgebra::{DMatrix, DVector};
 use rand::RngExt;
 
@@ -19,6 +21,7 @@ const D: usize = 100;
 const N: usize = 200_000;
 const K: usize = 10;
 const BATCH: usize = 256;
+const FULL_BYTES: u64 = (8 * D * N) as u64;
 
 fn bench_triad(c: &mut Criterion) {
     // Three arrays of 160 MB each: far beyond the cache, like the data set.
@@ -27,7 +30,34 @@ fn bench_triad(c: &mut Criterion) {
     let mut g = c.benchmark_group("triad");
     g.throughput(Throughput::Bytes(triad_bytes(len)));
     g.bench_function("stream_triad", |bch| {
-        bch.iter(|| triad(black_box(&mut a), &b, &cc, 3.0))
+        bch.iter(|| triad(black_box(&mut a), &b, &cc, 3.0));
+    });
+    g.finish();
+}
+
+fn random_vector(len: usize, scale: f64, seed: u64) -> DVector<f64> {
+    let mut rng = RngStreams::new(seed).stream(0);
+    DVector::from_fn(len, |_, _| rng.random_range(-scale..scale))
+}
+
+fn bench_linear_models(c: &mut Criterion) {
+    let regression = Arc::new(synthetic_regression(D, N, 3));
+    let binary = Arc::new(synthetic_classification(D, N, 2, 5));
+    let ls = LeastSquares::new(regression)
+        .unwrap()
+        .with_l2(1e-4)
+        .unwrap();
+    let logistic = Logistic::new(binary).unwrap().with_l2(1e-4).unwrap();
+    let w = random_vector(D, 0.1, 1);
+    let mut out = DVector::zeros(D);
+    let mut g = c.benchmark_group("linear_full");
+    g.sample_size(30);
+    g.throughput(Throughput::Bytes(FULL_BYTES));
+    g.bench_function("least_squares_gradient", |b| {
+        b.iter(|| ls.gradient_into(black_box(&w), &mut out).unwrap());
+    });
+    g.bench_function("logistic_gradient", |b| {
+        b.iter(|| logistic.gradient_into(black_box(&w), &mut out).unwrap());
     });
     g.finish();
 }
@@ -38,40 +68,42 @@ fn bench_multinomial(c: &mut Criterion) {
         .unwrap()
         .with_l2(1e-4)
         .unwrap();
-    let mut rng = RngStreams::new(1).stream(0);
-    let w = DVector::from_fn(D * K, |_, _| rng.random_range(-0.1..0.1));
-    let v = DVector::from_fn(D * K, |_, _| rng.random_range(-1.0..1.0));
+    let w = random_vector(D * K, 0.1, 2);
+    let v = random_vector(D * K, 1.0, 3);
     let mut out = DVector::zeros(D * K);
-    let bytes_full = (8 * D * N) as u64;
 
     let mut g = c.benchmark_group("multinomial_full");
     g.sample_size(20);
-    g.throughput(Throughput::Bytes(bytes_full));
+    g.throughput(Throughput::Bytes(FULL_BYTES));
     g.bench_function("lisse_gradient", |b| {
-        b.iter(|| loss.gradient_into(black_box(&w), &mut out).unwrap())
+        b.iter(|| loss.gradient_into(black_box(&w), &mut out).unwrap());
+    });
+    g.bench_function("lisse_value", |b| {
+        b.iter(|| loss.value(black_box(&w)).unwrap());
     });
     g.bench_function("lisse_hvp", |b| {
-        b.iter(|| loss.hvp_into(black_box(&w), &v, &mut out).unwrap())
+        b.iter(|| loss.hvp_into(black_box(&w), &v, &mut out).unwrap());
     });
     g.bench_function("naive_nalgebra_gradient", |b| {
         b.iter(|| naive_gradient(data.features(), data.labels().unwrap(), black_box(&w), 1e-4));
     });
     g.finish();
 
+    let mut rng = RngStreams::new(4).stream(0);
     let batch: Vec<usize> = (0..BATCH).map(|_| rng.random_range(0..N)).collect();
     let mut g = c.benchmark_group("multinomial_minibatch");
     g.throughput(Throughput::Bytes((8 * D * BATCH) as u64));
     g.bench_function("lisse_batch_gradient_256", |b| {
         b.iter(|| {
             loss.batch_gradient_into(black_box(&w), &batch, &mut out)
-                .unwrap()
+                .unwrap();
         });
     });
     g.bench_function("lisse_batch_hvp_256", |b| {
         b.iter(|| {
             loss.batch_hvp_into(black_box(&w), &v, &batch, &mut out)
-                .unwrap()
-        })
+                .unwrap();
+        });
     });
     g.finish();
 }
@@ -93,5 +125,5 @@ fn naive_gradient(x: &DMatrix<f64>, labels: &[usize], w: &DVector<f64>, l2: f64)
     x * z.transpose() / n as f64 + wm * l2
 }
 
-criterion_group!(benches, bench_triad, bench_multinomial);
+criterion_group!(benches, bench_triad, bench_linear_models, bench_multinomial);
 criterion_main!(benches);

@@ -3,7 +3,7 @@
 
 use lisse_core::RngStreams;
 use lisse_oracles::data::{Dataset, Targets};
-use nalgebra::DMatrix;
+use nalgebra::{DMatrix, DVector};
 use rand::RngExt;
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
@@ -29,6 +29,24 @@ pub fn triad(a: &mut [f64], b: &[f64], c: &[f64], s: f64) {
 /// Bytes one [`triad`] call moves, by STREAM's convention.
 pub fn triad_bytes(len: usize) -> u64 {
     24 * len as u64
+}
+
+/// A synthetic regression data set: d×n standard normal features and y = xᵀβ + ε with a random
+/// teacher β and N(0, 0.1²) noise.
+///
+/// # Panics
+/// If `d` or `n` is 0 (the data set would be invalid).
+pub fn synthetic_regression(d: usize, n: usize, seed: u64) -> Dataset {
+    let streams = RngStreams::new(seed);
+    let mut rng = streams.stream(0);
+    let features = DMatrix::from_fn(d, n, |_, _| StandardNormal.sample(&mut rng));
+    let beta = DVector::from_fn(d, |_, _| StandardNormal.sample(&mut rng));
+    let mut noise = streams.stream(1);
+    let y = DVector::from_fn(n, |i, _| {
+        let e: f64 = StandardNormal.sample(&mut noise);
+        features.column(i).dot(&beta) + 0.1 * e
+    });
+    Dataset::new(features, Targets::Real(y)).expect("synthetic data are valid")
 }
 
 /// A synthetic classification data set: d×n standard normal features (one sample per column)

@@ -1,9 +1,11 @@
 //! The `digits` job: multinomial logistic regression on the embedded UCI digits.
 //!
-//! Full-batch gradient descent (step 1/L) against minibatch SGD (b = 32, constant step), both
-//! given the same budget of *samples touched* (epochs × n). Shows the oracle accounting, the
-//! run loop, the embedded data and the plots every paper job builds on.
+//! Full-batch gradient descent (step 1/L) against minibatch SGD (b = 32, the same constant
+//! step), both given the same budget of *samples touched* (epochs × n), the per-oracle-call
+//! comparison the field uses. It exercises what every paper job builds on: the embedded data,
+//! the oracle accounting, the run loop, the trace and the plots.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use lisse_core::solver::{GradientDescent, Sgd, StepSize};
@@ -22,9 +24,12 @@ use serde::Serialize;
 
 use crate::Options;
 
+/// Squared-L2 strength λ.
 const L2: f64 = 1e-3;
-const BATCH: usize = 32;
+/// SGD minibatch size.
+const BATCH: u64 = 32;
 
+/// One row of the results table.
 #[derive(Debug, Serialize)]
 struct Outcome {
     seed: u64,
@@ -39,56 +44,20 @@ struct Outcome {
 
 pub(crate) fn run(opts: Options) -> Result<(), AnyError> {
     let (epochs, seeds) = if opts.full { (200u64, 5u64) } else { (40, 1) };
+    println!("== digits: multinomial logistic regression on the UCI handwritten digits");
+    println!("   (Alpaydin & Kaynak 1998, CC BY 4.0); {epochs} epochs, {seeds} seed(s)");
     let out = output_dir("digits")?;
-    println!(
-        "== digits: multinomial logistic regression on the UCI handwritten digits (CC BY 4.0)"
-    );
     let streams = RngStreams::new(opts.seed);
 
     let mut outcomes = Vec::new();
-    let mut first_reports: Vec<Report> = Vec::new();
-    let mut n_train = 1.0;
-    for s in 0..seeds {
-        let seed_streams = streams.child(s);
-        let (train, test) = prepare(&mut seed_streams.stream(0))?;
-        let n = train.n_samples() as u64;
-        n_train = n as f64;
-        let loss = MultinomialLogistic::new(train.clone())?.with_l2(L2)?;
-        let dim = loss.dim();
-        let step = 1.0 / smoothness_bound(&train, L2);
-        let budget = Stopping::new().budget(CountKind::Samples, epochs * n);
-
-        let gd = GradientDescent::new(loss.clone(), DVector::zeros(dim), StepSize::Constant(step))?;
-        let sgd_oracle = Minibatch::new(loss.clone(), BATCH, Sampling::WithReplacement)?;
-        let sgd = Sgd::new(sgd_oracle, DVector::zeros(dim), StepSize::Constant(step))?;
-        let eval = Eval {
-            loss: &loss,
-            test: &test,
-        };
-        let reports = [
-            eval.run(
-                gd,
-                budget,
-                1,
-                epochs,
-                "GD (full batch)",
-                &mut seed_streams.stream(1),
-            )?,
-            eval.run(
-                sgd,
-                budget,
-                n / BATCH as u64,
-                epochs * n / BATCH as u64,
-                "SGD (b = 32)",
-                &mut seed_streams.stream(2),
-            )?,
-        ];
-        for report in reports {
-            let name = report.solver.clone();
+    let mut plotted = Vec::new();
+    for seed in 0..seeds {
+        let (reports, n) = run_seed(&streams.child(seed), epochs)?;
+        for report in &reports {
             let last = report.trace.records.last().ok_or("empty trace")?;
             outcomes.push(Outcome {
-                seed: s,
-                method: name,
+                seed,
+                method: report.solver.clone(),
                 epochs: report.counts.samples as f64 / n as f64,
                 gradient_calls: report.counts.gradients,
                 samples: report.counts.samples,
@@ -96,98 +65,72 @@ pub(crate) fn run(opts: Options) -> Result<(), AnyError> {
                 test_accuracy: last.metrics["test_accuracy"],
                 seconds: report.elapsed_s,
             });
-            if s == 0 {
-                first_reports.push(report);
-            }
+        }
+        if seed == 0 {
+            plotted = reports.into_iter().map(|r| (r, n)).collect();
         }
     }
 
-    // Table.
-    let rows: Vec<Vec<String>> = outcomes
-        .iter()
-        .map(|o| {
-            vec![
-                o.seed.to_string(),
-                o.method.clone(),
-                format!("{:.1}", o.epochs),
-                o.gradient_calls.to_string(),
-                o.samples.to_string(),
-                format!("{:.4}", o.train_loss),
-                format!("{:.2}%", 100.0 * o.test_accuracy),
-                format!("{:.2}", o.seconds),
-            ]
-        })
-        .collect();
-    let table = markdown_table(
-        &[
-            "seed",
-            "method",
-            "epochs",
-            "gradient calls",
-            "samples",
-            "train loss",
-            "test accuracy",
-            "seconds",
-        ],
-        &rows,
-    );
+    let table = results_table(&outcomes);
     println!("{table}");
     std::fs::write(out.join("table.md"), &table)?;
     write_json(&out.join("outcomes.json"), &outcomes)?;
-    write_json(&out.join("reports.json"), &first_reports)?;
-
-    // Plots against epochs (samples / n), the per-oracle-call comparison of the field.
-    for (metric, label, scale, file) in [
-        (
-            "train_loss",
-            "training loss (regularized)",
-            Scale::Log,
-            "train_loss.svg",
-        ),
-        (
-            "test_accuracy",
-            "test accuracy",
-            Scale::Linear,
-            "test_accuracy.svg",
-        ),
-    ] {
-        let series: Vec<Series> = first_reports
-            .iter()
-            .map(|r| Series {
-                name: r.solver.clone(),
-                points: r
-                    .trace
-                    .records
-                    .iter()
-                    .map(|rec| (rec.counts.samples as f64 / n_train, rec.metrics[metric]))
-                    .collect(),
-            })
-            .collect();
-        line_plot_svg(
-            &out.join(file),
-            &format!("digits: {label}"),
-            "epochs (samples / n)",
-            label,
-            scale,
-            &series,
-        )?;
-    }
+    let reports: Vec<&Report> = plotted.iter().map(|(r, _)| r).collect();
+    write_json(&out.join("reports.json"), &reports)?;
+    write_plots(&out, &plotted)?;
     println!("wrote {}", out.display());
     Ok(())
 }
 
+/// Runs GD and SGD on one train/test split; returns their reports and the training size n.
+fn run_seed(streams: &RngStreams, epochs: u64) -> Result<(Vec<Report>, u64), AnyError> {
+    let (train, test) = prepare(&mut streams.stream(0))?;
+    let n = train.n_samples() as u64;
+    let loss = MultinomialLogistic::new(Arc::clone(&train))?.with_l2(L2)?;
+    let dim = loss.dim();
+    let step = StepSize::Constant(1.0 / smoothness_bound(&train, L2));
+    let budget = Stopping::new().budget(CountKind::Samples, epochs * n);
+    let eval = Eval {
+        loss: &loss,
+        test: &test,
+    };
+
+    let gd = GradientDescent::new(loss.clone(), DVector::zeros(dim), step)?;
+    let gd = eval.run(
+        gd,
+        budget,
+        1,
+        epochs,
+        "GD (full batch)",
+        &mut streams.stream(1),
+    )?;
+
+    let oracle = Minibatch::new(loss.clone(), BATCH as usize, Sampling::WithReplacement)?;
+    let sgd = Sgd::new(oracle, DVector::zeros(dim), step)?;
+    let iters = epochs * n / BATCH;
+    let sgd = eval.run(
+        sgd,
+        budget,
+        n / BATCH,
+        iters,
+        "SGD (b = 32)",
+        &mut streams.stream(2),
+    )?;
+    Ok((vec![gd, sgd], n))
+}
+
 /// Train/test split (80/20) of the digits, standardized with training statistics, with an
 /// intercept feature.
-fn prepare(rng: &mut StreamRng) -> Result<(Arc<Dataset>, Arc<Dataset>), AnyError> {
+fn prepare(rng: &mut StreamRng) -> Result<(Arc<Dataset>, Dataset), AnyError> {
     let (train, test) = train_test_split(&digits(), 0.2, rng)?;
     let scaler = Standardizer::fit(&train);
     let train = scaler.transform(&train)?.with_intercept();
     let test = scaler.transform(&test)?.with_intercept();
-    Ok((Arc::new(train), Arc::new(test)))
+    Ok((Arc::new(train), test))
 }
 
-/// L ≤ ½ λ_max(XXᵀ/n) + λ for softmax cross-entropy (Böhning, Ann. Inst. Statist. Math. 44, 1992:
-/// the Hessian is bounded by ½(I − 11ᵀ/K) ⊗ XXᵀ/n).
+/// L ≤ ½ λ_max(XXᵀ/n) + λ for softmax cross-entropy (Böhning, Ann. Inst. Statist. Math. 44,
+/// 1992: the Hessian is bounded by ½(I − 11ᵀ/K) ⊗ XXᵀ/n).
 fn smoothness_bound(train: &Dataset, l2: f64) -> f64 {
     let x = train.features();
     let gram = x * x.transpose() / train.n_samples() as f64;
@@ -225,4 +168,107 @@ impl Eval<'_> {
             .run(&mut solver, rng)?;
         Ok(report)
     }
+}
+
+/// The per-run table, then (with several seeds) mean ± standard deviation per method.
+fn results_table(outcomes: &[Outcome]) -> String {
+    let rows: Vec<Vec<String>> = outcomes
+        .iter()
+        .map(|o| {
+            vec![
+                o.seed.to_string(),
+                o.method.clone(),
+                format!("{:.1}", o.epochs),
+                o.gradient_calls.to_string(),
+                o.samples.to_string(),
+                format!("{:.4}", o.train_loss),
+                format!("{:.2}%", 100.0 * o.test_accuracy),
+                format!("{:.2}", o.seconds),
+            ]
+        })
+        .collect();
+    let headers = [
+        "seed",
+        "method",
+        "epochs",
+        "gradient calls",
+        "samples",
+        "train loss",
+        "test accuracy",
+        "seconds",
+    ];
+    let mut table = markdown_table(&headers, &rows);
+    let mut methods: Vec<&str> = Vec::new();
+    for o in outcomes {
+        if !methods.contains(&o.method.as_str()) {
+            methods.push(&o.method);
+        }
+    }
+    if outcomes.len() > methods.len() {
+        let summary: Vec<Vec<String>> = methods
+            .iter()
+            .map(|m| {
+                let acc: Vec<f64> = outcomes
+                    .iter()
+                    .filter(|o| o.method == *m)
+                    .map(|o| o.test_accuracy)
+                    .collect();
+                let mean = acc.iter().sum::<f64>() / acc.len() as f64;
+                let var = acc.iter().map(|a| (a - mean).powi(2)).sum::<f64>()
+                    / (acc.len() as f64 - 1.0).max(1.0);
+                vec![
+                    (*m).to_owned(),
+                    acc.len().to_string(),
+                    format!("{:.2}% ± {:.2}%", 100.0 * mean, 100.0 * var.sqrt()),
+                ]
+            })
+            .collect();
+        table.push('\n');
+        table.push_str(&markdown_table(
+            &["method", "seeds", "test accuracy (mean ± sd)"],
+            &summary,
+        ));
+    }
+    table
+}
+
+/// Training loss and test accuracy against epochs (samples touched / n).
+fn write_plots(out: &Path, runs: &[(Report, u64)]) -> Result<(), AnyError> {
+    for (metric, label, scale, file) in [
+        (
+            "train_loss",
+            "training loss (regularized)",
+            Scale::Log,
+            "train_loss.svg",
+        ),
+        (
+            "test_accuracy",
+            "test accuracy",
+            Scale::Linear,
+            "test_accuracy.svg",
+        ),
+    ] {
+        let series: Vec<Series> = runs
+            .iter()
+            .map(|(r, n)| Series {
+                name: r.solver.clone(),
+                points: r
+                    .trace
+                    .records
+                    .iter()
+                    .map(|rec| (rec.counts.samples as f64 / *n as f64, rec.metrics[metric]))
+                    .collect(),
+            })
+            .collect();
+        let title = format!("digits: {label}");
+        line_plot_svg(
+            &out.join(file),
+            &title,
+            "epochs (samples / n)",
+            label,
+            scale,
+            &series,
+        )?;
+    }
+    Ok(())
 }

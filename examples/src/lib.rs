@@ -126,6 +126,8 @@ pub fn line_plot_svg(
                 .configure_mesh()
                 .x_desc(x_label)
                 .y_desc(y_label)
+                .y_label_formatter(&|v: &f64| tick_label(*v))
+                .x_label_formatter(&|v: &f64| tick_label(*v))
                 .draw()?;
             for (k, s) in series.iter().enumerate() {
                 let color = colors[k % colors.len()];

@@ -13,8 +13,8 @@ use lisse_core::{
 };
 
 use super::{
-    BATCH_BLOCK, Samples, block_columns, blocked_sum, check_term, data_loss_common, penalty,
-    softmax_in_place, warm_cache, with_scratch,
+    BATCH_BLOCK, Samples, block_columns, blocked_sum, check_term, data_loss_common,
+    exp_nonpositive, penalty, warm_cache, with_scratch,
 };
 use crate::data::{Dataset, Targets};
 
@@ -41,7 +41,10 @@ use crate::data::{Dataset, Targets};
 /// Samples are processed in blocks of B = [`block_columns`]`(d)` columns (about 512 KiB of
 /// features), with two matrix products per block that nalgebra hands to the SIMD gemm of
 /// `matrixmultiply`: Z = WᵀX_B (K×B logits), a softmax per column turning Z into
-/// R = diag(s)(P − Y), then G += X_B Rᵀ. Full-batch blocks are consecutive columns, run in
+/// R = (P − Y)diag(s), then G += X_B Rᵀ. Z is stored class-major (one row of B samples per
+/// class), so the softmax is a few elementwise loops over rows that LLVM vectorizes, with a
+/// branch-free exponential instead of a libm call per logit. An HVP stacks Wᵀ over Vᵀ and gets
+/// both logits in one product. Full-batch blocks are consecutive columns, run in
 /// parallel and summed in block order, so results are bit-identical for any number of
 /// threads. Minibatches gather their columns into one block-sized buffer per task of
 /// [`BATCH_BLOCK`] indices (a single task, on the calling thread, for shorter batches).
@@ -181,76 +184,133 @@ impl MultinomialLogistic {
         check_dim("output buffer", self.dim(), out.len())
     }
 
-    /// Wᵀ as a contiguous K×d matrix (row k of Wᵀ is column k of W), copied once per call.
+    /// The left operand of the logit product, copied once per call: Wᵀ (K×d) or, for an HVP
+    /// with direction V, [Wᵀ; Vᵀ] (2K×d), so that one product per block gives both the logits
+    /// Wᵀxⱼ and the directional logits Vᵀxⱼ (packing X_B once, and filling more of the gemm's
+    /// 8-row register tiles than K rows alone).
     ///
     /// A zero-copy strided view of `w` would do for the SIMD gemm, but nalgebra 0.35's
     /// fallback for small products (any dimension ≤ 5) indexes past the end of a column whose
     /// row stride is not 1 (`axcpy_uninit` loops over the raw slice length), so every left
     /// operand handed to `gemm` here is contiguous.
-    fn transposed(&self, w: &DVector<f64>) -> DMatrix<f64> {
-        DMatrixView::from_slice(w.as_slice(), self.n_features(), self.n_classes).transpose()
+    fn left_operand(&self, w: &DVector<f64>, v: Option<&DVector<f64>>) -> DMatrix<f64> {
+        let (d, k) = (self.n_features(), self.n_classes);
+        let rows = if v.is_some() { 2 * k } else { k };
+        DMatrix::from_fn(rows, d, |r, j| match v {
+            Some(v) if r >= k => v[(r - k) * d + j],
+            _ => w[r * d + j],
+        })
     }
 
     // ---------------------------------------------------------------------------------------
-    // Block kernels. A block is B samples whose features are the columns of a d×B view X_B:
+    // Block kernel. A block is B samples whose features are the columns of a d×B view X_B:
     // consecutive columns of the data for full-batch passes, or minibatch columns gathered into
-    // an L2-sized buffer. Each block costs two matrix products, which nalgebra dispatches to the
-    // SIMD gemm of `matrixmultiply`: Z = WᵀX_B, then acc += X_B Rᵀ.
+    // an L2-sized buffer. Each block costs at most two matrix products, which nalgebra
+    // dispatches to the SIMD gemm of `matrixmultiply` (Z = WᵀX_B, then acc += X_B Rᵀ), and a
+    // softmax over the block that auto-vectorizes across samples.
+    //
+    // Layout: Z is stored class-major, z[c·B + j] = (Wᵀxⱼ)_c, i.e. row c of Z (class c for
+    // every sample of the block) is contiguous. Every softmax step is then an elementwise loop
+    // over contiguous rows of length B (max, exp, sums across the K rows), and the same buffer
+    // read column-major as a B×K matrix is exactly the right operand Rᵀ of the second product.
     // ---------------------------------------------------------------------------------------
 
     /// acc += Σ over the block of the quantity `pass` sums, for the samples at `positions` of
-    /// `samples`, whose features are the columns of `xb` (in the same order).
+    /// `samples`, whose features are the columns of `xb` (in the same order). `lhs` is
+    /// [`left_operand`](Self::left_operand): Wᵀ, or [Wᵀ; Vᵀ] for an HVP.
     fn block(
         &self,
-        pass: Pass<'_>,
-        wt: &DMatrix<f64>,
+        pass: Pass,
+        lhs: &DMatrix<f64>,
         xb: &DMatrixView<'_, f64>,
         samples: Samples<'_>,
         positions: Range<usize>,
         acc: &mut [f64],
     ) {
         let (d, k, len) = (self.n_features(), self.n_classes, positions.len());
-        let (labels, s) = (self.labels(), &self.weights);
-        // Z = WᵀX_B (K×B): column j holds the logits zⱼ = Wᵀxⱼ of the j-th sample of the block.
-        let mut z = vec![0.0; k * len];
-        DMatrixViewMut::from_slice(&mut z, k, len).gemm(1.0, wt, xb, 0.0);
+        let (labels, weights) = (self.labels(), &self.weights);
+        // [Z; A] = lhs·X_B, class-major (row stride len): rows 0..K hold the logits zⱼ = Wᵀxⱼ,
+        // rows K..2K (HVP only) the directional logits aⱼ = Vᵀxⱼ.
+        let rows = lhs.nrows();
+        let mut za = vec![0.0; rows * len];
+        DMatrixViewMut::from_slice_with_strides_mut(&mut za, rows, len, len, 1)
+            .gemm(1.0, lhs, xb, 0.0);
+        let (z, a) = za.split_at_mut(k * len);
+        // Per-sample scratch: sᵢ, max_c zⱼ,c, Σ_c e^{zⱼ,c − max}, and (value, HVP) one more.
+        let mut scratch = vec![0.0; 4 * len];
+        let (s, rest) = scratch.split_at_mut(len);
+        let (max, rest) = rest.split_at_mut(len);
+        let (sum, extra) = rest.split_at_mut(len);
         let mut j = 0;
+        samples.for_each(positions.clone(), |i| {
+            s[j] = weights[i];
+            j += 1;
+        });
         match pass {
-            Pass::Value => samples.for_each(positions, |i| {
-                // sᵢ ℓᵢ = sᵢ (logsumexp(zᵢ) − zᵢ,yᵢ)
-                let zi = &mut z[j * k..(j + 1) * k];
-                let zy = zi[labels[i]];
-                acc[0] += s[i] * (softmax_in_place(zi) - zy);
-                j += 1;
-            }),
-            Pass::Gradient => {
+            Pass::Value => {
+                // extra ← z_{j,yⱼ}, before exponentiating overwrites the logits.
+                let mut j = 0;
                 samples.for_each(positions, |i| {
-                    // rᵢ = sᵢ (pᵢ − e_{yᵢ}), pᵢ = softmax(zᵢ)
-                    let ri = &mut z[j * k..(j + 1) * k];
-                    softmax_in_place(ri);
-                    ri[labels[i]] -= 1.0;
-                    for rk in ri.iter_mut() {
-                        *rk *= s[i];
-                    }
+                    extra[j] = z[labels[i] * len + j];
                     j += 1;
                 });
-                // G += X_B Rᵀ = Σⱼ xⱼ rⱼᵀ
-                let rt = DMatrixView::from_slice_with_strides(&z, len, k, k, 1);
+                exp_shifted_rows(z, len, max, sum);
+                // sⱼ ℓⱼ = sⱼ (logsumexp(zⱼ) − zⱼ,yⱼ), logsumexp(zⱼ) = maxⱼ + ln Σ_c e^{zⱼ,c − maxⱼ}.
+                for j in 0..len {
+                    acc[0] += s[j] * (max[j] + sum[j].ln() - extra[j]);
+                }
+            }
+            Pass::Gradient => {
+                exp_shifted_rows(z, len, max, sum);
+                // rⱼ = sⱼ (pⱼ − e_{yⱼ}), pⱼ,c = e^{zⱼ,c − maxⱼ} / sumⱼ: scale each row
+                // elementwise by sⱼ/sumⱼ, then subtract sⱼ at the label.
+                let scale = max;
+                for (sc, (&sj, &sumj)) in scale.iter_mut().zip(s.iter().zip(sum.iter())) {
+                    *sc = sj / sumj;
+                }
+                for row in z.chunks_exact_mut(len) {
+                    for (r, &sc) in row.iter_mut().zip(scale.iter()) {
+                        *r *= sc;
+                    }
+                }
+                let mut j = 0;
+                samples.for_each(positions, |i| {
+                    z[labels[i] * len + j] -= s[j];
+                    j += 1;
+                });
+                // G += X_B Rᵀ = Σⱼ xⱼ rⱼᵀ (Rᵀ: the buffer read column-major as B×K).
+                let rt = DMatrixView::from_slice(z, len, k);
                 DMatrixViewMut::from_slice(acc, d, k).gemm(1.0, xb, &rt, 1.0);
             }
-            Pass::Hvp(vt) => {
-                // A = VᵀX_B: column j holds aⱼ = Vᵀxⱼ.
-                let mut a = vec![0.0; k * len];
-                DMatrixViewMut::from_slice(&mut a, k, len).gemm(1.0, vt, xb, 0.0);
-                samples.for_each(positions, |i| {
-                    // aᵢ ← sᵢ (diag(pᵢ) − pᵢpᵢᵀ) aᵢ
-                    let pi = &mut z[j * k..(j + 1) * k];
-                    softmax_in_place(pi);
-                    curvature_in_place(pi, &mut a[j * k..(j + 1) * k], s[i]);
-                    j += 1;
-                });
-                // H += X_B Aᵀ
-                let at = DMatrixView::from_slice_with_strides(&a, len, k, k, 1);
+            Pass::Hvp => {
+                exp_shifted_rows(z, len, max, sum);
+                // With eⱼ,c = e^{zⱼ,c − maxⱼ} and pⱼ = eⱼ/sumⱼ, the softmax Jacobian gives
+                // sⱼ (diag(pⱼ) − pⱼpⱼᵀ) aⱼ = (sⱼ/sumⱼ) eⱼ ⊙ (aⱼ − pⱼᵀaⱼ), with
+                // pⱼᵀaⱼ = (eⱼᵀaⱼ)/sumⱼ.
+                let (pa, scale) = (extra, max);
+                pa.fill(0.0);
+                for (erow, arow) in z.chunks_exact(len).zip(a.chunks_exact(len)) {
+                    for ((dot, &e), &av) in pa.iter_mut().zip(erow).zip(arow) {
+                        *dot += e * av;
+                    }
+                }
+                for ((dot, sc), (&sj, &sumj)) in pa
+                    .iter_mut()
+                    .zip(scale.iter_mut())
+                    .zip(s.iter().zip(sum.iter()))
+                {
+                    *dot /= sumj;
+                    *sc = sj / sumj;
+                }
+                for (erow, arow) in z.chunks_exact(len).zip(a.chunks_exact_mut(len)) {
+                    for (((av, &e), &paj), &sc) in
+                        arow.iter_mut().zip(erow).zip(pa.iter()).zip(scale.iter())
+                    {
+                        *av = sc * e * (*av - paj);
+                    }
+                }
+                // H += X_B Aᵀ.
+                let at = DMatrixView::from_slice(a, len, k);
                 DMatrixViewMut::from_slice(acc, d, k).gemm(1.0, xb, &at, 1.0);
             }
         }
@@ -259,8 +319,7 @@ impl MultinomialLogistic {
     /// acc ← Σ_{i∈S} of the quantity `pass` sums (unnormalized), deterministically: blocks of
     /// [`block_columns`]`(d)` consecutive samples for all n, or, for a minibatch, tasks of
     /// [`BATCH_BLOCK`] indices whose columns are gathered `block_columns(d)` at a time.
-    fn sum(&self, pass: Pass<'_>, w: &DVector<f64>, samples: Samples<'_>, acc: &mut [f64]) {
-        let wt = self.transposed(w);
+    fn sum(&self, pass: Pass, lhs: &DMatrix<f64>, samples: Samples<'_>, acc: &mut [f64]) {
         let x = self.data.features();
         let d = x.nrows();
         let columns = block_columns(d);
@@ -268,7 +327,7 @@ impl MultinomialLogistic {
             Samples::All(n) => blocked_sum(n, columns, acc, |range, acc| {
                 warm_cache(&x.as_slice()[range.start * d..range.end * d]);
                 let xb = x.columns(range.start, range.len());
-                self.block(pass, &wt, &xb, samples, range, acc);
+                self.block(pass, lhs, &xb, samples, range, acc);
             }),
             Samples::Batch(batch) => blocked_sum(batch.len(), BATCH_BLOCK, acc, |range, acc| {
                 let mut buffer = vec![0.0; d * columns.min(range.len())];
@@ -279,7 +338,7 @@ impl MultinomialLogistic {
                         column.copy_from_slice(&x.as_slice()[i * d..(i + 1) * d]);
                     }
                     let xb = DMatrixView::from_slice(&buffer[..d * len], d, len);
-                    self.block(pass, &wt, &xb, samples, sub, acc);
+                    self.block(pass, lhs, &xb, samples, sub, acc);
                 }
             }),
         }
@@ -288,13 +347,14 @@ impl MultinomialLogistic {
     /// (1/|S|) Σ_{i∈S} sᵢ ℓᵢ(W) + (λ/2)‖W‖².
     fn mean_value(&self, w: &DVector<f64>, samples: Samples<'_>) -> f64 {
         let mut sum = [0.0];
-        self.sum(Pass::Value, w, samples, &mut sum);
+        self.sum(Pass::Value, &self.left_operand(w, None), samples, &mut sum);
         sum[0] / samples.len() as f64 + penalty(self.l2, w)
     }
 
     /// out ← (1/|S|) Σ_{i∈S} sᵢ ∇ℓᵢ(W) + λW.
     fn mean_gradient(&self, w: &DVector<f64>, samples: Samples<'_>, out: &mut DVector<f64>) {
-        self.sum(Pass::Gradient, w, samples, out.as_mut_slice());
+        let lhs = self.left_operand(w, None);
+        self.sum(Pass::Gradient, &lhs, samples, out.as_mut_slice());
         out.axpy(self.l2, w, 1.0 / samples.len() as f64);
     }
 
@@ -306,30 +366,41 @@ impl MultinomialLogistic {
         samples: Samples<'_>,
         out: &mut DVector<f64>,
     ) {
-        self.sum(
-            Pass::Hvp(&self.transposed(v)),
-            w,
-            samples,
-            out.as_mut_slice(),
-        );
+        let lhs = self.left_operand(w, Some(v));
+        self.sum(Pass::Hvp, &lhs, samples, out.as_mut_slice());
         out.axpy(self.l2, v, 1.0 / samples.len() as f64);
     }
 }
 
-/// What a block pass sums: sᵢℓᵢ, sᵢ∇ℓᵢ, or sᵢ∇²ℓᵢ·V for the direction V (held as Vᵀ).
+/// What a block pass sums: sᵢℓᵢ, sᵢ∇ℓᵢ, or sᵢ∇²ℓᵢ·V (V enters through the left operand).
 #[derive(Clone, Copy)]
-enum Pass<'a> {
+enum Pass {
     Value,
     Gradient,
-    Hvp(&'a DMatrix<f64>),
+    Hvp,
 }
 
-/// a ← scale · (diag(p) − ppᵀ) a = scale · p ⊙ (a − pᵀa): the softmax Jacobian applied to a.
-#[inline]
-fn curvature_in_place(p: &[f64], a: &mut [f64], scale: f64) {
-    let pa: f64 = p.iter().zip(a.iter()).map(|(pk, ak)| pk * ak).sum();
-    for (ak, pk) in a.iter_mut().zip(p) {
-        *ak = scale * pk * (*ak - pa);
+/// For the K×B class-major logits `z` (row c, `z[c·B..(c+1)·B]`, holds class c of the B
+/// samples): max[j] ← max_c z_{j,c}, z_{j,c} ← e^{z_{j,c} − max[j]} and
+/// sum[j] ← Σ_c e^{z_{j,c} − max[j]}, so that softmax(zⱼ) = zⱼ/sum[j] and
+/// logsumexp(zⱼ) = max[j] + ln sum[j]. Shifting by the max keeps every exponent ≤ 0 (no
+/// overflow, sum[j] ≥ 1). Each step is an elementwise loop over rows of length B, which LLVM
+/// vectorizes; every sample is computed on its own, so grouping does not change results.
+fn exp_shifted_rows(z: &mut [f64], len: usize, max: &mut [f64], sum: &mut [f64]) {
+    max.fill(f64::NEG_INFINITY);
+    for row in z.chunks_exact(len) {
+        for (m, &zc) in max.iter_mut().zip(row) {
+            // A plain compare (one SIMD max) rather than f64::max: a NaN logit is skipped
+            // here but still turns its sample's exponentials and sum into NaN below.
+            *m = if zc > *m { zc } else { *m };
+        }
+    }
+    sum.fill(0.0);
+    for row in z.chunks_exact_mut(len) {
+        for ((zc, &m), total) in row.iter_mut().zip(max.iter()).zip(sum.iter_mut()) {
+            *zc = exp_nonpositive(*zc - m);
+            *total += *zc;
+        }
     }
 }
 

@@ -109,10 +109,10 @@ impl<F: FiniteSum> Minibatch<F> {
         let n = self.inner.n_terms();
         match self.sampling {
             Sampling::WithReplacement => {
-                out.extend((0..self.batch_size).map(|_| rng.random_range(0..n)))
+                out.extend((0..self.batch_size).map(|_| rng.random_range(0..n)));
             }
             Sampling::WithoutReplacement => {
-                out.extend(rand::seq::index::sample(rng, n, self.batch_size))
+                out.extend(rand::seq::index::sample(rng, n, self.batch_size));
             }
         }
     }
