@@ -4,8 +4,9 @@ use nalgebra::DVector;
 use rand::Rng;
 
 use super::StepSize;
+use super::feasible_start;
 use crate::domain::WholeSpace;
-use crate::{Counted, Domain, Gradient, OracleCounts, Result, Solver, check_dim, check_finite};
+use crate::{Counted, Domain, Gradient, OracleCounts, Result, Solver};
 
 /// Projected gradient descent x_{t+1} = Π_X(x_t − η_t ∇f(x_t)).
 ///
@@ -64,11 +65,7 @@ impl<O: Gradient, D: Domain> GradientDescent<O, D> {
     /// invalid step size.
     pub fn projected(oracle: O, domain: D, mut x0: DVector<f64>, step: StepSize) -> Result<Self> {
         let d = oracle.dim();
-        check_dim("x0", d, x0.len())?;
-        check_dim("domain", d, domain.dim())?;
-        check_finite("x0", x0.as_slice())?;
-        step.validate()?;
-        domain.project_in_place(&mut x0)?;
+        feasible_start(d, &domain, &mut x0, step)?;
         Ok(Self {
             oracle: Counted::new(oracle),
             domain,

@@ -3,11 +3,9 @@
 use nalgebra::DVector;
 use rand::Rng;
 
-use super::StepSize;
+use super::{StepSize, feasible_start};
 use crate::domain::WholeSpace;
-use crate::{
-    Counted, Domain, OracleCounts, Result, Solver, StochasticGradient, check_dim, check_finite,
-};
+use crate::{Counted, Domain, OracleCounts, Result, Solver, StochasticGradient};
 
 /// Projected stochastic gradient descent x_{t+1} = Π_X(x_t − η_t g(x_t; ξ_t)), with a fresh
 /// sample ξ_t drawn from the executor's RNG each step (Robbins & Monro, 1951; for the rates with
@@ -45,11 +43,7 @@ impl<O: StochasticGradient, D: Domain> Sgd<O, D> {
     /// invalid step size.
     pub fn projected(oracle: O, domain: D, mut x0: DVector<f64>, step: StepSize) -> Result<Self> {
         let d = oracle.dim();
-        check_dim("x0", d, x0.len())?;
-        check_dim("domain", d, domain.dim())?;
-        check_finite("x0", x0.as_slice())?;
-        step.validate()?;
-        domain.project_in_place(&mut x0)?;
+        feasible_start(d, &domain, &mut x0, step)?;
         Ok(Self {
             oracle: Counted::new(oracle),
             domain,
