@@ -24,7 +24,7 @@
 //! (seed 1, task 0) and (seed 0, task 1) get the same numbers.
 //!
 //! For nested tasks (experiment → replicate → block) call [`RngStreams::child`], which derives
-//! a fresh key from the first 32 bytes of stream `i`.
+//! a fresh key from a far-away part of stream `i` that no task consumes.
 //!
 //! ChaCha8 is named and portable: the same seed gives the same numbers on every platform and in
 //! every rand 0.10.x release, unlike `StdRng` and `SmallRng`.
@@ -63,14 +63,16 @@ impl RngStreams {
         rng
     }
 
-    /// A sub-family for nested tasks, keyed by the first 32 bytes of stream `i`.
+    /// A sub-family for nested tasks. Its key is 32 bytes of stream `i` read at word position
+    /// 2⁶⁷ (half-way through the stream, 2⁶⁹ bytes in), a part of the stream no task reaches,
+    /// so `child(i)` is independent of what `stream(i)` hands out.
     #[must_use]
     pub fn child(&self, i: u64) -> Self {
         use rand::Rng;
+        let mut rng = self.stream(i);
+        rng.set_word_pos(1u128 << 67);
         let mut key = [0u8; 32];
-        self.stream(i).fill_bytes(&mut key);
-        // Mark the derivation so child(i) never equals a family built from a seed directly.
-        key[31] ^= 0x5a;
+        rng.fill_bytes(&mut key);
         Self { key }
     }
 }
