@@ -404,6 +404,271 @@ proptest! {
 }
 
 // ------------------------------------------------------------------------------------------
+// Per-sample losses and directional derivatives (unweighted, no L2)
+// ------------------------------------------------------------------------------------------
+
+/// The per-sample methods of the data losses, behind one trait so the checks are generic.
+trait PerSample: Objective + Gradient + FiniteSum {
+    fn losses(&self, w: &DVector<f64>, out: &mut DVector<f64>) -> lisse_core::Result<()>;
+    fn directional(
+        &self,
+        w: &DVector<f64>,
+        v: &DVector<f64>,
+        out: &mut DVector<f64>,
+    ) -> lisse_core::Result<()>;
+    fn batch_losses(
+        &self,
+        w: &DVector<f64>,
+        batch: &[usize],
+        out: &mut DVector<f64>,
+    ) -> lisse_core::Result<()>;
+    fn batch_directional(
+        &self,
+        w: &DVector<f64>,
+        v: &DVector<f64>,
+        batch: &[usize],
+        out: &mut DVector<f64>,
+    ) -> lisse_core::Result<()>;
+    fn reweight(&mut self, weights: &[f64]) -> lisse_core::Result<()>;
+}
+
+macro_rules! impl_per_sample {
+    ($ty:ident) => {
+        impl PerSample for $ty {
+            fn losses(&self, w: &DVector<f64>, out: &mut DVector<f64>) -> lisse_core::Result<()> {
+                self.sample_losses_into(w, out)
+            }
+            fn directional(
+                &self,
+                w: &DVector<f64>,
+                v: &DVector<f64>,
+                out: &mut DVector<f64>,
+            ) -> lisse_core::Result<()> {
+                self.sample_directional_derivatives_into(w, v, out)
+            }
+            fn batch_losses(
+                &self,
+                w: &DVector<f64>,
+                batch: &[usize],
+                out: &mut DVector<f64>,
+            ) -> lisse_core::Result<()> {
+                self.batch_sample_losses_into(w, batch, out)
+            }
+            fn batch_directional(
+                &self,
+                w: &DVector<f64>,
+                v: &DVector<f64>,
+                batch: &[usize],
+                out: &mut DVector<f64>,
+            ) -> lisse_core::Result<()> {
+                self.batch_sample_directional_derivatives_into(w, v, batch, out)
+            }
+            fn reweight(&mut self, weights: &[f64]) -> lisse_core::Result<()> {
+                self.set_weights(weights)
+            }
+        }
+    };
+}
+
+impl_per_sample!(LeastSquares);
+impl_per_sample!(Logistic);
+impl_per_sample!(MultinomialLogistic);
+
+/// All four outputs: (losses, directional derivatives, batch losses, batch directional).
+fn per_sample_outputs<F: PerSample>(
+    f: &F,
+    w: &DVector<f64>,
+    v: &DVector<f64>,
+    batch: &[usize],
+) -> [DVector<f64>; 4] {
+    let n = f.n_terms();
+    let mut out = [
+        DVector::zeros(n),
+        DVector::zeros(n),
+        DVector::zeros(batch.len()),
+        DVector::zeros(batch.len()),
+    ];
+    f.losses(w, &mut out[0]).unwrap();
+    f.directional(w, v, &mut out[1]).unwrap();
+    f.batch_losses(w, batch, &mut out[2]).unwrap();
+    f.batch_directional(w, v, batch, &mut out[3]).unwrap();
+    out
+}
+
+/// `f` has the problem's weights and λ, `unit` the same data with unit weights and λ = 0 (so
+/// that its terms are the ℓᵢ): per-sample losses against the terms, directional derivatives
+/// against term gradients and central differences of ℓᵢ along v, batch outputs against the
+/// full ones at the batch indices, and outputs unchanged by weights and λ.
+fn check_per_sample<F: PerSample + Clone>(
+    f: &F,
+    unit: &F,
+    w: &DVector<f64>,
+    v: &DVector<f64>,
+    batch: &[usize],
+    new_weights: &[f64],
+) -> Result<(), TestCaseError> {
+    let n = f.n_terms();
+    // A batch with guaranteed repeats.
+    let batch: Vec<usize> = batch.iter().chain(batch.iter().rev()).copied().collect();
+    let [losses, dd, batch_losses, batch_dd] = per_sample_outputs(f, w, v, &batch);
+
+    let h = 1e-5;
+    let mut grad = DVector::zeros(f.dim());
+    for i in 0..n {
+        let term = unit.term_value(w, i).unwrap();
+        prop_assert!(
+            close_scalar(losses[i], term, 1e-12),
+            "loss {i}: {} vs term {term}",
+            losses[i]
+        );
+        unit.term_gradient_into(w, i, &mut grad).unwrap();
+        let exact = grad.dot(v);
+        prop_assert!(
+            close_scalar(dd[i], exact, 1e-12),
+            "directional {i}: {} vs ∇fᵢᵀv {exact}",
+            dd[i]
+        );
+        let fd = (unit.term_value(&(w + v * h), i).unwrap()
+            - unit.term_value(&(w - v * h), i).unwrap())
+            / (2.0 * h);
+        prop_assert!(
+            close_scalar(dd[i], fd, 1e-6),
+            "directional {i}: {} vs central difference {fd}",
+            dd[i]
+        );
+    }
+    for (j, &i) in batch.iter().enumerate() {
+        prop_assert!(close_scalar(batch_losses[j], losses[i], 1e-13));
+        prop_assert!(close_scalar(batch_dd[j], dd[i], 1e-13));
+    }
+
+    // Weights and λ do not enter: same outputs as with unit weights and λ = 0, and after
+    // reweighting.
+    let reference = per_sample_outputs(unit, w, v, &batch);
+    let ours = [losses, dd, batch_losses, batch_dd];
+    prop_assert_eq!(&ours, &reference);
+    let mut g = f.clone();
+    g.reweight(new_weights).unwrap();
+    prop_assert_eq!(&per_sample_outputs(&g, w, v, &batch), &ours);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn least_squares_per_sample(p in problem(), s in prop::collection::vec(0.1..3.0f64, 7)) {
+        let unit = Problem { weights: None, lambda: 0.0, ..p.clone() };
+        let (w, v) = p.point(p.d);
+        check_per_sample(&p.least_squares(), &unit.least_squares(), &w, &v, &p.batch, &s[..p.n])?;
+        // ℓᵢ = ½rᵢ² and ∇ℓᵢᵀv = rᵢ xᵢᵀv.
+        let f = p.least_squares();
+        let mut r = DVector::zeros(p.n);
+        f.residuals_into(&w, &mut r).unwrap();
+        let [losses, dd, _, _] = per_sample_outputs(&f, &w, &v, &p.batch);
+        for i in 0..p.n {
+            prop_assert!(close_scalar(losses[i], 0.5 * r[i] * r[i], 1e-12));
+            prop_assert!(close_scalar(dd[i], r[i] * f.data().features().column(i).dot(&v), 1e-12));
+        }
+    }
+
+    #[test]
+    fn logistic_per_sample(p in problem(), s in prop::collection::vec(0.1..3.0f64, 7)) {
+        let unit = Problem { weights: None, lambda: 0.0, ..p.clone() };
+        let (w, v) = p.point(p.d);
+        check_per_sample(&p.logistic(), &unit.logistic(), &w, &v, &p.batch, &s[..p.n])?;
+    }
+
+    #[test]
+    fn multinomial_per_sample(p in problem(), s in prop::collection::vec(0.1..3.0f64, 7)) {
+        let unit = Problem { weights: None, lambda: 0.0, ..p.clone() };
+        let (w, v) = p.point(p.d * p.k);
+        check_per_sample(&p.multinomial(), &unit.multinomial(), &w, &v, &p.batch, &s[..p.n])?;
+    }
+}
+
+/// Per-sample outputs over several full-batch blocks and batches longer than [`BATCH_BLOCK`]:
+/// identical for any thread count, and equal to the single-sample results.
+#[test]
+fn per_sample_outputs_are_bitwise_deterministic_across_thread_counts() {
+    // d, K > 5: the multinomial block products go through the SIMD gemm.
+    let (d, k) = (6, 7);
+    let n = 2 * block_columns(d) + 31;
+    let (data, weights) = large_classification(d, k, n, 9);
+    let data = Arc::new(data);
+    let batch: Vec<usize> = (0..2 * BATCH_BLOCK + 5).map(|i| (i * 7919) % n).collect();
+    let multinomial = MultinomialLogistic::new(Arc::clone(&data))
+        .unwrap()
+        .with_l2(0.3)
+        .unwrap()
+        .with_weights(weights.clone())
+        .unwrap();
+    let binary_labels: Vec<usize> = data.labels().unwrap().iter().map(|l| l % 2).collect();
+    let logistic = Logistic::new(
+        Dataset::new(
+            data.features().clone(),
+            Targets::Classes {
+                labels: binary_labels,
+                n_classes: 2,
+            },
+        )
+        .unwrap(),
+    )
+    .unwrap()
+    .with_weights(weights.clone())
+    .unwrap();
+    let least_squares = LeastSquares::new(
+        Dataset::new(
+            data.features().clone(),
+            Targets::Real(DVector::from_fn(n, |i, _| (i as f64).sin())),
+        )
+        .unwrap(),
+    )
+    .unwrap()
+    .with_l2(0.5)
+    .unwrap();
+
+    let (wm, vm) = (
+        DVector::from_fn(d * k, |i, _| (i as f64 * 0.37).sin()),
+        DVector::from_fn(d * k, |i, _| (i as f64 * 0.91).cos()),
+    );
+    let (wl, vl) = (
+        DVector::from_fn(d, |i, _| (i as f64 * 0.53).sin()),
+        DVector::from_fn(d, |i, _| (i as f64 * 1.3).cos()),
+    );
+    let run = |threads| {
+        in_pool(threads, || {
+            (
+                per_sample_outputs(&multinomial, &wm, &vm, &batch),
+                per_sample_outputs(&logistic, &wl, &vl, &batch),
+                per_sample_outputs(&least_squares, &wl, &vl, &batch),
+            )
+        })
+    };
+    let first = run(1);
+    assert_eq!(run(2), first);
+    assert_eq!(run(3), first);
+
+    // Against the single-sample (batch of one) results, at a few samples of every block.
+    let (m, l, s) = &first;
+    for i in (0..n).step_by(97).chain([n - 1]) {
+        let one = per_sample_outputs(&multinomial, &wm, &vm, &[i]);
+        assert_relative_eq!(one[2][0], m[0][i], max_relative = 1e-12);
+        assert_relative_eq!(one[3][0], m[1][i], max_relative = 1e-12, epsilon = 1e-14);
+        let one = per_sample_outputs(&logistic, &wl, &vl, &[i]);
+        assert_eq!((one[2][0], one[3][0]), (l[0][i], l[1][i]));
+        let one = per_sample_outputs(&least_squares, &wl, &vl, &[i]);
+        assert_eq!((one[2][0], one[3][0]), (s[0][i], s[1][i]));
+    }
+    for (j, &i) in batch.iter().enumerate().step_by(101) {
+        assert_relative_eq!(m[2][j], m[0][i], max_relative = 1e-12);
+        assert_relative_eq!(m[3][j], m[1][i], max_relative = 1e-12, epsilon = 1e-14);
+        assert_eq!((l[2][j], l[3][j]), (l[0][i], l[1][i]));
+        assert_eq!((s[2][j], s[3][j]), (s[0][i], s[1][i]));
+    }
+}
+
+// ------------------------------------------------------------------------------------------
 // Determinism across thread counts
 // ------------------------------------------------------------------------------------------
 
@@ -851,6 +1116,9 @@ fn length_index_and_helper_errors() {
     check_length_errors(&f);
     check_length_errors(&lg);
     check_length_errors(&ml);
+    check_per_sample_errors(&f);
+    check_per_sample_errors(&lg);
+    check_per_sample_errors(&ml);
 
     // Helpers of the multinomial loss.
     let w = DVector::zeros(ml.dim());
@@ -954,6 +1222,82 @@ fn check_length_errors<F: Objective + Gradient + Hvp + FiniteSumHvp>(f: &F) {
         &f.batch_hvp_into(&w, &v, &[], &mut out).unwrap_err(),
         "batch"
     ));
+}
+
+fn check_per_sample_errors<F: PerSample>(f: &F) {
+    let dim = f.dim();
+    let n = f.n_terms();
+    let (w, v, bad) = (
+        DVector::zeros(dim),
+        DVector::zeros(dim),
+        DVector::zeros(dim + 1),
+    );
+    let (mut out, mut short, mut two) =
+        (DVector::zeros(n), DVector::zeros(n - 1), DVector::zeros(2));
+    let sentinel = DVector::from_element(n, 7.0);
+    out.copy_from(&sentinel);
+
+    assert!(is_dim(&f.losses(&bad, &mut out).unwrap_err(), "w"));
+    assert!(is_dim(
+        &f.losses(&w, &mut short).unwrap_err(),
+        "output buffer (one per sample)"
+    ));
+    assert!(is_dim(&f.directional(&bad, &v, &mut out).unwrap_err(), "w"));
+    assert!(is_dim(&f.directional(&w, &bad, &mut out).unwrap_err(), "v"));
+    assert!(is_dim(
+        &f.directional(&w, &v, &mut short).unwrap_err(),
+        "output buffer (one per sample)"
+    ));
+    assert_eq!(out, sentinel, "a failed call leaves the output untouched");
+
+    assert!(is_dim(
+        &f.batch_losses(&bad, &[0, 1], &mut two).unwrap_err(),
+        "w"
+    ));
+    assert!(is_dim(
+        &f.batch_losses(&w, &[0, 1, 1], &mut two).unwrap_err(),
+        "output buffer (one per batch index)"
+    ));
+    assert!(is_invalid(
+        &f.batch_losses(&w, &[0, n], &mut two).unwrap_err(),
+        "batch index"
+    ));
+    assert!(is_invalid(
+        &f.batch_losses(&w, &[], &mut two).unwrap_err(),
+        "batch"
+    ));
+    assert!(is_invalid(
+        &f.batch_losses(&w, &[], &mut DVector::zeros(0)).unwrap_err(),
+        "batch"
+    ));
+    assert!(is_dim(
+        &f.batch_directional(&bad, &v, &[0, 1], &mut two)
+            .unwrap_err(),
+        "w"
+    ));
+    assert!(is_dim(
+        &f.batch_directional(&w, &bad, &[0, 1], &mut two)
+            .unwrap_err(),
+        "v"
+    ));
+    assert!(is_dim(
+        &f.batch_directional(&w, &v, &[0], &mut two).unwrap_err(),
+        "output buffer (one per batch index)"
+    ));
+    assert!(is_invalid(
+        &f.batch_directional(&w, &v, &[n + 3, 0], &mut two)
+            .unwrap_err(),
+        "batch index"
+    ));
+    assert!(is_invalid(
+        &f.batch_directional(&w, &v, &[], &mut two).unwrap_err(),
+        "batch"
+    ));
+    // And the valid calls succeed.
+    f.losses(&w, &mut out).unwrap();
+    f.directional(&w, &v, &mut out).unwrap();
+    f.batch_losses(&w, &[n - 1, 0], &mut two).unwrap();
+    f.batch_directional(&w, &v, &[0, 0], &mut two).unwrap();
 }
 
 #[test]

@@ -11,7 +11,7 @@ use nalgebra::{DVector, DVectorViewMut};
 
 use lisse_core::{Result, check_dim};
 
-use super::{BATCH_BLOCK, Samples, block_columns, blocked_sum, penalty};
+use super::{BATCH_BLOCK, Samples, block_columns, blocked_fill, blocked_sum, penalty};
 use crate::data::Dataset;
 
 /// A loss ℓᵢ(w) = φᵢ(xᵢᵀw) on the columns of a data set, with weights and an L2 strength.
@@ -103,6 +103,43 @@ pub(crate) fn mean_hvp<M: Glm>(
         },
     );
     out.axpy(m.lambda(), v, 1.0 / samples.len() as f64);
+}
+
+/// out[p] ← φᵢ(xᵢᵀw) for the sample i at each position p of `samples` (unweighted, no L2).
+pub(crate) fn sample_values<M: Glm>(
+    m: &M,
+    w: &DVector<f64>,
+    samples: Samples<'_>,
+    out: &mut [f64],
+) {
+    let x = m.dataset().features();
+    blocked_fill(block_len(m, samples), out, |range, out| {
+        let mut p = 0;
+        samples.for_each(range, |i| {
+            out[p] = m.phi(i, x.column(i).dot(w));
+            p += 1;
+        });
+    });
+}
+
+/// out[p] ← ∇ℓᵢ(w)ᵀv = φᵢ′(xᵢᵀw) (xᵢᵀv) for the sample i at each position p of `samples`
+/// (unweighted, no L2).
+pub(crate) fn sample_directional<M: Glm>(
+    m: &M,
+    w: &DVector<f64>,
+    v: &DVector<f64>,
+    samples: Samples<'_>,
+    out: &mut [f64],
+) {
+    let x = m.dataset().features();
+    blocked_fill(block_len(m, samples), out, |range, out| {
+        let mut p = 0;
+        samples.for_each(range, |i| {
+            let xi = x.column(i);
+            out[p] = m.dphi(i, xi.dot(w)) * xi.dot(v);
+            p += 1;
+        });
+    });
 }
 
 /// Checks the point (and direction, and output buffer) lengths against d.
@@ -250,3 +287,116 @@ macro_rules! impl_glm_oracles {
 }
 
 pub(crate) use impl_glm_oracles;
+
+/// Implements the public per-sample methods (`sample_losses_into`,
+/// `sample_directional_derivatives_into` and their minibatch versions) for a [`Glm`] type.
+/// `loss` and `derivative` are the formulas of ℓᵢ(w) and ∇ℓᵢ(w)ᵀv for the docs.
+macro_rules! impl_glm_sample_methods {
+    ($ty:ident, loss = $loss:literal, derivative = $derivative:literal $(,)?) => {
+        impl $ty {
+            #[doc = concat!(
+                "The per-sample losses outᵢ = ℓᵢ(w) = ", $loss, " of all n samples, written ",
+                "into `out` (length n).\n\n",
+                "**Unweighted and without the L2 term**: the weights sᵢ and λ do not enter (with ",
+                "unit weights and λ = 0 these are the terms fᵢ(w)). Parallel over blocks of ",
+                "samples, each writing its own slice of `out`, so the result does not depend on ",
+                "the thread count.\n\n",
+                "# Errors\n",
+                "[`Error::DimensionMismatch`](lisse_core::Error::DimensionMismatch) when `w` does ",
+                "not have length d or `out` length n."
+            )]
+            pub fn sample_losses_into(
+                &self,
+                w: &nalgebra::DVector<f64>,
+                out: &mut nalgebra::DVector<f64>,
+            ) -> lisse_core::Result<()> {
+                let samples = Samples::All(self.data.n_samples());
+                glm::check_lengths(self, w, None, None)?;
+                $crate::loss::check_sample_out(samples, out)?;
+                glm::sample_values(self, w, samples, out.as_mut_slice());
+                Ok(())
+            }
+
+            #[doc = concat!(
+                "The per-sample directional derivatives outᵢ = ∇ℓᵢ(w)ᵀv = ", $derivative,
+                " of all n samples, written into `out` (length n).\n\n",
+                "**Unweighted and without the L2 term**: the weights sᵢ and λ do not enter. ",
+                "Parallel over blocks of samples, each writing its own slice of `out`, so the ",
+                "result does not depend on the thread count.\n\n",
+                "# Errors\n",
+                "[`Error::DimensionMismatch`](lisse_core::Error::DimensionMismatch) when `w` or ",
+                "`v` does not have length d or `out` length n."
+            )]
+            pub fn sample_directional_derivatives_into(
+                &self,
+                w: &nalgebra::DVector<f64>,
+                v: &nalgebra::DVector<f64>,
+                out: &mut nalgebra::DVector<f64>,
+            ) -> lisse_core::Result<()> {
+                let samples = Samples::All(self.data.n_samples());
+                glm::check_lengths(self, w, Some(v), None)?;
+                $crate::loss::check_sample_out(samples, out)?;
+                glm::sample_directional(self, w, v, samples, out.as_mut_slice());
+                Ok(())
+            }
+
+            #[doc = concat!(
+                "The per-sample losses of a minibatch: outⱼ = ℓ_{iⱼ}(w) for the j-th index iⱼ of ",
+                "`batch`, with ℓᵢ(w) = ", $loss, " (repeated indices give repeated entries); ",
+                "`out` has length |batch|.\n\n",
+                "Unweighted and without the L2 term, like ",
+                "[`sample_losses_into`](Self::sample_losses_into), whose entries at the batch ",
+                "indices these are.\n\n",
+                "# Errors\n",
+                "[`Error::DimensionMismatch`](lisse_core::Error::DimensionMismatch) when `w` does ",
+                "not have length d or `out` length |batch|; ",
+                "[`Error::InvalidParameter`](lisse_core::Error::InvalidParameter) when `batch` is ",
+                "empty or holds an index ≥ n."
+            )]
+            pub fn batch_sample_losses_into(
+                &self,
+                w: &nalgebra::DVector<f64>,
+                batch: &[usize],
+                out: &mut nalgebra::DVector<f64>,
+            ) -> lisse_core::Result<()> {
+                glm::check_lengths(self, w, None, None)?;
+                lisse_core::check_batch(batch, self.data.n_samples())?;
+                let samples = Samples::Batch(batch);
+                $crate::loss::check_sample_out(samples, out)?;
+                glm::sample_values(self, w, samples, out.as_mut_slice());
+                Ok(())
+            }
+
+            #[doc = concat!(
+                "The per-sample directional derivatives of a minibatch: ",
+                "outⱼ = ∇ℓ_{iⱼ}(w)ᵀv for the j-th index iⱼ of `batch`, with ∇ℓᵢ(w)ᵀv = ",
+                $derivative, " (repeated indices give repeated entries); `out` has length ",
+                "|batch|.\n\n",
+                "Unweighted and without the L2 term, like ",
+                "[`sample_directional_derivatives_into`](Self::sample_directional_derivatives_into), ",
+                "whose entries at the batch indices these are.\n\n",
+                "# Errors\n",
+                "[`Error::DimensionMismatch`](lisse_core::Error::DimensionMismatch) when `w` or ",
+                "`v` does not have length d or `out` length |batch|; ",
+                "[`Error::InvalidParameter`](lisse_core::Error::InvalidParameter) when `batch` is ",
+                "empty or holds an index ≥ n."
+            )]
+            pub fn batch_sample_directional_derivatives_into(
+                &self,
+                w: &nalgebra::DVector<f64>,
+                v: &nalgebra::DVector<f64>,
+                batch: &[usize],
+                out: &mut nalgebra::DVector<f64>,
+            ) -> lisse_core::Result<()> {
+                glm::check_lengths(self, w, Some(v), None)?;
+                lisse_core::check_batch(batch, self.data.n_samples())?;
+                let samples = Samples::Batch(batch);
+                $crate::loss::check_sample_out(samples, out)?;
+                glm::sample_directional(self, w, v, samples, out.as_mut_slice());
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use impl_glm_sample_methods;

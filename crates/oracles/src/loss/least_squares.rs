@@ -6,7 +6,7 @@ use nalgebra::DVector;
 
 use lisse_core::{Error, Result};
 
-use super::glm::{self, Glm, impl_glm_oracles};
+use super::glm::{self, Glm, impl_glm_oracles, impl_glm_sample_methods};
 use super::{Samples, check_term, data_loss_common};
 use crate::data::{Dataset, Targets};
 
@@ -37,6 +37,10 @@ use crate::data::{Dataset, Targets};
 /// // term 1: ½(2 − 2)² + ¼‖w‖²
 /// assert_eq!(f.term_value(&w, 1)?, 0.5);
 /// assert!(f.check_gradient(&dvector![0.3, -2.0], 1e-6)?.passes(1e-7));
+/// // Per-sample losses ½rᵢ², without weights or λ: at w = 0 the residuals are −y.
+/// let mut losses = dvector![0.0, 0.0];
+/// f.sample_losses_into(&dvector![0.0, 0.0], &mut losses)?;
+/// assert_eq!(losses, dvector![0.5, 2.0]);
 /// # Ok::<(), lisse_core::Error>(())
 /// ```
 #[derive(Clone)]
@@ -128,3 +132,8 @@ impl Glm for LeastSquares {
 }
 
 impl_glm_oracles!(LeastSquares);
+impl_glm_sample_methods!(
+    LeastSquares,
+    loss = "½(xᵢᵀw − yᵢ)²",
+    derivative = "(xᵢᵀw − yᵢ)(xᵢᵀv)",
+);

@@ -6,7 +6,7 @@ use nalgebra::DVector;
 
 use lisse_core::{Error, Result};
 
-use super::glm::{self, Glm, impl_glm_oracles};
+use super::glm::{self, Glm, impl_glm_oracles, impl_glm_sample_methods};
 use super::{Samples, check_term, data_loss_common, sigmoid, softplus};
 use crate::data::{Dataset, Targets};
 
@@ -144,3 +144,8 @@ impl Glm for Logistic {
 }
 
 impl_glm_oracles!(Logistic);
+impl_glm_sample_methods!(
+    Logistic,
+    loss = "log(1 + exp(−ỹᵢ xᵢᵀw))",
+    derivative = "−ỹᵢ σ(−ỹᵢ xᵢᵀw) (xᵢᵀv)",
+);

@@ -44,6 +44,16 @@
 //! bandwidth. The multinomial gradient costs 4dK flops per 8d bytes of features (two gemms
 //! per block), i.e. 5 flop/byte at K = 10, so on few cores it is bound by the gemm's
 //! throughput, not by memory.
+//!
+//! # Per-sample losses and directional derivatives
+//! For bilevel problems whose lower level reweights the samples (data hyper-cleaning, where
+//! ∂f/∂sᵢ = ℓᵢ(w)/n and (∂∇f/∂sᵢ)ᵀv = ∇ℓᵢ(w)ᵀv/n), each data loss also returns, for all samples or a minibatch, the vector of
+//! per-sample losses ℓᵢ(w) (`sample_losses_into`, `batch_sample_losses_into`) and of
+//! directional derivatives ∇ℓᵢ(w)ᵀv (`sample_directional_derivatives_into`,
+//! `batch_sample_directional_derivatives_into`). These are **unweighted and without the L2
+//! term**: neither sᵢ nor λ enters them. They use the same blocks and kernels as the sums
+//! above, but each entry depends on one sample only, so parallel blocks write disjoint slices
+//! of the output and the results are again identical for any thread count.
 
 use std::ops::Range;
 
@@ -151,6 +161,37 @@ where
             *o += p;
         }
     }
+}
+
+/// Deterministic parallel per-position fill: `kernel(range_b, chunk_b)` writes the entries of
+/// `out` at the positions `range_b`, the b-th block of `block` consecutive positions of
+/// `0..out.len()`, into `chunk_b = &mut out[range_b]`.
+///
+/// Every entry is computed from its own position only and the blocks are disjoint slices of
+/// `out` (`par_chunks_mut`), so there is nothing to reduce and the result does not depend on the
+/// thread count. A single block runs on the calling thread.
+pub(crate) fn blocked_fill<K>(block: usize, out: &mut [f64], kernel: K)
+where
+    K: Fn(Range<usize>, &mut [f64]) + Sync,
+{
+    let block = block.max(1);
+    if out.len() <= block {
+        kernel(0..out.len(), out);
+        return;
+    }
+    out.par_chunks_mut(block)
+        .enumerate()
+        .for_each(|(b, chunk)| kernel(b * block..b * block + chunk.len(), chunk));
+}
+
+/// Checks the output buffer of a per-sample pass: one entry per sample of the pass (n for all
+/// samples, |batch| for a minibatch).
+pub(crate) fn check_sample_out(samples: Samples<'_>, out: &nalgebra::DVector<f64>) -> Result<()> {
+    let what = match samples {
+        Samples::All(_) => "output buffer (one per sample)",
+        Samples::Batch(_) => "output buffer (one per batch index)",
+    };
+    check_dim(what, samples.len(), out.len())
 }
 
 /// Validates an L2 strength λ: finite and ≥ 0.

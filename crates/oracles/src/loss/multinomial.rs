@@ -13,8 +13,8 @@ use lisse_core::{
 };
 
 use super::{
-    BATCH_BLOCK, Samples, block_columns, blocked_sum, check_term, data_loss_common,
-    exp_nonpositive, penalty, warm_cache, with_scratch,
+    BATCH_BLOCK, Samples, block_columns, blocked_fill, blocked_sum, check_sample_out, check_term,
+    data_loss_common, exp_nonpositive, penalty, warm_cache, with_scratch,
 };
 use crate::data::{Dataset, Targets};
 
@@ -172,6 +172,134 @@ impl MultinomialLogistic {
         Ok(correct as f64 / labels.len() as f64)
     }
 
+    /// The per-sample losses outᵢ = ℓᵢ(W) = logsumexp(Wᵀxᵢ) − (Wᵀxᵢ)_{yᵢ} of all n samples,
+    /// written into `out` (length n).
+    ///
+    /// **Unweighted and without the L2 term**: the weights sᵢ and λ do not enter (with unit
+    /// weights and λ = 0 these are the terms fᵢ(W)). Computed blockwise with the same logit
+    /// product and softmax as [`value`](Objective::value); parallel blocks write disjoint
+    /// slices of `out`, so the result does not depend on the thread count.
+    ///
+    /// ```
+    /// use lisse_core::Dimension;
+    /// use lisse_oracles::data::{Dataset, Targets};
+    /// use lisse_oracles::loss::MultinomialLogistic;
+    /// use nalgebra::{DMatrix, DVector};
+    ///
+    /// // 3 samples in ℝ², 3 classes; weights and λ do not change per-sample losses.
+    /// let x = DMatrix::from_column_slice(2, 3, &[1.0, 0.0, 0.0, 1.0, -1.0, 0.5]);
+    /// let data = Dataset::new(x, Targets::Classes { labels: vec![0, 1, 2], n_classes: 3 })?;
+    /// let f = MultinomialLogistic::new(data)?
+    ///     .with_l2(0.1)?
+    ///     .with_weights(vec![0.5, 2.0, 0.0])?;
+    ///
+    /// // At W = 0 every sample costs log K, and ∇ℓᵢ(0)ᵀV = mean_k (Vᵀxᵢ)_k − (Vᵀxᵢ)_{yᵢ}.
+    /// let w = DVector::zeros(f.dim());
+    /// let mut losses = DVector::zeros(3);
+    /// f.sample_losses_into(&w, &mut losses)?;
+    /// assert!(losses.iter().all(|l| (l - 3f64.ln()).abs() < 1e-15));
+    ///
+    /// // V = e₀e₀ᵀ (only W[0, 0] moves): (Vᵀxᵢ) = (xᵢ₀, 0, 0).
+    /// let mut v = DVector::zeros(f.dim());
+    /// v[0] = 1.0;
+    /// let mut dd = DVector::zeros(3);
+    /// f.sample_directional_derivatives_into(&w, &v, &mut dd)?;
+    /// // sample 0: x₀₀ = 1, label 0: 1/3 − 1; sample 1: x₁₀ = 0; sample 2: x₂₀ = −1: −1/3.
+    /// assert!((dd[0] + 2.0 / 3.0).abs() < 1e-15 && dd[1] == 0.0 && (dd[2] + 1.0 / 3.0).abs() < 1e-15);
+    ///
+    /// // Minibatch versions: one entry per batch index, repeats included.
+    /// let mut batch = DVector::zeros(2);
+    /// f.batch_sample_directional_derivatives_into(&w, &v, &[2, 2], &mut batch)?;
+    /// assert_eq!(batch[0], dd[2]);
+    /// assert_eq!(batch[1], dd[2]);
+    /// # Ok::<(), lisse_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] when `w` does not have length d·K or `out` length n.
+    pub fn sample_losses_into(&self, w: &DVector<f64>, out: &mut DVector<f64>) -> Result<()> {
+        let samples = Samples::All(self.data.n_samples());
+        self.check_param("w", w)?;
+        check_sample_out(samples, out)?;
+        self.per_sample(&self.left_operand(w, None), samples, out.as_mut_slice());
+        Ok(())
+    }
+
+    /// The per-sample directional derivatives outᵢ = ∇ℓᵢ(W)ᵀV = Σₖ (pᵢₖ − [k = yᵢ]) (Vᵀxᵢ)ₖ,
+    /// pᵢ = softmax(Wᵀxᵢ), of all n samples, written into `out` (length n). `v` is the
+    /// direction V in the parameter layout of `w` (d×K, column-major).
+    ///
+    /// **Unweighted and without the L2 term**: the weights sᵢ and λ do not enter. One logit
+    /// product per block gives both Wᵀxᵢ and Vᵀxᵢ (as in [`hvp_into`](Hvp::hvp_into)); parallel blocks
+    /// write disjoint slices of `out`, so the result does not depend on the thread count.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] when `w` or `v` does not have length d·K or `out` length n.
+    pub fn sample_directional_derivatives_into(
+        &self,
+        w: &DVector<f64>,
+        v: &DVector<f64>,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        let samples = Samples::All(self.data.n_samples());
+        self.check_param("w", w)?;
+        self.check_param("v", v)?;
+        check_sample_out(samples, out)?;
+        self.per_sample(&self.left_operand(w, Some(v)), samples, out.as_mut_slice());
+        Ok(())
+    }
+
+    /// The per-sample losses of a minibatch: outⱼ = ℓ_{iⱼ}(W) for the j-th index iⱼ of
+    /// `batch` (repeated indices give repeated entries); `out` has length |batch|.
+    ///
+    /// Unweighted and without the L2 term, like
+    /// [`sample_losses_into`](Self::sample_losses_into), whose entries at the batch indices
+    /// these are.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] when `w` does not have length d·K or `out` length |batch|;
+    /// [`Error::InvalidParameter`] when `batch` is empty or holds an index ≥ n.
+    pub fn batch_sample_losses_into(
+        &self,
+        w: &DVector<f64>,
+        batch: &[usize],
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.check_param("w", w)?;
+        check_batch(batch, self.data.n_samples())?;
+        let samples = Samples::Batch(batch);
+        check_sample_out(samples, out)?;
+        self.per_sample(&self.left_operand(w, None), samples, out.as_mut_slice());
+        Ok(())
+    }
+
+    /// The per-sample directional derivatives of a minibatch: outⱼ = ∇ℓ_{iⱼ}(W)ᵀV for the
+    /// j-th index iⱼ of `batch` (repeated indices give repeated entries); `out` has length
+    /// |batch|.
+    ///
+    /// Unweighted and without the L2 term, like
+    /// [`sample_directional_derivatives_into`](Self::sample_directional_derivatives_into),
+    /// whose entries at the batch indices these are.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] when `w` or `v` does not have length d·K or `out` length
+    /// |batch|; [`Error::InvalidParameter`] when `batch` is empty or holds an index ≥ n.
+    pub fn batch_sample_directional_derivatives_into(
+        &self,
+        w: &DVector<f64>,
+        v: &DVector<f64>,
+        batch: &[usize],
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.check_param("w", w)?;
+        self.check_param("v", v)?;
+        check_batch(batch, self.data.n_samples())?;
+        let samples = Samples::Batch(batch);
+        check_sample_out(samples, out)?;
+        self.per_sample(&self.left_operand(w, Some(v)), samples, out.as_mut_slice());
+        Ok(())
+    }
+
     fn labels(&self) -> &[usize] {
         self.data.labels().unwrap_or(&[])
     }
@@ -316,20 +444,85 @@ impl MultinomialLogistic {
         }
     }
 
-    /// acc ← Σ_{i∈S} of the quantity `pass` sums (unnormalized), deterministically: blocks of
-    /// [`block_columns`]`(d)` consecutive samples for all n, or, for a minibatch, tasks of
-    /// [`BATCH_BLOCK`] indices whose columns are gathered `block_columns(d)` at a time.
-    fn sum(&self, pass: Pass, lhs: &DMatrix<f64>, samples: Samples<'_>, acc: &mut [f64]) {
+    /// Per-sample outputs of a block: for each position j of `positions` (sample i of
+    /// `samples`, features the j-th column of `xb`), out[j] ← ℓᵢ(W) = logsumexp(zⱼ) − zⱼ,yᵢ
+    /// when `lhs` is Wᵀ, or out[j] ← ∇ℓᵢ(W)ᵀV = Σ_c (pⱼ,c − [c = yᵢ]) aⱼ,c when `lhs` is
+    /// [Wᵀ; Vᵀ] (aⱼ = Vᵀxⱼ). Unweighted, no L2. Same product and softmax as [`block`](Self::block).
+    fn block_samples(
+        &self,
+        lhs: &DMatrix<f64>,
+        xb: &DMatrixView<'_, f64>,
+        samples: Samples<'_>,
+        positions: Range<usize>,
+        out: &mut [f64],
+    ) {
+        let (k, len) = (self.n_classes, positions.len());
+        let labels = self.labels();
+        let rows = lhs.nrows();
+        let mut za = vec![0.0; rows * len];
+        DMatrixViewMut::from_slice_with_strides_mut(&mut za, rows, len, len, 1)
+            .gemm(1.0, lhs, xb, 0.0);
+        let (z, a) = za.split_at_mut(k * len);
+        let mut scratch = vec![0.0; 2 * len];
+        let (max, sum) = scratch.split_at_mut(len);
+        if a.is_empty() {
+            // out ← zⱼ,yⱼ before exponentiating overwrites the logits, then
+            // ℓⱼ = maxⱼ + ln sumⱼ − zⱼ,yⱼ (the same operations as the value pass).
+            let mut j = 0;
+            samples.for_each(positions, |i| {
+                out[j] = z[labels[i] * len + j];
+                j += 1;
+            });
+            exp_shifted_rows(z, len, max, sum);
+            for ((o, &m), &total) in out.iter_mut().zip(max.iter()).zip(sum.iter()) {
+                *o = m + total.ln() - *o;
+            }
+        } else {
+            // With eⱼ,c = e^{zⱼ,c − maxⱼ}: ∇ℓⱼᵀV = pⱼᵀaⱼ − aⱼ,yⱼ = (eⱼᵀaⱼ)/sumⱼ − aⱼ,yⱼ.
+            exp_shifted_rows(z, len, max, sum);
+            out.fill(0.0);
+            for (erow, arow) in z.chunks_exact(len).zip(a.chunks_exact(len)) {
+                for ((o, &e), &av) in out.iter_mut().zip(erow).zip(arow) {
+                    *o += e * av;
+                }
+            }
+            let mut j = 0;
+            samples.for_each(positions, |i| {
+                out[j] = out[j] / sum[j] - a[labels[i] * len + j];
+                j += 1;
+            });
+        }
+    }
+
+    /// Positions per parallel task for a pass over `samples`: [`block_columns`]`(d)`
+    /// consecutive samples for all n, [`BATCH_BLOCK`] indices for a minibatch.
+    fn task_len(&self, samples: Samples<'_>) -> usize {
+        match samples {
+            Samples::All(_) => block_columns(self.n_features()),
+            Samples::Batch(_) => BATCH_BLOCK,
+        }
+    }
+
+    /// Calls `f(xb, sub)` for consecutive sub-ranges `sub` of the positions `range` of
+    /// `samples` (one task), with `xb` the d×|sub| features of those samples: for all n, a
+    /// view of the data (the task is one block of consecutive columns, pulled into cache
+    /// first); for a minibatch, the columns gathered `block_columns(d)` at a time into one
+    /// buffer.
+    fn for_each_block(
+        &self,
+        samples: Samples<'_>,
+        range: Range<usize>,
+        mut f: impl FnMut(&DMatrixView<'_, f64>, Range<usize>),
+    ) {
         let x = self.data.features();
         let d = x.nrows();
-        let columns = block_columns(d);
         match samples {
-            Samples::All(n) => blocked_sum(n, columns, acc, |range, acc| {
+            Samples::All(_) => {
                 warm_cache(&x.as_slice()[range.start * d..range.end * d]);
-                let xb = x.columns(range.start, range.len());
-                self.block(pass, lhs, &xb, samples, range, acc);
-            }),
-            Samples::Batch(batch) => blocked_sum(batch.len(), BATCH_BLOCK, acc, |range, acc| {
+                f(&x.columns(range.start, range.len()), range);
+            }
+            Samples::Batch(batch) => {
+                let columns = block_columns(d);
                 let mut buffer = vec![0.0; d * columns.min(range.len())];
                 for start in range.clone().step_by(columns) {
                     let sub = start..(start + columns).min(range.end);
@@ -337,11 +530,34 @@ impl MultinomialLogistic {
                     for (column, &i) in buffer.chunks_exact_mut(d).zip(&batch[sub.clone()]) {
                         column.copy_from_slice(&x.as_slice()[i * d..(i + 1) * d]);
                     }
-                    let xb = DMatrixView::from_slice(&buffer[..d * len], d, len);
-                    self.block(pass, lhs, &xb, samples, sub, acc);
+                    f(&DMatrixView::from_slice(&buffer[..d * len], d, len), sub);
                 }
-            }),
+            }
         }
+    }
+
+    /// acc ← Σ_{i∈S} of the quantity `pass` sums (unnormalized), deterministically: blocks of
+    /// [`block_columns`]`(d)` consecutive samples for all n, or, for a minibatch, tasks of
+    /// [`BATCH_BLOCK`] indices whose columns are gathered `block_columns(d)` at a time.
+    fn sum(&self, pass: Pass, lhs: &DMatrix<f64>, samples: Samples<'_>, acc: &mut [f64]) {
+        blocked_sum(samples.len(), self.task_len(samples), acc, |range, acc| {
+            self.for_each_block(samples, range, |xb, sub| {
+                self.block(pass, lhs, xb, samples, sub, acc);
+            });
+        });
+    }
+
+    /// out[p] ← ℓᵢ(W) (`lhs` = Wᵀ) or ∇ℓᵢ(W)ᵀV (`lhs` = [Wᵀ; Vᵀ]) for the sample i at each
+    /// position p of `samples`, over the same tasks and blocks as [`sum`](Self::sum), each
+    /// task writing its own slice of `out`.
+    fn per_sample(&self, lhs: &DMatrix<f64>, samples: Samples<'_>, out: &mut [f64]) {
+        blocked_fill(self.task_len(samples), out, |range, out| {
+            let offset = range.start;
+            self.for_each_block(samples, range, |xb, sub| {
+                let chunk = &mut out[sub.start - offset..sub.end - offset];
+                self.block_samples(lhs, xb, samples, sub, chunk);
+            });
+        });
     }
 
     /// (1/|S|) Σ_{i∈S} sᵢ ℓᵢ(W) + (λ/2)‖W‖².
