@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     Dimension, FiniteSum, FiniteSumHvp, Gradient, Hvp, Objective, PartialGradients, PartialHvps,
     Result, StochasticGradient, StochasticHvp, StochasticObjective, StochasticPartialGradients,
-    StochasticPartialHvps, TwoBlock, TwoBlockObjective,
+    StochasticPartialHvps, TwoBlock, TwoBlockFiniteSum, TwoBlockFiniteSumHvp, TwoBlockObjective,
 };
 
 /// Tallies of oracle calls, by kind.
@@ -409,16 +409,19 @@ impl<O: StochasticPartialGradients> StochasticPartialGradients for Counted<O> {
         out_x: &mut DVector<f64>,
         out_y: &mut DVector<f64>,
     ) -> Result<()> {
-        // Two gradient calls; the samples are whatever the inner oracle draws for them.
+        // Two gradient evaluations, on the samples the inner oracle draws for them.
         self.counter.add(
             CountKind::Gradients,
             2,
-            2 * self.inner.samples_per_call() as u64,
+            self.inner.samples_per_grads_call() as u64,
         );
         self.inner.stochastic_grads_into(x, y, rng, out_x, out_y)
     }
     fn samples_per_call(&self) -> usize {
         self.inner.samples_per_call()
+    }
+    fn samples_per_grads_call(&self) -> usize {
+        self.inner.samples_per_grads_call()
     }
 }
 
@@ -447,5 +450,60 @@ impl<O: StochasticPartialHvps> StochasticPartialHvps for Counted<O> {
     }
     fn samples_per_call(&self) -> usize {
         self.inner.samples_per_call()
+    }
+}
+
+impl<O: TwoBlockFiniteSum> TwoBlockFiniteSum for Counted<O> {
+    fn n_terms_xy(&self) -> usize {
+        self.inner.n_terms_xy()
+    }
+    fn batch_value_xy(&self, x: &DVector<f64>, y: &DVector<f64>, batch: &[usize]) -> Result<f64> {
+        self.tally(CountKind::Values, batch.len());
+        self.inner.batch_value_xy(x, y, batch)
+    }
+    fn batch_grad_x_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        batch: &[usize],
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.tally(CountKind::Gradients, batch.len());
+        self.inner.batch_grad_x_into(x, y, batch, out)
+    }
+    fn batch_grad_y_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        batch: &[usize],
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.tally(CountKind::Gradients, batch.len());
+        self.inner.batch_grad_y_into(x, y, batch, out)
+    }
+}
+
+impl<O: TwoBlockFiniteSumHvp> TwoBlockFiniteSumHvp for Counted<O> {
+    fn batch_hvp_yy_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        batch: &[usize],
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.tally(CountKind::Hvps, batch.len());
+        self.inner.batch_hvp_yy_into(x, y, v, batch, out)
+    }
+    fn batch_hvp_xy_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        batch: &[usize],
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.tally(CountKind::CrossHvps, batch.len());
+        self.inner.batch_hvp_xy_into(x, y, v, batch, out)
     }
 }

@@ -56,6 +56,7 @@ pub use oracle::finite_sum_check_batch as check_batch;
 pub use oracle::{
     Dimension, FiniteSum, FiniteSumHvp, Gradient, Hvp, Objective, OracleExt, PartialGradients,
     PartialHvps, StochasticGradient, StochasticHvp, StochasticObjective,
-    StochasticPartialGradients, StochasticPartialHvps, TwoBlock, TwoBlockObjective,
+    StochasticPartialGradients, StochasticPartialHvps, TwoBlock, TwoBlockFiniteSum,
+    TwoBlockFiniteSumHvp, TwoBlockObjective,
 };
 pub use rng::{RngStreams, StreamRng};

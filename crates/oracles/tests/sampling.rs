@@ -2,7 +2,8 @@
 
 use lisse_core::{
     Counted, Dimension, Error, FiniteSum, FiniteSumHvp, Gradient, OracleExt, Result, RngStreams,
-    StochasticHvp, StochasticObjective,
+    StochasticHvp, StochasticObjective, StochasticPartialGradients, StochasticPartialHvps,
+    TwoBlock, TwoBlockFiniteSum, TwoBlockFiniteSumHvp,
 };
 use lisse_oracles::sampling::{GradientNoise, Minibatch, Sampling};
 use nalgebra::{DVector, dvector};
@@ -217,4 +218,173 @@ fn gradient_noise_rejects_bad_variance() {
     let noisy = GradientNoise::new(Identity(2), 1.0).unwrap();
     let e = noisy.stochastic_gradient(&dvector![1.0], &mut RngStreams::new(0).stream(0));
     assert!(matches!(e, Err(Error::DimensionMismatch { .. })));
+}
+
+/// hᵢ(x, y) = ½‖y − x pᵢ‖² with x ∈ ℝ, y ∈ ℝ²: ∇ₓhᵢ = −pᵢᵀ(y − x pᵢ), ∇ᵧhᵢ = y − x pᵢ,
+/// ∇²ᵧᵧhᵢ = I, ∇²ₓᵧhᵢ·v = −pᵢᵀv.
+struct Lines(Vec<[f64; 2]>);
+impl Lines {
+    fn residual(&self, x: &DVector<f64>, y: &DVector<f64>, i: usize) -> [f64; 2] {
+        [y[0] - x[0] * self.0[i][0], y[1] - x[0] * self.0[i][1]]
+    }
+    fn mean(batch: &[usize], mut term: impl FnMut(usize) -> DVector<f64>) -> DVector<f64> {
+        batch
+            .iter()
+            .fold(term(batch[0]) * 0.0, |acc, &i| acc + term(i))
+            / batch.len() as f64
+    }
+}
+impl TwoBlock for Lines {
+    fn dim_x(&self) -> usize {
+        1
+    }
+    fn dim_y(&self) -> usize {
+        2
+    }
+}
+impl TwoBlockFiniteSum for Lines {
+    fn n_terms_xy(&self) -> usize {
+        self.0.len()
+    }
+    fn batch_value_xy(&self, x: &DVector<f64>, y: &DVector<f64>, batch: &[usize]) -> Result<f64> {
+        lisse_core::check_batch(batch, self.0.len())?;
+        Ok(batch
+            .iter()
+            .map(|&i| {
+                let r = self.residual(x, y, i);
+                0.5 * (r[0] * r[0] + r[1] * r[1])
+            })
+            .sum::<f64>()
+            / batch.len() as f64)
+    }
+    fn batch_grad_x_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        batch: &[usize],
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        lisse_core::check_batch(batch, self.0.len())?;
+        out.copy_from(&Lines::mean(batch, |i| {
+            let r = self.residual(x, y, i);
+            dvector![-(self.0[i][0] * r[0] + self.0[i][1] * r[1])]
+        }));
+        Ok(())
+    }
+    fn batch_grad_y_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        batch: &[usize],
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        lisse_core::check_batch(batch, self.0.len())?;
+        out.copy_from(&Lines::mean(batch, |i| {
+            let r = self.residual(x, y, i);
+            dvector![r[0], r[1]]
+        }));
+        Ok(())
+    }
+}
+impl TwoBlockFiniteSumHvp for Lines {
+    fn batch_hvp_yy_into(
+        &self,
+        _x: &DVector<f64>,
+        _y: &DVector<f64>,
+        v: &DVector<f64>,
+        batch: &[usize],
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        lisse_core::check_batch(batch, self.0.len())?;
+        out.copy_from(v);
+        Ok(())
+    }
+    fn batch_hvp_xy_into(
+        &self,
+        _x: &DVector<f64>,
+        _y: &DVector<f64>,
+        v: &DVector<f64>,
+        batch: &[usize],
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        lisse_core::check_batch(batch, self.0.len())?;
+        out.copy_from(&Lines::mean(batch, |i| {
+            dvector![-(self.0[i][0] * v[0] + self.0[i][1] * v[1])]
+        }));
+        Ok(())
+    }
+}
+
+fn lines() -> Lines {
+    Lines(
+        (0..10)
+            .map(|i| [1.0 + i as f64, (i % 3) as f64 - 1.0])
+            .collect(),
+    )
+}
+
+#[test]
+fn two_block_minibatch_shares_one_batch_and_counts_it_once() {
+    let (x, y) = (dvector![0.3], dvector![1.0, -2.0]);
+    // b = 1: with a shared sample i, ∇ₓh = −pᵢᵀ∇ᵧh exactly.
+    let oracle = Counted::new(Minibatch::two_block(lines(), 1, Sampling::WithReplacement).unwrap());
+    let (mut gx, mut gy) = (DVector::zeros(1), DVector::zeros(2));
+    let mut coupled = 0;
+    for s in 0..50 {
+        oracle
+            .stochastic_grads_into(&x, &y, &mut RngStreams::new(5).stream(s), &mut gx, &mut gy)
+            .unwrap();
+        coupled += usize::from(
+            lines()
+                .0
+                .iter()
+                .any(|p| (gx[0] + p[0] * gy[0] + p[1] * gy[1]).abs() < 1e-12),
+        );
+    }
+    assert_eq!(coupled, 50);
+    let c = oracle.counts();
+    assert_eq!(
+        (c.gradients, c.samples),
+        (100, 50),
+        "one shared sample per call, two gradients"
+    );
+    // Separate calls draw independent samples and count one sample each.
+    oracle
+        .stochastic_grad_x_into(&x, &y, &mut RngStreams::new(6).stream(0), &mut gx)
+        .unwrap();
+    assert_eq!(oracle.counts().samples, 51);
+}
+
+#[test]
+fn two_block_full_batch_without_replacement_is_exact() {
+    let f = lines();
+    let all: Vec<usize> = (0..10).collect();
+    let (x, y, v) = (dvector![-0.7], dvector![0.5, 0.25], dvector![2.0, -1.0]);
+    let oracle = Minibatch::two_block(lines(), 10, Sampling::WithoutReplacement).unwrap();
+    let mut rng = RngStreams::new(8).stream(0);
+    let (mut gx, mut gy, mut hxy, mut hyy) = (
+        DVector::zeros(1),
+        DVector::zeros(2),
+        DVector::zeros(1),
+        DVector::zeros(2),
+    );
+    oracle
+        .stochastic_grads_into(&x, &y, &mut rng, &mut gx, &mut gy)
+        .unwrap();
+    oracle
+        .stochastic_hvp_xy_into(&x, &y, &v, &mut rng, &mut hxy)
+        .unwrap();
+    oracle
+        .stochastic_hvp_yy_into(&x, &y, &v, &mut rng, &mut hyy)
+        .unwrap();
+    let (mut ex, mut ey, mut exy) = (DVector::zeros(1), DVector::zeros(2), DVector::zeros(1));
+    f.batch_grad_x_into(&x, &y, &all, &mut ex).unwrap();
+    f.batch_grad_y_into(&x, &y, &all, &mut ey).unwrap();
+    f.batch_hvp_xy_into(&x, &y, &v, &all, &mut exy).unwrap();
+    assert!((gx - ex).amax() < 1e-12 && (gy - ey).amax() < 1e-12 && (hxy - exy).amax() < 1e-12);
+    assert_eq!(hyy, v);
+    assert!(matches!(
+        Minibatch::two_block(lines(), 11, Sampling::WithoutReplacement),
+        Err(Error::InvalidParameter { .. })
+    ));
 }

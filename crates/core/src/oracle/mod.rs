@@ -8,7 +8,7 @@
 //! | [`Hvp`] | ∇²f(x)·v | caller buffer |
 //! | [`StochasticObjective`], [`StochasticGradient`], [`StochasticHvp`] | unbiased estimates from a fresh sample drawn from an explicit RNG | caller buffer |
 //! | [`FiniteSum`], [`FiniteSumHvp`] | f = (1/n) Σᵢ fᵢ: term and minibatch values, gradients and HVPs | caller buffer |
-//! | [`TwoBlock`], [`TwoBlockObjective`], [`PartialGradients`], [`PartialHvps`] and their stochastic versions | functions of two blocks (x, y), as in bilevel problems | caller buffer |
+//! | [`TwoBlock`], [`TwoBlockObjective`], [`PartialGradients`], [`PartialHvps`], their stochastic versions, [`TwoBlockFiniteSum`], [`TwoBlockFiniteSumHvp`] | functions of two blocks (x, y), as in bilevel problems | caller buffer |
 //! | [`OracleExt`] | conveniences for every oracle: allocating variants, minibatch averages, derivative checks | — |
 //!
 //! Points are `&DVector<f64>`, outputs `&mut DVector<f64>` of the oracle's dimension, and every call
@@ -33,5 +33,5 @@ pub use first_order::{Dimension, Gradient, Hvp, Objective};
 pub use stochastic::{StochasticGradient, StochasticHvp, StochasticObjective};
 pub use two_block::{
     PartialGradients, PartialHvps, StochasticPartialGradients, StochasticPartialHvps, TwoBlock,
-    TwoBlockObjective,
+    TwoBlockFiniteSum, TwoBlockFiniteSumHvp, TwoBlockObjective,
 };

@@ -126,6 +126,12 @@ pub trait StochasticPartialGradients: TwoBlock {
     fn samples_per_call(&self) -> usize {
         1
     }
+
+    /// Data points one [`stochastic_grads_into`](Self::stochastic_grads_into) call consumes:
+    /// two samples' worth by default, one for implementations that share it.
+    fn samples_per_grads_call(&self) -> usize {
+        2 * self.samples_per_call()
+    }
 }
 
 /// Stochastic second-order products of the y block, each call from a fresh independent sample.
@@ -160,4 +166,76 @@ pub trait StochasticPartialHvps: TwoBlock {
     fn samples_per_call(&self) -> usize {
         1
     }
+}
+
+/// A two-block finite sum h(x, y) = (1/n) Σᵢ hᵢ(x, y) evaluated on minibatches of term indices.
+///
+/// The indexed counterpart of the stochastic two-block traits: variance-reduced bilevel methods
+/// (SABA, VRBO, MRBO) keep per-term or full-batch memory and need to evaluate chosen indices,
+/// and several quantities must often share one minibatch. `lisse-oracles`' `Minibatch` turns
+/// any `TwoBlockFiniteSum` into [`StochasticPartialGradients`] (and, with
+/// [`TwoBlockFiniteSumHvp`], [`StochasticPartialHvps`]). Repeated indices count as often as
+/// they appear; empty batches and indices out of range are typed errors.
+pub trait TwoBlockFiniteSum: TwoBlock {
+    /// Number of terms n.
+    fn n_terms_xy(&self) -> usize;
+
+    /// (1/|B|) Σ_{i∈B} hᵢ(x, y).
+    ///
+    /// # Errors
+    /// A wrong length, an empty batch or an index out of range.
+    fn batch_value_xy(&self, x: &DVector<f64>, y: &DVector<f64>, batch: &[usize]) -> Result<f64>;
+
+    /// Writes (1/|B|) Σ_{i∈B} ∇ₓhᵢ(x, y) into `out` (length `dim_x`).
+    ///
+    /// # Errors
+    /// A wrong length, an empty batch or an index out of range.
+    fn batch_grad_x_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        batch: &[usize],
+        out: &mut DVector<f64>,
+    ) -> Result<()>;
+
+    /// Writes (1/|B|) Σ_{i∈B} ∇ᵧhᵢ(x, y) into `out` (length `dim_y`).
+    ///
+    /// # Errors
+    /// A wrong length, an empty batch or an index out of range.
+    fn batch_grad_y_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        batch: &[usize],
+        out: &mut DVector<f64>,
+    ) -> Result<()>;
+}
+
+/// Second-order minibatch products of a [`TwoBlockFiniteSum`].
+pub trait TwoBlockFiniteSumHvp: TwoBlockFiniteSum {
+    /// Writes (1/|B|) Σ_{i∈B} ∇²ᵧᵧhᵢ(x, y)·v into `out` (length `dim_y`).
+    ///
+    /// # Errors
+    /// A wrong length, an empty batch or an index out of range.
+    fn batch_hvp_yy_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        batch: &[usize],
+        out: &mut DVector<f64>,
+    ) -> Result<()>;
+
+    /// Writes (1/|B|) Σ_{i∈B} ∇²ₓᵧhᵢ(x, y)·v into `out` (length `dim_x`; `v` has length `dim_y`).
+    ///
+    /// # Errors
+    /// A wrong length, an empty batch or an index out of range.
+    fn batch_hvp_xy_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        batch: &[usize],
+        out: &mut DVector<f64>,
+    ) -> Result<()>;
 }

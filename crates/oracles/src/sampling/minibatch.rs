@@ -4,7 +4,8 @@ use std::cell::RefCell;
 
 use lisse_core::{
     Dimension, Error, FiniteSum, FiniteSumHvp, Result, StochasticGradient, StochasticHvp,
-    StochasticObjective,
+    StochasticObjective, StochasticPartialGradients, StochasticPartialHvps, TwoBlock,
+    TwoBlockFiniteSum, TwoBlockFiniteSumHvp,
 };
 use nalgebra::DVector;
 use rand::{Rng, RngExt};
@@ -26,7 +27,9 @@ thread_local! {
     static INDEX_BUFFER: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
 }
 
-/// A stochastic oracle that evaluates a [`FiniteSum`] on a fresh minibatch each call.
+/// A stochastic oracle that evaluates a [`FiniteSum`] (built with [`Minibatch::new`]) or a
+/// [`TwoBlockFiniteSum`] (built with [`Minibatch::two_block`]) on a fresh minibatch each call.
+/// For two-block sums, `stochastic_grads_into` evaluates ∇ₓ and ∇ᵧ on one shared batch.
 ///
 /// Every call draws an independent batch from the caller's RNG, as the convergence theory of
 /// stochastic methods assumes. (Epoch-wise reshuffling is a different sampling scheme and is
@@ -58,30 +61,57 @@ thread_local! {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Minibatch<F> {
     inner: F,
+    n_terms: usize,
     batch_size: usize,
     sampling: Sampling,
 }
 
 impl<F: FiniteSum> Minibatch<F> {
-    /// Minibatches of `batch_size` terms of `inner`.
+    /// Minibatches of `batch_size` terms of the finite sum `inner`.
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] when `batch_size` is 0, or exceeds the number of terms
     /// without replacement.
     pub fn new(inner: F, batch_size: usize, sampling: Sampling) -> Result<Self> {
-        let n = inner.n_terms();
+        let n_terms = inner.n_terms();
+        Self::build(inner, n_terms, batch_size, sampling)
+    }
+}
+
+impl<F: TwoBlockFiniteSum> Minibatch<F> {
+    /// Minibatches of `batch_size` terms of the two-block finite sum `inner`, giving the
+    /// stochastic two-block oracles a bilevel solver consumes.
+    ///
+    /// # Errors
+    /// As [`Minibatch::new`].
+    pub fn two_block(inner: F, batch_size: usize, sampling: Sampling) -> Result<Self> {
+        let n_terms = inner.n_terms_xy();
+        Self::build(inner, n_terms, batch_size, sampling)
+    }
+}
+
+impl<F> Minibatch<F> {
+    fn build(inner: F, n_terms: usize, batch_size: usize, sampling: Sampling) -> Result<Self> {
         if batch_size == 0 {
             return Err(Error::invalid("batch_size", 0, "at least 1"));
         }
-        if sampling == Sampling::WithoutReplacement && batch_size > n {
+        if n_terms == 0 {
+            return Err(Error::invalid(
+                "n_terms",
+                0,
+                "at least 1 term to sample from",
+            ));
+        }
+        if sampling == Sampling::WithoutReplacement && batch_size > n_terms {
             return Err(Error::invalid(
                 "batch_size",
                 batch_size,
-                format!("at most n_terms = {n} when sampling without replacement"),
+                format!("at most n_terms = {n_terms} when sampling without replacement"),
             ));
         }
         Ok(Self {
             inner,
+            n_terms,
             batch_size,
             sampling,
         })
@@ -106,7 +136,7 @@ impl<F: FiniteSum> Minibatch<F> {
     /// quantities on one shared batch.
     pub fn sample_indices<R: Rng + ?Sized>(&self, rng: &mut R, out: &mut Vec<usize>) {
         out.clear();
-        let n = self.inner.n_terms();
+        let n = self.n_terms;
         match self.sampling {
             Sampling::WithReplacement => {
                 out.extend((0..self.batch_size).map(|_| rng.random_range(0..n)));
@@ -167,6 +197,82 @@ impl<F: FiniteSumHvp> StochasticHvp for Minibatch<F> {
         out: &mut DVector<f64>,
     ) -> Result<()> {
         self.with_batch(rng, |b| self.inner.batch_hvp_into(x, v, b, out))
+    }
+    fn samples_per_call(&self) -> usize {
+        self.batch_size
+    }
+}
+
+impl<F: TwoBlockFiniteSum> TwoBlock for Minibatch<F> {
+    fn dim_x(&self) -> usize {
+        self.inner.dim_x()
+    }
+    fn dim_y(&self) -> usize {
+        self.inner.dim_y()
+    }
+}
+
+impl<F: TwoBlockFiniteSum> StochasticPartialGradients for Minibatch<F> {
+    fn stochastic_grad_x_into<R: Rng + ?Sized>(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        rng: &mut R,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.with_batch(rng, |b| self.inner.batch_grad_x_into(x, y, b, out))
+    }
+    fn stochastic_grad_y_into<R: Rng + ?Sized>(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        rng: &mut R,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.with_batch(rng, |b| self.inner.batch_grad_y_into(x, y, b, out))
+    }
+    /// Both partial gradients on **one** shared minibatch.
+    fn stochastic_grads_into<R: Rng + ?Sized>(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        rng: &mut R,
+        out_x: &mut DVector<f64>,
+        out_y: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.with_batch(rng, |b| {
+            self.inner.batch_grad_x_into(x, y, b, out_x)?;
+            self.inner.batch_grad_y_into(x, y, b, out_y)
+        })
+    }
+    fn samples_per_call(&self) -> usize {
+        self.batch_size
+    }
+    fn samples_per_grads_call(&self) -> usize {
+        self.batch_size
+    }
+}
+
+impl<F: TwoBlockFiniteSumHvp> StochasticPartialHvps for Minibatch<F> {
+    fn stochastic_hvp_yy_into<R: Rng + ?Sized>(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        rng: &mut R,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.with_batch(rng, |b| self.inner.batch_hvp_yy_into(x, y, v, b, out))
+    }
+    fn stochastic_hvp_xy_into<R: Rng + ?Sized>(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        rng: &mut R,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.with_batch(rng, |b| self.inner.batch_hvp_xy_into(x, y, v, b, out))
     }
     fn samples_per_call(&self) -> usize {
         self.batch_size
