@@ -331,10 +331,10 @@ fn bisection_in_place(y: &mut [f64], z: f64) {
 /// The scaled simplex Δ(z) = {x ∈ ℝᵈ : xᵢ ≥ 0, Σᵢ xᵢ = z} with d ≥ 1 and z > 0; the probability
 /// simplex when z = 1.
 ///
-/// [`Domain::project_in_place`] allocates a scratch `Vec` of length d on every call (except
-/// with [`SimplexMethod::Bisection`]). For allocation-free hot loops keep a buffer and call
-/// [`Simplex::project_with_scratch`], or the free functions [`project_simplex_condat`],
-/// [`project_simplex_sort`] and [`project_simplex_bisection`] on slices.
+/// [`Domain::project_in_place`] uses a per-thread scratch buffer, so repeated projections do
+/// not allocate. To manage the buffer yourself call [`Simplex::project_with_scratch`], or the
+/// free functions [`project_simplex_condat`], [`project_simplex_sort`] and
+/// [`project_simplex_bisection`] on slices.
 ///
 /// ```
 /// use lisse_core::domain::{Domain, Simplex, SimplexMethod};
@@ -438,15 +438,17 @@ impl Dimension for Simplex {
     }
 }
 
+thread_local! {
+    /// Per-thread scratch for [`Simplex`]'s `Domain` projection: it grows to the largest
+    /// dimension projected on the thread, then projections allocate nothing.
+    static SIMPLEX_SCRATCH: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl Domain for Simplex {
-    /// Water-filling projection with [`Simplex::method`]; allocates a scratch buffer of length
-    /// `dim()` (use [`Simplex::project_with_scratch`] to avoid that).
+    /// Water-filling projection with [`Simplex::method`], using a per-thread scratch buffer (no
+    /// allocation once it has grown to `dim()`).
     fn project_in_place(&self, x: &mut DVector<f64>) -> Result<()> {
-        let mut scratch = match self.method {
-            SimplexMethod::Bisection => Vec::new(),
-            SimplexMethod::Sort | SimplexMethod::Condat => Vec::with_capacity(self.dim),
-        };
-        self.project_with_scratch(x, &mut scratch)
+        SIMPLEX_SCRATCH.with_borrow_mut(|scratch| self.project_with_scratch(x, scratch))
     }
 
     /// xᵢ ≥ −`tol` for every i and |Σᵢ xᵢ − z| ≤ `tol`·max(1, z); `false` on a wrong length or
