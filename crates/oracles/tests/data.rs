@@ -565,3 +565,16 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn datasets_round_trip_through_json_and_invalid_ones_are_rejected() {
+    let data = lisse_oracles::data::digits().subset(&[0, 1, 2]).unwrap();
+    let json = serde_json::to_string(&data).unwrap();
+    let back: lisse_oracles::data::Dataset = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, data);
+    // A label of 10 in a 10-class data set is rejected on load, with the core error's message.
+    let bad = json.replacen("\"labels\":[0,", "\"labels\":[10,", 1);
+    assert_ne!(bad, json, "the test must actually corrupt the label");
+    let err = serde_json::from_str::<lisse_oracles::data::Dataset>(&bad).unwrap_err();
+    assert!(err.to_string().contains("label"), "{err}");
+}

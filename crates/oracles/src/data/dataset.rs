@@ -47,10 +47,29 @@ impl Targets {
 /// assert_eq!(data.sample(1).as_slice(), &[3.0, 4.0]);
 /// # Ok::<(), lisse_core::Error>(())
 /// ```
+///
+/// Deserialization goes through [`Dataset::new`], so a saved data set with mismatched targets,
+/// NaN features or out-of-range labels is rejected rather than loaded.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "DatasetParts")]
 pub struct Dataset {
     features: DMatrix<f64>,
     targets: Targets,
+}
+
+/// The serialized form of a [`Dataset`], validated on the way in.
+#[derive(Deserialize)]
+struct DatasetParts {
+    features: DMatrix<f64>,
+    targets: Targets,
+}
+
+impl TryFrom<DatasetParts> for Dataset {
+    type Error = Error;
+
+    fn try_from(parts: DatasetParts) -> Result<Self> {
+        Dataset::new(parts.features, parts.targets)
+    }
 }
 
 impl Dataset {
