@@ -1,0 +1,486 @@
+//! Bilevel problems: an upper level f and a lower level g written with lisse-core's two-block
+//! oracle traits, the lower level's constants, and counted access for the solvers.
+//!
+//! min_x Φ(x) = f(x, y*(x)),  y*(x) = argmin_y g(x, y),  g(x, ·) μ-strongly convex.
+//!
+//! By the implicit function theorem (Ghadimi & Wang 2018, eq. (2.4)),
+//!
+//! ∇Φ(x) = ∇ₓf(x, y*) − ∇²ₓᵧg(x, y*) [∇²ᵧᵧg(x, y*)]⁻¹ ∇ᵧf(x, y*),
+//!
+//! and the *surrogate* ∇̄f(x, y) is the same expression at an arbitrary y.
+//!
+//! | problem | file | closed form |
+//! |---|---|---|
+//! | [`QuadraticBilevel`] | `quadratic.rs` | y*(x), v*, ∇Φ(x) (benchopt's simulated problem, dense or factored) |
+//! | [`SineBilevel`] | `sine.rs` | g = y²/2 − y sin x, f = sin y clipped: ∇Φ = cos x · cos(sin x) |
+//!
+//! Sign convention used throughout the crate: z ≈ [∇²ᵧᵧg]⁻¹∇ᵧf, and the hypergradient estimate
+//! is ∇ₓf − ∇²ₓᵧg·z. (SOBA's paper writes v = −z.)
+
+mod quadratic;
+mod sine;
+
+use std::cell::Cell;
+
+use lisse_core::{
+    Counted, Error, OracleCounts, PartialGradients, PartialHvps, Result,
+    StochasticPartialGradients, StochasticPartialHvps, TwoBlock, check_dim, check_finite,
+};
+use nalgebra::{DMatrix, DVector};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+pub use quadratic::{QuadraticBilevel, QuadraticLevel, QuadraticSpec, Storage};
+pub use sine::{SineBilevel, SineLower, SineUpper};
+
+/// The oracles an upper level f must offer: partial gradients ∇ₓf, ∇ᵧf, exact and stochastic.
+///
+/// A name for a set of lisse-core traits (implemented for every type that has them), not a new
+/// vocabulary.
+pub trait UpperLevel: PartialGradients + StochasticPartialGradients {}
+impl<T: PartialGradients + StochasticPartialGradients> UpperLevel for T {}
+
+/// The oracles a lower level g must offer: ∇ᵧg, ∇²ᵧᵧg·v and ∇²ₓᵧg·v, exact and stochastic.
+///
+/// A name for a set of lisse-core traits (implemented for every type that has them).
+pub trait LowerLevel:
+    PartialGradients + PartialHvps + StochasticPartialGradients + StochasticPartialHvps
+{
+}
+impl<T: PartialGradients + PartialHvps + StochasticPartialGradients + StochasticPartialHvps>
+    LowerLevel for T
+{
+}
+
+/// Problems with a closed-form lower solution and hypergradient (for tests and metrics).
+pub trait ClosedForm {
+    /// y*(x).
+    ///
+    /// # Errors
+    /// A wrong length of `x`.
+    fn lower_solution(&self, x: &DVector<f64>) -> Result<DVector<f64>>;
+
+    /// ∇Φ(x).
+    ///
+    /// # Errors
+    /// A wrong length of `x`.
+    fn hypergradient(&self, x: &DVector<f64>) -> Result<DVector<f64>>;
+}
+
+/// Constants of the lower level g: μ-strong convexity in y and a bound C_g ≥ l_{g,1} on the
+/// smoothness of every stochastic ∇ᵧG(x, ·; ζ) (so that ‖I − ∇²ᵧᵧG/C_g‖ ≤ 1 − μ/C_g, the
+/// contraction the Neumann estimators rely on).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct LowerConstants {
+    /// μ > 0.
+    pub mu: f64,
+    /// C_g ≥ μ.
+    pub smoothness: f64,
+}
+
+impl LowerConstants {
+    /// Validates μ > 0 and C_g ≥ μ, both finite.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming the constant and how to fix it.
+    pub fn new(mu: f64, smoothness: f64) -> Result<Self> {
+        if !(mu.is_finite() && mu > 0.0) {
+            return Err(Error::invalid(
+                "mu (strong convexity of the lower level)",
+                mu,
+                "a finite number > 0: the lower level g(x, ·) must be strongly convex; \
+                 add a squared L2 term (c/2)‖y‖² to g",
+            ));
+        }
+        if !(smoothness.is_finite() && smoothness >= mu) {
+            return Err(Error::invalid(
+                "smoothness C_g of the lower level",
+                smoothness,
+                format!("a finite number >= mu = {mu}"),
+            ));
+        }
+        Ok(Self { mu, smoothness })
+    }
+
+    /// κ = C_g / μ.
+    pub fn condition_number(&self) -> f64 {
+        self.smoothness / self.mu
+    }
+}
+
+/// Oracle calls of a bilevel solver, split by the blocks the pseudocode of every method names.
+///
+/// `samples` counts data points drawn over all calls (a minibatch of b counts b).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BilevelCounts {
+    /// ∇ₓf calls.
+    pub grad_x_upper: u64,
+    /// ∇ᵧf calls.
+    pub grad_y_upper: u64,
+    /// ∇ᵧg calls.
+    pub grad_y_lower: u64,
+    /// ∇²ᵧᵧg·v calls.
+    pub hvp_yy: u64,
+    /// ∇²ₓᵧg·v calls.
+    pub hvp_xy: u64,
+}
+
+impl BilevelCounts {
+    /// All calls.
+    pub fn total(&self) -> u64 {
+        self.grad_x_upper + self.grad_y_upper + self.grad_y_lower + self.hvp_yy + self.hvp_xy
+    }
+}
+
+#[derive(Debug, Default)]
+struct Tally {
+    grad_x_upper: Cell<u64>,
+    grad_y_upper: Cell<u64>,
+    grad_y_lower: Cell<u64>,
+    hvp_yy: Cell<u64>,
+    hvp_xy: Cell<u64>,
+}
+
+fn bump(c: &Cell<u64>) {
+    c.set(c.get() + 1);
+}
+
+/// A bilevel problem: upper level f, lower level g, and g's constants, with every oracle call
+/// counted (through [`Counted`] for lisse-core's [`OracleCounts`], and by block in
+/// [`BilevelCounts`]) and every output checked for NaN/∞.
+///
+/// Each stochastic call draws its own independent sample from the caller's RNG, as the theory
+/// of every method here assumes (ξ, ζ⁰, ζʲ independent); [`BilevelProblem::upper_grads`] is the
+/// one call that evaluates ∇ₓF and ∇ᵧF on one shared sample ξ, as the estimators of
+/// Ghadimi & Wang (2018) do.
+///
+/// Cloning gives a copy with **fresh** counters (so several solvers can run on one problem).
+#[derive(Debug)]
+pub struct BilevelProblem<F, G> {
+    upper: Counted<F>,
+    lower: Counted<G>,
+    constants: LowerConstants,
+    tally: Tally,
+}
+
+impl<F: Clone, G: Clone> Clone for BilevelProblem<F, G> {
+    fn clone(&self) -> Self {
+        Self {
+            upper: Counted::new(self.upper.inner().clone()),
+            lower: Counted::new(self.lower.inner().clone()),
+            constants: self.constants,
+            tally: Tally::default(),
+        }
+    }
+}
+
+impl<F: UpperLevel, G: LowerLevel> BilevelProblem<F, G> {
+    /// Pairs `upper` and `lower`.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] when f and g disagree on dim x or dim y, or a dimension is
+    /// 0; [`Error::InvalidParameter`] when `constants` are out of range (see
+    /// [`LowerConstants::new`]).
+    pub fn new(upper: F, lower: G, constants: LowerConstants) -> Result<Self> {
+        let constants = LowerConstants::new(constants.mu, constants.smoothness)?;
+        check_dim(
+            "dim_x of the lower level (must equal the upper level's)",
+            upper.dim_x(),
+            lower.dim_x(),
+        )?;
+        check_dim(
+            "dim_y of the lower level (must equal the upper level's)",
+            upper.dim_y(),
+            lower.dim_y(),
+        )?;
+        if upper.dim_x() == 0 || upper.dim_y() == 0 {
+            return Err(Error::invalid(
+                "dimensions (dim_x, dim_y)",
+                format!("({}, {})", upper.dim_x(), upper.dim_y()),
+                "both at least 1",
+            ));
+        }
+        Ok(Self {
+            upper: Counted::new(upper),
+            lower: Counted::new(lower),
+            constants,
+            tally: Tally::default(),
+        })
+    }
+
+    /// Length of x.
+    pub fn dim_x(&self) -> usize {
+        self.upper.dim_x()
+    }
+
+    /// Length of y.
+    pub fn dim_y(&self) -> usize {
+        self.upper.dim_y()
+    }
+
+    /// The lower level's constants.
+    pub fn constants(&self) -> LowerConstants {
+        self.constants
+    }
+
+    /// The upper level (uncounted access, for metrics).
+    pub fn upper(&self) -> &F {
+        self.upper.inner()
+    }
+
+    /// The lower level (uncounted access, for metrics).
+    pub fn lower(&self) -> &G {
+        self.lower.inner()
+    }
+
+    /// lisse-core's tallies of both levels added (gradients, HVPs, cross-HVPs, samples).
+    pub fn counts(&self) -> OracleCounts {
+        self.upper.counts() + self.lower.counts()
+    }
+
+    /// Calls by block.
+    pub fn bilevel_counts(&self) -> BilevelCounts {
+        BilevelCounts {
+            grad_x_upper: self.tally.grad_x_upper.get(),
+            grad_y_upper: self.tally.grad_y_upper.get(),
+            grad_y_lower: self.tally.grad_y_lower.get(),
+            hvp_yy: self.tally.hvp_yy.get(),
+            hvp_xy: self.tally.hvp_xy.get(),
+        }
+    }
+
+    /// Checks that `x` and `y` have the problem's lengths and are finite.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] or [`Error::NonFinite`].
+    pub fn check_point(&self, x: &DVector<f64>, y: &DVector<f64>) -> Result<()> {
+        check_dim("x", self.dim_x(), x.len())?;
+        check_dim("y", self.dim_y(), y.len())?;
+        check_finite("x", x.as_slice())?;
+        check_finite("y", y.as_slice())
+    }
+
+    /// ∇ₓF(x, y; ξ) and ∇ᵧF(x, y; ξ) on one fresh sample ξ.
+    ///
+    /// # Errors
+    /// A wrong length, or a non-finite oracle output.
+    pub fn upper_grads<R: Rng + ?Sized>(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        rng: &mut R,
+        gx: &mut DVector<f64>,
+        gy: &mut DVector<f64>,
+    ) -> Result<()> {
+        bump(&self.tally.grad_x_upper);
+        bump(&self.tally.grad_y_upper);
+        self.upper.stochastic_grads_into(x, y, rng, gx, gy)?;
+        check_finite("∇ₓf (upper-level oracle output)", gx.as_slice())?;
+        check_finite("∇ᵧf (upper-level oracle output)", gy.as_slice())
+    }
+
+    /// ∇ᵧF(x, y; ξ) on a fresh sample.
+    ///
+    /// # Errors
+    /// A wrong length, or a non-finite oracle output.
+    pub fn upper_grad_y<R: Rng + ?Sized>(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        rng: &mut R,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        bump(&self.tally.grad_y_upper);
+        self.upper.stochastic_grad_y_into(x, y, rng, out)?;
+        check_finite("∇ᵧf (upper-level oracle output)", out.as_slice())
+    }
+
+    /// ∇ₓF(x, y; ξ) on a fresh sample.
+    ///
+    /// # Errors
+    /// A wrong length, or a non-finite oracle output.
+    pub fn upper_grad_x<R: Rng + ?Sized>(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        rng: &mut R,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        bump(&self.tally.grad_x_upper);
+        self.upper.stochastic_grad_x_into(x, y, rng, out)?;
+        check_finite("∇ₓf (upper-level oracle output)", out.as_slice())
+    }
+
+    /// ∇ᵧG(x, y; ζ) on a fresh sample.
+    ///
+    /// # Errors
+    /// A wrong length, or a non-finite oracle output.
+    pub fn lower_grad_y<R: Rng + ?Sized>(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        rng: &mut R,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        bump(&self.tally.grad_y_lower);
+        self.lower.stochastic_grad_y_into(x, y, rng, out)?;
+        check_finite("∇ᵧg (lower-level oracle output)", out.as_slice())
+    }
+
+    /// ∇²ᵧᵧG(x, y; ζ)·v on a fresh sample.
+    ///
+    /// # Errors
+    /// A wrong length, or a non-finite oracle output.
+    pub fn hvp_yy<R: Rng + ?Sized>(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        rng: &mut R,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        bump(&self.tally.hvp_yy);
+        self.lower.stochastic_hvp_yy_into(x, y, v, rng, out)?;
+        check_finite("∇²ᵧᵧg·v (lower-level oracle output)", out.as_slice())
+    }
+
+    /// ∇²ₓᵧG(x, y; ζ)·v on a fresh sample (length dim x).
+    ///
+    /// # Errors
+    /// A wrong length, or a non-finite oracle output.
+    pub fn hvp_xy<R: Rng + ?Sized>(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        rng: &mut R,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        bump(&self.tally.hvp_xy);
+        self.lower.stochastic_hvp_xy_into(x, y, v, rng, out)?;
+        check_finite("∇²ₓᵧg·v (lower-level oracle output)", out.as_slice())
+    }
+
+    /// Exact ∇ₓf(x, y) and ∇ᵧf(x, y) (counted; a data problem reads every sample).
+    ///
+    /// # Errors
+    /// A wrong length, or a non-finite oracle output.
+    pub fn exact_upper_grads(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        gx: &mut DVector<f64>,
+        gy: &mut DVector<f64>,
+    ) -> Result<()> {
+        bump(&self.tally.grad_x_upper);
+        bump(&self.tally.grad_y_upper);
+        self.upper.grad_x_into(x, y, gx)?;
+        self.upper.grad_y_into(x, y, gy)?;
+        check_finite("∇ₓf (upper-level oracle output)", gx.as_slice())?;
+        check_finite("∇ᵧf (upper-level oracle output)", gy.as_slice())
+    }
+
+    /// Exact ∇²ᵧᵧg(x, y)·v (counted).
+    ///
+    /// # Errors
+    /// A wrong length, or a non-finite oracle output.
+    pub fn exact_hvp_yy(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        bump(&self.tally.hvp_yy);
+        self.lower.hvp_yy_into(x, y, v, out)?;
+        check_finite("∇²ᵧᵧg·v (lower-level oracle output)", out.as_slice())
+    }
+
+    /// Exact ∇²ₓᵧg(x, y)·v (counted).
+    ///
+    /// # Errors
+    /// A wrong length, or a non-finite oracle output.
+    pub fn exact_hvp_xy(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        bump(&self.tally.hvp_xy);
+        self.lower.hvp_xy_into(x, y, v, out)?;
+        check_finite("∇²ₓᵧg·v (lower-level oracle output)", out.as_slice())
+    }
+
+    /// The surrogate ∇̄f(x, y) = ∇ₓf − ∇²ₓᵧg [∇²ᵧᵧg]⁻¹ ∇ᵧf at (x, y), by a dense Cholesky solve
+    /// of the exact Hessian (built from dim y exact HVPs). **Uncounted**: for metrics and tests,
+    /// not for solvers (use [`DenseExact`](crate::hypergradient::DenseExact) there).
+    ///
+    /// # Errors
+    /// A wrong length, a Hessian too large to store (dim y > 8192), or one that is not
+    /// positive definite.
+    pub fn surrogate_hypergradient(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+    ) -> Result<DVector<f64>> {
+        self.check_point(x, y)?;
+        let (dx, dy) = (self.dim_x(), self.dim_y());
+        let f = self.upper.inner();
+        let g = self.lower.inner();
+        let mut gx = DVector::zeros(dx);
+        let mut gy = DVector::zeros(dy);
+        f.grad_x_into(x, y, &mut gx)?;
+        f.grad_y_into(x, y, &mut gy)?;
+        let h = lower_hessian(g, x, y)?;
+        let z = solve_spd(h, &gy)?;
+        let mut cross = DVector::zeros(dx);
+        g.hvp_xy_into(x, y, &z, &mut cross)?;
+        Ok(gx - cross)
+    }
+}
+
+/// Largest dim y for which a dense Hessian is formed.
+pub(crate) const MAX_DENSE_DIM: usize = 8192;
+
+/// The dense ∇²ᵧᵧg(x, y), column j = ∇²ᵧᵧg·eⱼ (uncounted).
+pub(crate) fn lower_hessian<G: PartialHvps>(
+    g: &G,
+    x: &DVector<f64>,
+    y: &DVector<f64>,
+) -> Result<DMatrix<f64>> {
+    let dy = g.dim_y();
+    if dy > MAX_DENSE_DIM {
+        return Err(Error::invalid(
+            "dim y for a dense Hessian",
+            dy,
+            format!("at most {MAX_DENSE_DIM}; use the conjugate-gradient estimator instead"),
+        ));
+    }
+    let mut h = DMatrix::zeros(dy, dy);
+    let mut e = DVector::zeros(dy);
+    let mut col = DVector::zeros(dy);
+    for j in 0..dy {
+        e[j] = 1.0;
+        g.hvp_yy_into(x, y, &e, &mut col)?;
+        h.set_column(j, &col);
+        e[j] = 0.0;
+    }
+    Ok(h)
+}
+
+/// Solves H z = b for symmetric positive definite H (symmetrized first) by Cholesky.
+pub(crate) fn solve_spd(mut h: DMatrix<f64>, b: &DVector<f64>) -> Result<DVector<f64>> {
+    check_finite("lower-level Hessian", h.as_slice())?;
+    let ht = h.transpose();
+    h += ht;
+    h *= 0.5;
+    let chol = h.cholesky().ok_or_else(|| {
+        Error::invalid(
+            "lower-level Hessian ∇²ᵧᵧg",
+            "not positive definite",
+            "positive definite: the lower level must be strongly convex in y (μ > 0)",
+        )
+    })?;
+    Ok(chol.solve(b))
+}

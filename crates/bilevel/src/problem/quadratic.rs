@@ -1,0 +1,803 @@
+//! The quadratic bilevel problem with closed-form y*(x), v* and ∇Φ (the "simulated" problem of
+//! benchopt's bilevel benchmark, Dagréou et al. 2022, with rank-one per-sample matrices).
+
+use lisse_core::{
+    Error, PartialGradients, PartialHvps, Result, StochasticPartialGradients,
+    StochasticPartialHvps, TwoBlock, TwoBlockFiniteSum, TwoBlockFiniteSumHvp, check_batch,
+    check_dim,
+};
+use nalgebra::{Cholesky, DMatrix, DVector, Dyn};
+use rand::{Rng, RngExt};
+use rand_distr::StandardNormal;
+use serde::{Deserialize, Serialize};
+
+use super::{BilevelProblem, ClosedForm, LowerConstants};
+
+/// How the per-sample matrices of a [`QuadraticLevel`] are stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Storage {
+    /// Rank-one factors: O(d) memory and work per sample.
+    #[default]
+    Factored,
+    /// Materialized d×d per-sample matrices (as a dense peer stores them): O(d²) per sample.
+    Dense,
+}
+
+/// One level h(x, y) = (1/n) Σᵢ hᵢ(x, y) of the quadratic problem, with
+///
+/// hᵢ(x, y) = ½ yᵀAᵢy + xᵀCᵢy + ½ xᵀBᵢx + aᵢᵀy + bᵢᵀx,
+/// Aᵢ = αI + uᵢuᵢᵀ,  Cᵢ = pᵢqᵢᵀ (dx×dy),  Bᵢ = βI + rᵢrᵢᵀ,
+///
+/// so ∇ᵧhᵢ = Aᵢy + Cᵢᵀx + aᵢ, ∇ₓhᵢ = Bᵢx + Cᵢy + bᵢ, ∇²ᵧᵧhᵢ = Aᵢ, ∇²ₓᵧhᵢ = Cᵢ.
+///
+/// The stochastic oracles average `batch_size` terms drawn uniformly with replacement; the
+/// exact oracles use the precomputed means Ā, C̄, B̄, ā, b̄.
+#[derive(Debug, Clone)]
+pub struct QuadraticLevel {
+    alpha: f64,
+    beta: f64,
+    // Factors, one column per sample.
+    u: DMatrix<f64>,
+    p: DMatrix<f64>,
+    q: DMatrix<f64>,
+    r: DMatrix<f64>,
+    a: DMatrix<f64>,
+    b: DMatrix<f64>,
+    dense: Option<DenseTerms>,
+    // Means.
+    a_mean: DMatrix<f64>,
+    c_mean: DMatrix<f64>,
+    b_mean: DMatrix<f64>,
+    av: DVector<f64>,
+    bv: DVector<f64>,
+    batch_size: usize,
+}
+
+#[derive(Debug, Clone)]
+struct DenseTerms {
+    a: Vec<DMatrix<f64>>,
+    c: Vec<DMatrix<f64>>,
+    b: Vec<DMatrix<f64>>,
+}
+
+/// Largest number of f64 entries the dense storage may hold (2 GiB).
+const MAX_DENSE_ENTRIES: usize = 1 << 28;
+
+impl QuadraticLevel {
+    /// A level from its factors (one column per sample): `u` dy×n, `p` dx×n, `q` dy×n, `r` dx×n,
+    /// `a` dy×n, `b` dx×n; Aᵢ = αI + uᵢuᵢᵀ and Bᵢ = βI + rᵢrᵢᵀ.
+    ///
+    /// # Errors
+    /// Inconsistent shapes, no samples, a batch size of 0, non-finite entries, α or β < 0, or
+    /// dense storage over 2 GiB.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        alpha: f64,
+        beta: f64,
+        u: DMatrix<f64>,
+        p: DMatrix<f64>,
+        q: DMatrix<f64>,
+        r: DMatrix<f64>,
+        a: DMatrix<f64>,
+        b: DMatrix<f64>,
+        batch_size: usize,
+        storage: Storage,
+    ) -> Result<Self> {
+        let (dy, n) = u.shape();
+        let dx = p.nrows();
+        for (name, m, rows) in [
+            ("p", &p, dx),
+            ("q", &q, dy),
+            ("r", &r, dx),
+            ("a", &a, dy),
+            ("b", &b, dx),
+        ] {
+            check_dim(&format!("rows of {name}"), rows, m.nrows())?;
+            check_dim(&format!("columns (samples) of {name}"), n, m.ncols())?;
+        }
+        if n == 0 || dx == 0 || dy == 0 {
+            return Err(Error::invalid(
+                "quadratic level (dx, dy, n)",
+                format!("({dx}, {dy}, {n})"),
+                "all at least 1",
+            ));
+        }
+        if batch_size == 0 {
+            return Err(Error::invalid("batch_size", 0, "at least 1"));
+        }
+        lisse_core::check_range("alpha", alpha, 0.0, f64::INFINITY)?;
+        lisse_core::check_range("beta", beta, 0.0, f64::INFINITY)?;
+        for (name, m) in [
+            ("u", &u),
+            ("p", &p),
+            ("q", &q),
+            ("r", &r),
+            ("a", &a),
+            ("b", &b),
+        ] {
+            lisse_core::check_finite(name, m.as_slice())?;
+        }
+        let nf = n as f64;
+        let mut a_mean = &u * u.transpose() / nf;
+        for i in 0..dy {
+            a_mean[(i, i)] += alpha;
+        }
+        let c_mean = &p * q.transpose() / nf;
+        let mut b_mean = &r * r.transpose() / nf;
+        for i in 0..dx {
+            b_mean[(i, i)] += beta;
+        }
+        let av = a.column_mean();
+        let bv = b.column_mean();
+        let dense = match storage {
+            Storage::Factored => None,
+            Storage::Dense => {
+                let entries = n.saturating_mul(
+                    (dy.saturating_mul(dy))
+                        .saturating_add(dx.saturating_mul(dy))
+                        .saturating_add(dx.saturating_mul(dx)),
+                );
+                if entries > MAX_DENSE_ENTRIES {
+                    return Err(Error::invalid(
+                        "dense storage (entries)",
+                        entries,
+                        format!("at most {MAX_DENSE_ENTRIES}; use Storage::Factored"),
+                    ));
+                }
+                let mut terms = DenseTerms {
+                    a: Vec::with_capacity(n),
+                    c: Vec::with_capacity(n),
+                    b: Vec::with_capacity(n),
+                };
+                for i in 0..n {
+                    let mut ai = u.column(i) * u.column(i).transpose();
+                    for k in 0..dy {
+                        ai[(k, k)] += alpha;
+                    }
+                    let ci = p.column(i) * q.column(i).transpose();
+                    let mut bi = r.column(i) * r.column(i).transpose();
+                    for k in 0..dx {
+                        bi[(k, k)] += beta;
+                    }
+                    terms.a.push(ai);
+                    terms.c.push(ci);
+                    terms.b.push(bi);
+                }
+                Some(terms)
+            }
+        };
+        Ok(Self {
+            alpha,
+            beta,
+            u,
+            p,
+            q,
+            r,
+            a,
+            b,
+            dense,
+            a_mean,
+            c_mean,
+            b_mean,
+            av,
+            bv,
+            batch_size,
+        })
+    }
+
+    /// The storage of the per-sample matrices.
+    pub fn storage(&self) -> Storage {
+        if self.dense.is_some() {
+            Storage::Dense
+        } else {
+            Storage::Factored
+        }
+    }
+
+    /// The minibatch size of the stochastic oracles.
+    pub fn batch_size(&self) -> usize {
+        self.batch_size
+    }
+
+    /// The same level with another minibatch size.
+    ///
+    /// # Errors
+    /// A batch size of 0.
+    pub fn with_batch_size(mut self, batch_size: usize) -> Result<Self> {
+        if batch_size == 0 {
+            return Err(Error::invalid("batch_size", 0, "at least 1"));
+        }
+        self.batch_size = batch_size;
+        Ok(self)
+    }
+
+    /// Ā = (1/n) Σ Aᵢ (dy×dy).
+    pub fn a_mean(&self) -> &DMatrix<f64> {
+        &self.a_mean
+    }
+
+    /// C̄ = (1/n) Σ Cᵢ (dx×dy).
+    pub fn c_mean(&self) -> &DMatrix<f64> {
+        &self.c_mean
+    }
+
+    /// B̄ = (1/n) Σ Bᵢ (dx×dx).
+    pub fn b_mean(&self) -> &DMatrix<f64> {
+        &self.b_mean
+    }
+
+    /// ā (length dy).
+    pub fn a_vec(&self) -> &DVector<f64> {
+        &self.av
+    }
+
+    /// b̄ (length dx).
+    pub fn b_vec(&self) -> &DVector<f64> {
+        &self.bv
+    }
+
+    /// max over samples of ‖Aᵢ‖₂ = α + ‖uᵢ‖²: the smoothness in y of every stochastic ∇ᵧhᵢ.
+    pub fn max_sample_smoothness_y(&self) -> f64 {
+        self.alpha
+            + self
+                .u
+                .column_iter()
+                .map(|c| c.norm_squared())
+                .fold(0.0, f64::max)
+    }
+
+    fn n(&self) -> usize {
+        self.u.ncols()
+    }
+
+    fn check_xy(&self, x: &DVector<f64>, y: &DVector<f64>) -> Result<()> {
+        check_dim("x", self.p.nrows(), x.len())?;
+        check_dim("y", self.u.nrows(), y.len())
+    }
+
+    // ---- per-sample accumulation: out += w · (term i) ----
+
+    fn add_grad_y(
+        &self,
+        i: usize,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        w: f64,
+        out: &mut DVector<f64>,
+    ) {
+        if let Some(d) = &self.dense {
+            out.gemv(w, &d.a[i], y, 1.0);
+            out.gemv_tr(w, &d.c[i], x, 1.0);
+        } else {
+            let ui = self.u.column(i);
+            let qi = self.q.column(i);
+            out.axpy(w * self.alpha, y, 1.0);
+            out.axpy(w * ui.dot(y), &ui, 1.0);
+            out.axpy(w * self.p.column(i).dot(x), &qi, 1.0);
+        }
+        out.axpy(w, &self.a.column(i), 1.0);
+    }
+
+    fn add_grad_x(
+        &self,
+        i: usize,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        w: f64,
+        out: &mut DVector<f64>,
+    ) {
+        if let Some(d) = &self.dense {
+            out.gemv(w, &d.b[i], x, 1.0);
+            out.gemv(w, &d.c[i], y, 1.0);
+        } else {
+            let ri = self.r.column(i);
+            out.axpy(w * self.beta, x, 1.0);
+            out.axpy(w * ri.dot(x), &ri, 1.0);
+            out.axpy(w * self.q.column(i).dot(y), &self.p.column(i), 1.0);
+        }
+        out.axpy(w, &self.b.column(i), 1.0);
+    }
+
+    fn add_hvp_yy(&self, i: usize, v: &DVector<f64>, w: f64, out: &mut DVector<f64>) {
+        if let Some(d) = &self.dense {
+            out.gemv(w, &d.a[i], v, 1.0);
+        } else {
+            let ui = self.u.column(i);
+            out.axpy(w * self.alpha, v, 1.0);
+            out.axpy(w * ui.dot(v), &ui, 1.0);
+        }
+    }
+
+    fn add_hvp_xy(&self, i: usize, v: &DVector<f64>, w: f64, out: &mut DVector<f64>) {
+        if let Some(d) = &self.dense {
+            out.gemv(w, &d.c[i], v, 1.0);
+        } else {
+            out.axpy(w * self.q.column(i).dot(v), &self.p.column(i), 1.0);
+        }
+    }
+
+    fn value_term(&self, i: usize, x: &DVector<f64>, y: &DVector<f64>) -> f64 {
+        let uy = self.u.column(i).dot(y);
+        let rx = self.r.column(i).dot(x);
+        0.5 * (self.alpha * y.norm_squared() + uy * uy)
+            + self.p.column(i).dot(x) * self.q.column(i).dot(y)
+            + 0.5 * (self.beta * x.norm_squared() + rx * rx)
+            + self.a.column(i).dot(y)
+            + self.b.column(i).dot(x)
+    }
+
+    fn sampled<R: Rng + ?Sized>(&self, rng: &mut R, mut f: impl FnMut(usize, f64)) {
+        let w = 1.0 / self.batch_size as f64;
+        let n = self.n();
+        for _ in 0..self.batch_size {
+            f(rng.random_range(0..n), w);
+        }
+    }
+}
+
+impl TwoBlock for QuadraticLevel {
+    fn dim_x(&self) -> usize {
+        self.p.nrows()
+    }
+    fn dim_y(&self) -> usize {
+        self.u.nrows()
+    }
+}
+
+impl PartialGradients for QuadraticLevel {
+    fn grad_x_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.check_xy(x, y)?;
+        check_dim("output buffer", self.dim_x(), out.len())?;
+        out.copy_from(&self.bv);
+        out.gemv(1.0, &self.b_mean, x, 1.0);
+        out.gemv(1.0, &self.c_mean, y, 1.0);
+        Ok(())
+    }
+    fn grad_y_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.check_xy(x, y)?;
+        check_dim("output buffer", self.dim_y(), out.len())?;
+        out.copy_from(&self.av);
+        out.gemv(1.0, &self.a_mean, y, 1.0);
+        out.gemv_tr(1.0, &self.c_mean, x, 1.0);
+        Ok(())
+    }
+}
+
+impl PartialHvps for QuadraticLevel {
+    fn hvp_yy_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.check_xy(x, y)?;
+        check_dim("v", self.dim_y(), v.len())?;
+        check_dim("output buffer", self.dim_y(), out.len())?;
+        out.gemv(1.0, &self.a_mean, v, 0.0);
+        Ok(())
+    }
+    fn hvp_xy_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.check_xy(x, y)?;
+        check_dim("v", self.dim_y(), v.len())?;
+        check_dim("output buffer", self.dim_x(), out.len())?;
+        out.gemv(1.0, &self.c_mean, v, 0.0);
+        Ok(())
+    }
+}
+
+impl TwoBlockFiniteSum for QuadraticLevel {
+    fn n_terms_xy(&self) -> usize {
+        self.n()
+    }
+    fn batch_value_xy(&self, x: &DVector<f64>, y: &DVector<f64>, batch: &[usize]) -> Result<f64> {
+        self.check_xy(x, y)?;
+        check_batch(batch, self.n())?;
+        let s: f64 = batch.iter().map(|&i| self.value_term(i, x, y)).sum();
+        Ok(s / batch.len() as f64)
+    }
+    fn batch_grad_x_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        batch: &[usize],
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.check_xy(x, y)?;
+        check_batch(batch, self.n())?;
+        check_dim("output buffer", self.dim_x(), out.len())?;
+        out.fill(0.0);
+        let w = 1.0 / batch.len() as f64;
+        for &i in batch {
+            self.add_grad_x(i, x, y, w, out);
+        }
+        Ok(())
+    }
+    fn batch_grad_y_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        batch: &[usize],
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.check_xy(x, y)?;
+        check_batch(batch, self.n())?;
+        check_dim("output buffer", self.dim_y(), out.len())?;
+        out.fill(0.0);
+        let w = 1.0 / batch.len() as f64;
+        for &i in batch {
+            self.add_grad_y(i, x, y, w, out);
+        }
+        Ok(())
+    }
+}
+
+impl TwoBlockFiniteSumHvp for QuadraticLevel {
+    fn batch_hvp_yy_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        batch: &[usize],
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.check_xy(x, y)?;
+        check_batch(batch, self.n())?;
+        check_dim("v", self.dim_y(), v.len())?;
+        check_dim("output buffer", self.dim_y(), out.len())?;
+        out.fill(0.0);
+        let w = 1.0 / batch.len() as f64;
+        for &i in batch {
+            self.add_hvp_yy(i, v, w, out);
+        }
+        Ok(())
+    }
+    fn batch_hvp_xy_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        batch: &[usize],
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.check_xy(x, y)?;
+        check_batch(batch, self.n())?;
+        check_dim("v", self.dim_y(), v.len())?;
+        check_dim("output buffer", self.dim_x(), out.len())?;
+        out.fill(0.0);
+        let w = 1.0 / batch.len() as f64;
+        for &i in batch {
+            self.add_hvp_xy(i, v, w, out);
+        }
+        Ok(())
+    }
+}
+
+impl StochasticPartialGradients for QuadraticLevel {
+    fn stochastic_grad_x_into<R: Rng + ?Sized>(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        rng: &mut R,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.check_xy(x, y)?;
+        check_dim("output buffer", self.dim_x(), out.len())?;
+        out.fill(0.0);
+        self.sampled(rng, |i, w| self.add_grad_x(i, x, y, w, out));
+        Ok(())
+    }
+    fn stochastic_grad_y_into<R: Rng + ?Sized>(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        rng: &mut R,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.check_xy(x, y)?;
+        check_dim("output buffer", self.dim_y(), out.len())?;
+        out.fill(0.0);
+        self.sampled(rng, |i, w| self.add_grad_y(i, x, y, w, out));
+        Ok(())
+    }
+    /// Both partial gradients on one shared minibatch.
+    fn stochastic_grads_into<R: Rng + ?Sized>(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        rng: &mut R,
+        out_x: &mut DVector<f64>,
+        out_y: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.check_xy(x, y)?;
+        check_dim("output buffer (x)", self.dim_x(), out_x.len())?;
+        check_dim("output buffer (y)", self.dim_y(), out_y.len())?;
+        out_x.fill(0.0);
+        out_y.fill(0.0);
+        self.sampled(rng, |i, w| {
+            self.add_grad_x(i, x, y, w, out_x);
+            self.add_grad_y(i, x, y, w, out_y);
+        });
+        Ok(())
+    }
+    fn samples_per_call(&self) -> usize {
+        self.batch_size
+    }
+    fn samples_per_grads_call(&self) -> usize {
+        self.batch_size
+    }
+}
+
+impl StochasticPartialHvps for QuadraticLevel {
+    fn stochastic_hvp_yy_into<R: Rng + ?Sized>(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        rng: &mut R,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.check_xy(x, y)?;
+        check_dim("v", self.dim_y(), v.len())?;
+        check_dim("output buffer", self.dim_y(), out.len())?;
+        out.fill(0.0);
+        self.sampled(rng, |i, w| self.add_hvp_yy(i, v, w, out));
+        Ok(())
+    }
+    fn stochastic_hvp_xy_into<R: Rng + ?Sized>(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        rng: &mut R,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.check_xy(x, y)?;
+        check_dim("v", self.dim_y(), v.len())?;
+        check_dim("output buffer", self.dim_x(), out.len())?;
+        out.fill(0.0);
+        self.sampled(rng, |i, w| self.add_hvp_xy(i, v, w, out));
+        Ok(())
+    }
+    fn samples_per_call(&self) -> usize {
+        self.batch_size
+    }
+}
+
+/// Parameters of a random [`QuadraticBilevel`] instance.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct QuadraticSpec {
+    /// Length of x.
+    pub dim_x: usize,
+    /// Length of y.
+    pub dim_y: usize,
+    /// Samples of the lower level.
+    pub n_lower: usize,
+    /// Samples of the upper level.
+    pub n_upper: usize,
+    /// μ: every Aᵢ of g is μI + uᵢuᵢᵀ.
+    pub mu: f64,
+    /// E‖uᵢ‖² of g (the spread of the lower Hessian above μ).
+    pub spread: f64,
+    /// Scale of the cross terms Cᵢ of g.
+    pub cross: f64,
+    /// Smallest eigenvalue of ∇²Φ the generator enforces (a ridge on x in f).
+    pub phi_curvature: f64,
+    /// Minibatch size of every stochastic oracle.
+    pub batch_size: usize,
+    /// Per-sample matrix storage.
+    pub storage: Storage,
+}
+
+impl Default for QuadraticSpec {
+    /// benchopt's simulated defaults scaled down: dims 10/10, 256 samples per level,
+    /// μ = 0.1, spread 1, cross 0.1·√dx... (see field docs), batch 16, factored.
+    fn default() -> Self {
+        Self {
+            dim_x: 10,
+            dim_y: 10,
+            n_lower: 256,
+            n_upper: 256,
+            mu: 0.1,
+            spread: 1.0,
+            cross: 0.5,
+            phi_curvature: 0.1,
+            batch_size: 16,
+            storage: Storage::Factored,
+        }
+    }
+}
+
+/// The quadratic bilevel problem: f and g are [`QuadraticLevel`]s, so
+///
+/// y*(x) = −Ā⁻¹(ā + C̄ᵀx),  z* = Ā⁻¹∇ᵧf(x, y*),  ∇Φ(x) = ∇ₓf(x, y*) − C̄ z*,
+///
+/// with Ā, C̄, ā the lower level's means (benchopt's `datasets/simulated.py`, written with
+/// z* = −v*). Φ is quadratic; the generator puts a ridge on x in f so that ∇²Φ ⪰ `phi_curvature`·I.
+#[derive(Debug, Clone)]
+pub struct QuadraticBilevel {
+    upper: QuadraticLevel,
+    lower: QuadraticLevel,
+    chol: Cholesky<f64, Dyn>,
+    constants: LowerConstants,
+}
+
+fn gaussian<R: Rng + ?Sized>(rows: usize, cols: usize, scale: f64, rng: &mut R) -> DMatrix<f64> {
+    DMatrix::from_fn(rows, cols, |_, _| {
+        scale * rng.sample::<f64, _>(StandardNormal)
+    })
+}
+
+impl QuadraticBilevel {
+    /// Pairs two levels; g's Ā must be positive definite with α ≥ μ > 0.
+    ///
+    /// # Errors
+    /// Mismatched dimensions, or a lower level with α = 0 (not strongly convex).
+    pub fn new(upper: QuadraticLevel, lower: QuadraticLevel) -> Result<Self> {
+        check_dim("dim_x of the lower level", upper.dim_x(), lower.dim_x())?;
+        check_dim("dim_y of the lower level", upper.dim_y(), lower.dim_y())?;
+        let constants = LowerConstants::new(lower.alpha, lower.max_sample_smoothness_y())?;
+        let chol = lower.a_mean.clone().cholesky().ok_or_else(|| {
+            Error::invalid(
+                "lower Ā",
+                "not positive definite",
+                "positive definite (α > 0)",
+            )
+        })?;
+        Ok(Self {
+            upper,
+            lower,
+            chol,
+            constants,
+        })
+    }
+
+    /// A random instance.
+    ///
+    /// # Errors
+    /// Dimensions or sample counts of 0, μ ≤ 0, negative scales, or dense storage over 2 GiB.
+    pub fn random<R: Rng + ?Sized>(spec: &QuadraticSpec, rng: &mut R) -> Result<Self> {
+        let QuadraticSpec {
+            dim_x: dx,
+            dim_y: dy,
+            n_lower: n,
+            n_upper: m,
+            mu,
+            spread,
+            cross,
+            phi_curvature,
+            batch_size,
+            storage,
+        } = *spec;
+        LowerConstants::new(mu, mu)?;
+        lisse_core::check_range("spread", spread, 0.0, f64::INFINITY)?;
+        lisse_core::check_range("cross", cross, 0.0, f64::INFINITY)?;
+        lisse_core::check_range("phi_curvature", phi_curvature, 0.0, f64::INFINITY)?;
+        if dx == 0 || dy == 0 || n == 0 || m == 0 {
+            return Err(Error::invalid(
+                "quadratic spec (dim_x, dim_y, n_lower, n_upper)",
+                format!("({dx}, {dy}, {n}, {m})"),
+                "all at least 1",
+            ));
+        }
+        let sy = (spread / dy as f64).sqrt();
+        let sx = 1.0 / (dx as f64).sqrt();
+        // Lower level g.
+        let g_u = gaussian(dy, n, sy, rng);
+        let g_p = gaussian(dx, n, cross.sqrt() * sx, rng);
+        let g_q = gaussian(dy, n, cross.sqrt() / (dy as f64).sqrt(), rng);
+        let g_a = gaussian(dy, n, 1.0, rng);
+        let g_r = DMatrix::zeros(dx, n);
+        let g_b = gaussian(dx, n, 1.0, rng);
+        // Upper level f (ridge β on x chosen below).
+        let f_u = gaussian(dy, m, sy, rng);
+        let f_p = gaussian(dx, m, sx, rng);
+        let f_q = gaussian(dy, m, 1.0 / (dy as f64).sqrt(), rng);
+        let f_r = gaussian(dx, m, sx, rng);
+        let f_a = gaussian(dy, m, 1.0, rng);
+        let f_b = gaussian(dx, m, 1.0, rng);
+        let lower =
+            QuadraticLevel::new(mu, 0.0, g_u, g_p, g_q, g_r, g_a, g_b, batch_size, storage)?;
+        let probe = QuadraticLevel::new(
+            0.0,
+            0.0,
+            f_u.clone(),
+            f_p.clone(),
+            f_q.clone(),
+            f_r.clone(),
+            f_a.clone(),
+            f_b.clone(),
+            batch_size,
+            Storage::Factored,
+        )?;
+        let probe = Self::new(probe, lower.clone())?;
+        let lam_min = probe.phi_hessian().symmetric_eigenvalues().min();
+        let beta = (phi_curvature - lam_min).max(0.0);
+        let upper =
+            QuadraticLevel::new(0.0, beta, f_u, f_p, f_q, f_r, f_a, f_b, batch_size, storage)?;
+        Self::new(upper, lower)
+    }
+
+    /// The upper level f.
+    pub fn upper(&self) -> &QuadraticLevel {
+        &self.upper
+    }
+
+    /// The lower level g.
+    pub fn lower(&self) -> &QuadraticLevel {
+        &self.lower
+    }
+
+    /// μ = α of g, and C_g = maxᵢ ‖Aᵢ‖.
+    pub fn constants(&self) -> LowerConstants {
+        self.constants
+    }
+
+    /// The counted [`BilevelProblem`] on copies of both levels.
+    ///
+    /// # Errors
+    /// None in practice (the levels were validated); kept for symmetry with other problems.
+    pub fn problem(&self) -> Result<BilevelProblem<QuadraticLevel, QuadraticLevel>> {
+        BilevelProblem::new(self.upper.clone(), self.lower.clone(), self.constants)
+    }
+
+    /// Y = ∂y*/∂x = −Ā⁻¹C̄ᵀ (dy×dx).
+    fn jacobian(&self) -> DMatrix<f64> {
+        -self.chol.solve(&self.lower.c_mean.transpose())
+    }
+
+    /// ∇²Φ = B̄_f + C̄_f Y + Yᵀ C̄_fᵀ + Yᵀ Ā_f Y, constant in x.
+    pub fn phi_hessian(&self) -> DMatrix<f64> {
+        let y = self.jacobian();
+        let cy = &self.upper.c_mean * &y;
+        let h = &self.upper.b_mean + &cy + cy.transpose() + y.transpose() * &self.upper.a_mean * &y;
+        (&h + h.transpose()) * 0.5
+    }
+
+    /// z* = Ā⁻¹∇ᵧf(x, y*(x)) (= −v* in benchopt's sign).
+    ///
+    /// # Errors
+    /// A wrong length of `x`.
+    pub fn linear_system_solution(&self, x: &DVector<f64>) -> Result<DVector<f64>> {
+        let ys = self.lower_solution(x)?;
+        let mut gy = DVector::zeros(self.upper.dim_y());
+        self.upper.grad_y_into(x, &ys, &mut gy)?;
+        Ok(self.chol.solve(&gy))
+    }
+}
+
+impl ClosedForm for QuadraticBilevel {
+    fn lower_solution(&self, x: &DVector<f64>) -> Result<DVector<f64>> {
+        check_dim("x", self.lower.dim_x(), x.len())?;
+        let mut rhs = self.lower.av.clone();
+        rhs.gemv_tr(1.0, &self.lower.c_mean, x, 1.0);
+        Ok(-self.chol.solve(&rhs))
+    }
+
+    fn hypergradient(&self, x: &DVector<f64>) -> Result<DVector<f64>> {
+        let ys = self.lower_solution(x)?;
+        let mut gx = DVector::zeros(self.upper.dim_x());
+        let mut gy = DVector::zeros(self.upper.dim_y());
+        self.upper.grad_x_into(x, &ys, &mut gx)?;
+        self.upper.grad_y_into(x, &ys, &mut gy)?;
+        let z = self.chol.solve(&gy);
+        gx.gemv(-1.0, &self.lower.c_mean, &z, 1.0);
+        Ok(gx)
+    }
+}
