@@ -698,20 +698,35 @@ impl QuadraticBilevel {
         }
         let sy = (spread / dy as f64).sqrt();
         let sx = 1.0 / (dx as f64).sqrt();
+        // Every per-sample quantity is a shared mean plus sample noise, so the means (which
+        // decide y*, z* and ∇Φ) are O(1) and the stochastic oracles have O(1) variance.
+        // Cross terms Cᵢ = pᵢqᵢᵀ with pᵢ = W qᵢ (+ noise): C̄ ≈ W·E[qqᵀ] = W.
+        let coupled = |scale: f64, cols: usize, rng: &mut R| {
+            let w = gaussian(dx, dy, scale / (dy as f64).sqrt(), rng);
+            let q = gaussian(dy, cols, 1.0, rng);
+            let p = &w * &q + gaussian(dx, cols, 0.1 * sx, rng);
+            (p, q)
+        };
+        let shifted = |rows: usize, cols: usize, rng: &mut R| {
+            let center = gaussian(rows, 1, 1.0, rng);
+            let mut v = gaussian(rows, cols, 0.5, rng);
+            for mut c in v.column_iter_mut() {
+                c += &center;
+            }
+            v
+        };
         // Lower level g.
         let g_u = gaussian(dy, n, sy, rng);
-        let g_p = gaussian(dx, n, cross.sqrt() * sx, rng);
-        let g_q = gaussian(dy, n, cross.sqrt() / (dy as f64).sqrt(), rng);
-        let g_a = gaussian(dy, n, 1.0, rng);
+        let (g_p, g_q) = coupled(cross, n, rng);
+        let g_a = shifted(dy, n, rng);
         let g_r = DMatrix::zeros(dx, n);
-        let g_b = gaussian(dx, n, 1.0, rng);
+        let g_b = shifted(dx, n, rng);
         // Upper level f (ridge β on x chosen below).
         let f_u = gaussian(dy, m, sy, rng);
-        let f_p = gaussian(dx, m, sx, rng);
-        let f_q = gaussian(dy, m, 1.0 / (dy as f64).sqrt(), rng);
+        let (f_p, f_q) = coupled(1.0, m, rng);
         let f_r = gaussian(dx, m, sx, rng);
-        let f_a = gaussian(dy, m, 1.0, rng);
-        let f_b = gaussian(dx, m, 1.0, rng);
+        let f_a = shifted(dy, m, rng);
+        let f_b = shifted(dx, m, rng);
         let lower =
             QuadraticLevel::new(mu, 0.0, g_u, g_p, g_q, g_r, g_a, g_b, batch_size, storage)?;
         let probe = QuadraticLevel::new(
