@@ -23,12 +23,19 @@ pub struct MaSobaConfig {
 }
 
 impl MaSobaConfig {
-    /// Constant steps (the analysis takes all three Θ(1/√T)); θ = 0.1 (β = 0.9 in the lab's
+    /// Steps a/(t+1)^{1/2} and b/(t+1)^{1/2} (the analysis takes all three Θ(1/√T) for a
+    /// horizon T; this is the anytime form, as benchopt's SOBA); θ = 0.1 (β = 0.9 in the lab's
     /// code).
     pub fn new(inner_step: f64, outer_step: f64) -> Self {
         Self {
-            inner_step: StepSize::Constant(inner_step),
-            outer_step: StepSize::Constant(outer_step),
+            inner_step: StepSize::Decaying {
+                eta0: inner_step,
+                power: 0.5,
+            },
+            outer_step: StepSize::Decaying {
+                eta0: outer_step,
+                power: 0.5,
+            },
             averaging: 0.1,
         }
     }
