@@ -12,11 +12,13 @@
 //! | problem | file | closed form |
 //! |---|---|---|
 //! | [`QuadraticBilevel`] | `quadratic.rs` | y*(x), v*, ∇Φ(x) (benchopt's simulated problem, dense or factored) |
+//! | [`HyperCleaning`] | `hyper_cleaning.rs` | — (data hyper-cleaning on the embedded digits) |
 //! | [`SineBilevel`] | `sine.rs` | g = y²/2 − y sin x, f = sin y clipped: ∇Φ = cos x · cos(sin x) |
 //!
 //! Sign convention used throughout the crate: z ≈ [∇²ᵧᵧg]⁻¹∇ᵧf, and the hypergradient estimate
 //! is ∇ₓf − ∇²ₓᵧg·z. (SOBA's paper writes v = −z.)
 
+mod hyper_cleaning;
 mod quadratic;
 mod sine;
 
@@ -30,6 +32,7 @@ use nalgebra::{DMatrix, DVector};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+pub use hyper_cleaning::{CleaningLower, CleaningUpper, HyperCleaning, HyperCleaningSpec};
 pub use quadratic::{QuadraticBilevel, QuadraticLevel, QuadraticSpec, Storage};
 pub use sine::{SineBilevel, SineLower, SineUpper};
 
