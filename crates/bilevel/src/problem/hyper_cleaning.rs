@@ -76,7 +76,7 @@ fn sigmoid_derivative(t: f64) -> f64 {
 
 #[derive(Debug, Clone)]
 struct Buffers {
-    term: DVector<f64>,
+    sigma: Vec<f64>,
     per_sample: DVector<f64>,
     all: Vec<usize>,
     batch: Vec<usize>,
@@ -86,6 +86,8 @@ struct Buffers {
 #[derive(Clone)]
 pub struct CleaningLower {
     loss: MultinomialLogistic,
+    weighted: RefCell<MultinomialLogistic>,
+    lambda: RefCell<Vec<f64>>,
     l2: f64,
     batch_size: usize,
     buffers: RefCell<Buffers>,
@@ -128,7 +130,21 @@ impl CleaningLower {
         check_dim("W (y)", self.loss.dim(), y.len())
     }
 
-    /// out = (1/|B|) Σ σ(λᵢ)∇CEᵢ(W) + cW.
+    /// Sets the weighted loss's sample weights to σ(λ) unless λ is the one set last.
+    fn reweight(&self, x: &DVector<f64>) -> Result<()> {
+        let mut cache = self.lambda.borrow_mut();
+        if cache.as_slice() != x.as_slice() {
+            cache.copy_from_slice(x.as_slice());
+            let mut b = self.buffers.borrow_mut();
+            for (s, &t) in b.sigma.iter_mut().zip(x.iter()) {
+                *s = sigmoid(t);
+            }
+            self.weighted.borrow_mut().set_weights(&b.sigma)?;
+        }
+        Ok(())
+    }
+
+    /// out = (1/|B|) Σ σ(λᵢ)∇CEᵢ(W) + cW, by the loss's fused batch kernel with weights σ(λ).
     fn grad_y_on(
         &self,
         x: &DVector<f64>,
@@ -137,14 +153,9 @@ impl CleaningLower {
         out: &mut DVector<f64>,
     ) -> Result<()> {
         check_dim("output buffer", self.loss.dim(), out.len())?;
-        let mut b = self.buffers.borrow_mut();
-        out.copy_from(y);
-        *out *= self.l2;
-        let w = 1.0 / batch.len() as f64;
-        for &i in batch {
-            self.loss.term_gradient_into(y, i, &mut b.term)?;
-            out.axpy(w * sigmoid(x[i]), &b.term, 1.0);
-        }
+        self.reweight(x)?;
+        self.weighted.borrow().batch_gradient_into(y, batch, out)?;
+        out.axpy(self.l2, y, 1.0);
         Ok(())
     }
 
@@ -159,14 +170,9 @@ impl CleaningLower {
     ) -> Result<()> {
         check_dim("v", self.loss.dim(), v.len())?;
         check_dim("output buffer", self.loss.dim(), out.len())?;
-        let mut b = self.buffers.borrow_mut();
-        out.copy_from(v);
-        *out *= self.l2;
-        let w = 1.0 / batch.len() as f64;
-        for &i in batch {
-            self.loss.term_hvp_into(y, v, i, &mut b.term)?;
-            out.axpy(w * sigmoid(x[i]), &b.term, 1.0);
-        }
+        self.reweight(x)?;
+        self.weighted.borrow().batch_hvp_into(y, v, batch, out)?;
+        out.axpy(self.l2, v, 1.0);
         Ok(())
     }
 
@@ -487,7 +493,6 @@ impl HyperCleaning {
             Targets::Classes { labels, n_classes },
         )?);
         let lower_loss = MultinomialLogistic::new(Arc::clone(&train))?;
-        let dim = lower_loss.dim();
         let n = train.n_samples();
         let max_sq = (0..n)
             .map(|i| train.sample(i).norm_squared())
@@ -495,11 +500,14 @@ impl HyperCleaning {
         // ‖∇²CEᵢ‖ ≤ ‖xᵢ‖²/2 (the softmax Jacobian has norm ≤ 1/2), σ ≤ 1.
         let constants = LowerConstants::new(spec.l2, spec.l2 + 0.5 * max_sq)?;
         let lower = CleaningLower {
+            weighted: RefCell::new(lower_loss.clone()),
+            // NaN never equals a λ, so the first call sets the weights.
+            lambda: RefCell::new(vec![f64::NAN; n]),
             loss: lower_loss,
             l2: spec.l2,
             batch_size: spec.batch_size,
             buffers: RefCell::new(Buffers {
-                term: DVector::zeros(dim),
+                sigma: vec![0.5; n],
                 per_sample: DVector::zeros(spec.batch_size),
                 all: (0..n).collect(),
                 batch: Vec::with_capacity(spec.batch_size),
