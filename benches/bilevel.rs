@@ -1,0 +1,126 @@
+//! One iteration of BO-REP and of SOBA on the quadratic bilevel problem (dense and factored
+//! storage) and on data hyper-cleaning, beside a STREAM-like triad measured in the same run.
+//!
+//! Run: `cargo bench -p lisse-benches --bench bilevel`. The quadratic is benchopt's simulated
+//! set-up: dims 100/100, 1,024 samples per level, batches of 64. Throughput of the dense runs
+//! counts the per-sample matrix bytes one SOBA iteration must read:
+//! 8·b·(2dy² + 2dx·dy) for g (∇ᵧg reads Aᵢ, Cᵢ; the HVP Aᵢ; the cross product Cᵢ) plus
+//! 8·b·(dx² + dy² + 2dx·dy) for f (∇ₓf reads Bᵢ, Cᵢ; ∇ᵧf reads Aᵢ, Cᵢ). Hyper-cleaning: the
+//! digits, train 1,000 / validation 300, p = 0.3, c = 0.01, batches of 64. Results and their
+//! reading are in `docs/performance.md`.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use lisse_benches::{triad, triad_bytes};
+use lisse_bilevel::hypergradient::LinearSystem;
+use lisse_bilevel::problem::{
+    HyperCleaning, HyperCleaningSpec, QuadraticBilevel, QuadraticSpec, Storage,
+};
+use lisse_bilevel::solver::{BoRep, BoRepConfig, Soba, SobaConfig};
+use lisse_core::solver::StepSize;
+use lisse_core::{RngStreams, Solver};
+use nalgebra::DVector;
+
+const DX: usize = 100;
+const DY: usize = 100;
+const SAMPLES: usize = 1024;
+const BATCH: usize = 64;
+
+fn bench_triad(c: &mut Criterion) {
+    let len = 20_000_000;
+    let (mut a, b, cc) = (vec![0.0; len], vec![1.0; len], vec![2.0; len]);
+    let mut g = c.benchmark_group("bilevel_triad");
+    g.throughput(Throughput::Bytes(triad_bytes(len)));
+    g.bench_function("stream_triad", |bch| {
+        bch.iter(|| triad(black_box(&mut a), &b, &cc, 3.0));
+    });
+    g.finish();
+}
+
+fn quadratic(storage: Storage) -> QuadraticBilevel {
+    let spec = QuadraticSpec {
+        dim_x: DX,
+        dim_y: DY,
+        n_lower: SAMPLES,
+        n_upper: SAMPLES,
+        batch_size: BATCH,
+        storage,
+        ..QuadraticSpec::default()
+    };
+    QuadraticBilevel::random(&spec, &mut RngStreams::new(2442).stream(0)).expect("quadratic")
+}
+
+fn bench_quadratic(c: &mut Criterion) {
+    let soba_bytes =
+        (8 * BATCH * (2 * DY * DY + 2 * DX * DY + DX * DX + DY * DY + 2 * DX * DY)) as u64;
+    for (storage, label) in [(Storage::Dense, "dense"), (Storage::Factored, "factored")] {
+        let quad = quadratic(storage);
+        let mut g = c.benchmark_group(format!("bilevel_quadratic_{label}"));
+        if storage == Storage::Dense {
+            g.throughput(Throughput::Bytes(soba_bytes));
+        } else {
+            g.throughput(Throughput::Elements(1));
+        }
+        let mut soba = Soba::new(
+            quad.problem().expect("problem"),
+            SobaConfig::new(0.1, 0.01),
+            DVector::from_element(DX, -2.0),
+            DVector::zeros(DY),
+        )
+        .expect("soba");
+        let mut rng = RngStreams::new(1).stream(0);
+        g.bench_function("soba_iteration", |b| {
+            b.iter(|| soba.step(&mut rng).expect("step"));
+        });
+        let mut bo = BoRep::new(
+            quad.problem().expect("problem"),
+            LinearSystem::new(StepSize::Constant(0.1)).expect("estimator"),
+            BoRepConfig::public_code(0.01, 0.1),
+            DVector::from_element(DX, -2.0),
+            DVector::zeros(DY),
+        )
+        .expect("bo-rep");
+        g.bench_function("bo_rep_iteration", |b| {
+            b.iter(|| bo.step(&mut rng).expect("step"));
+        });
+        g.finish();
+    }
+}
+
+fn bench_hyper_cleaning(c: &mut Criterion) {
+    let hc = HyperCleaning::digits(
+        &HyperCleaningSpec::default(),
+        &mut RngStreams::new(0).stream(0),
+    )
+    .expect("hyper-cleaning");
+    let (n, d) = (hc.n_train(), hc.dim_model());
+    let mut g = c.benchmark_group("bilevel_hyper_cleaning");
+    g.throughput(Throughput::Elements(1));
+    let mut soba = Soba::new(
+        hc.problem().expect("problem"),
+        SobaConfig::new(1.0, 1000.0),
+        DVector::zeros(n),
+        DVector::zeros(d),
+    )
+    .expect("soba");
+    let mut rng = RngStreams::new(1).stream(0);
+    g.bench_function("soba_iteration", |b| {
+        b.iter(|| soba.step(&mut rng).expect("step"));
+    });
+    let mut bo = BoRep::new(
+        hc.problem().expect("problem"),
+        LinearSystem::new(StepSize::Constant(1.0)).expect("estimator"),
+        BoRepConfig::public_code(0.5, 1.0),
+        DVector::zeros(n),
+        DVector::zeros(d),
+    )
+    .expect("bo-rep");
+    g.bench_function("bo_rep_iteration", |b| {
+        b.iter(|| bo.step(&mut rng).expect("step"));
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_triad, bench_quadratic, bench_hyper_cleaning);
+criterion_main!(benches);
