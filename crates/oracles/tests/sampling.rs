@@ -553,3 +553,30 @@ fn batch_sampler_draws_without_replacement_in_o_b() {
     // Chosen indices are evaluated as given.
     assert_eq!(Batch::from_indices(vec![3, 3, 1]).indices(), &[3, 3, 1]);
 }
+
+/// Issue 6, item 10: each `GradientNoise` evaluation computes a full gradient, so it reads the
+/// inner oracle's n points; a draw is one noise vector.
+#[test]
+fn gradient_noise_counts_full_gradients() {
+    use lisse_core::CountKind;
+    use lisse_oracles::data::digits;
+    use lisse_oracles::loss::MultinomialLogistic;
+    let loss = MultinomialLogistic::new(digits()).unwrap();
+    let n = loss.n_samples() as u64;
+    let noisy = Counted::new(GradientNoise::new(loss, 1.0).unwrap());
+    let w = DVector::zeros(noisy.dim());
+    let mut rng = RngStreams::new(0).stream(0);
+    let xi = noisy.draw(&mut rng).unwrap();
+    noisy.gradient_at(&w, &xi).unwrap();
+    noisy.stochastic_gradient(&w, &mut rng).unwrap();
+    let c = noisy.counts();
+    assert_eq!((c.draws, c.samples), (2, 2));
+    assert_eq!(c.calls.gradients, 2);
+    assert_eq!(
+        c.points.gradients,
+        2 * n,
+        "a full gradient reads all n samples"
+    );
+    // So a 5-epoch budget on points read stops after 5 noisy full gradients, not 5n.
+    assert_eq!(c.get(CountKind::TotalPoints) / n, 2);
+}
