@@ -116,17 +116,18 @@ fn sine_run(config: BoRepConfig, seed: u64) -> (f64, f64) {
     let sine = SineBilevel::new(0.01, 1.0).unwrap();
     let mut bo = BoRep::new(
         sine.problem().unwrap(),
-        RandomizedNeumann::new(10)
-            .unwrap()
-            .with_smoothness(2.0)
-            .unwrap(),
+        // ∇²ᵧᵧg = 1 = μ = C_g, so Q = 1 makes the series exact (bias (1 − μ/C_g)^Q = 0), and the
+        // estimate is ĥ = cos x · cos y plus the 0.01 noise of ∇F, as in the lab's script.
+        RandomizedNeumann::new(1).unwrap(),
         config,
         DVector::from_element(1, 1.0),
         DVector::from_element(1, 1.0),
     )
     .unwrap();
     let report = Executor::new(Stopping::new().max_iters(600))
-        .metric("grad", |x| sine.hypergradient(x).unwrap()[0].abs())
+        .metric("grad", |s: &dyn Solver| {
+            sine.hypergradient(s.iterate()).unwrap()[0].abs()
+        })
         .run(&mut bo, &mut RngStreams::new(seed).stream(0))
         .unwrap();
     let tail: Vec<f64> = report.trace.records[report.trace.records.len() - 100..]
@@ -146,6 +147,8 @@ fn bo_rep_solves_the_one_dimensional_problem() {
     // β = 0.9 the normalized iterates oscillate around the stationary point with an amplitude
     // of several η, and |∇Φ'| = cos 1 ≈ 0.54 there, so η = 0.05 leaves |∇Φ| ≈ 0.1 at times.
     // From x₀ = 1, Φ = sin(sin x) decreases towards x = −π/2, 2.6 away: 260 steps of length η.
+    // Seeds are fixed. Over seeds 0..40 the paper form met both bounds every time; the
+    // public-code form (no Epoch-SGD, no ball) missed once (seed 17: final |∇Φ| = 0.083).
     let init = EpochSgd::new(1.0, 5, 1.0, 100).unwrap();
     let paper = BoRepConfig::paper(0.01, 0.1, 1.0, init);
     let code = BoRepConfig::public_code(0.01, 0.1);
@@ -195,11 +198,16 @@ fn oracle_counts_follow_the_pseudocode() {
             hvp_xy: k,
         }
     );
-    // lisse-core's tallies: the ∇F pair counts two gradients on one sample of b points.
-    assert_eq!(report.counts.gradients, 2 * k + grad_y_lower);
-    assert_eq!(report.counts.hvps, k);
-    assert_eq!(report.counts.cross_hvps, k);
-    assert_eq!(report.counts.samples, b * (k + grad_y_lower + k + k));
+    // lisse-core's tallies. Draws: one ξ per ∇F pair, one ζ per ∇ᵧg, HVP and cross call
+    // (independent samples); each draw holds b points and each evaluation reads b.
+    let c = report.counts;
+    assert_eq!(c.calls.grads_x, k);
+    assert_eq!(c.calls.grads_y, k + grad_y_lower);
+    assert_eq!((c.calls.hvps, c.calls.cross_hvps), (k, k));
+    let draws = k + grad_y_lower + 2 * k;
+    assert_eq!(c.draws, draws);
+    assert_eq!(c.samples, b * draws);
+    assert_eq!(c.points.total(), b * (2 * k + grad_y_lower + 2 * k));
 
     // Truncated Neumann with Q = 6: Q HVPs per iteration.
     let mut bo = BoRep::new(

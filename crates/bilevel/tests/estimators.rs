@@ -7,8 +7,8 @@ use lisse_bilevel::problem::{
     BilevelProblem, ClosedForm, QuadraticBilevel, QuadraticLevel, QuadraticSpec, Storage,
 };
 use lisse_core::{
-    PartialGradients, PartialHvps, RngStreams, StochasticPartialGradients, StochasticPartialHvps,
-    TwoBlock, TwoBlockFiniteSum, TwoBlockFiniteSumHvp,
+    OracleExt, PartialGradients, PartialHvps, RngStreams, Sampler, StochasticPartialGradients,
+    StochasticPartialHvps, TwoBlock, TwoBlockFiniteSum, TwoBlockFiniteSumHvp,
 };
 use lisse_testkit::seed;
 use nalgebra::{DMatrix, DVector};
@@ -214,8 +214,11 @@ proptest! {
             lb.batch_hvp_xy_into(&x, &y, &v, &batch, &mut p2).unwrap();
             prop_assert!((&p1 - &p2).norm() <= 1e-12 * p1.norm().max(1.0));
             // Same draws, same stochastic output.
-            la.stochastic_hvp_xy_into(&x, &y, &v, &mut RngStreams::new(1).stream(0), &mut p1).unwrap();
-            lb.stochastic_hvp_xy_into(&x, &y, &v, &mut RngStreams::new(1).stream(0), &mut p2).unwrap();
+            let sa = la.draw(&mut RngStreams::new(1).stream(0)).unwrap();
+            let sb = lb.draw(&mut RngStreams::new(1).stream(0)).unwrap();
+            prop_assert_eq!(&sa, &sb);
+            la.hvp_xy_at_into(&x, &y, &v, &sa, &mut p1).unwrap();
+            lb.hvp_xy_at_into(&x, &y, &v, &sb, &mut p2).unwrap();
             prop_assert!((&p1 - &p2).norm() <= 1e-12 * p1.norm().max(1.0));
         }
     }
@@ -308,9 +311,12 @@ fn stochastic_oracles_are_unbiased_minibatch_means() {
     let mut acc = DVector::zeros(4);
     let mut out = DVector::zeros(4);
     let n = 20_000;
+    let mut sample = quad.lower().empty_sample();
     for _ in 0..n {
+        quad.lower().draw_into(&mut rng, &mut sample).unwrap();
+        assert_eq!(sample.len(), quad.lower().batch_size());
         quad.lower()
-            .stochastic_grad_y_into(&x, &y, &mut rng, &mut out)
+            .grad_y_at_into(&x, &y, &sample, &mut out)
             .unwrap();
         acc += &out;
     }
@@ -373,13 +379,28 @@ fn bad_input_gives_typed_errors() {
         &DVector::zeros(3),
         &mut DVector::zeros(3),
     ),);
+    let sample = quad
+        .lower()
+        .draw(&mut RngStreams::new(0).stream(0))
+        .unwrap();
     assert!(
         quad.lower()
-            .stochastic_hvp_yy_into(
+            .hvp_yy_at_into(
                 &DVector::zeros(2),
                 &DVector::zeros(3),
                 &DVector::zeros(2),
-                &mut RngStreams::new(0).stream(0),
+                &sample,
+                &mut DVector::zeros(3)
+            )
+            .is_err()
+    );
+    // An index out of range in a hand-made sample is an error, not a panic.
+    assert!(
+        quad.lower()
+            .grad_y_at_into(
+                &DVector::zeros(2),
+                &DVector::zeros(3),
+                &vec![10_000],
                 &mut DVector::zeros(3)
             )
             .is_err()

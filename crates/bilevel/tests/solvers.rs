@@ -63,7 +63,7 @@ fn solvers<'a>(quad: &'a QuadraticBilevel, x0: &DVector<f64>) -> Vec<(String, Ru
                 $name.to_owned(),
                 Box::new(move |seed: u64| {
                     let mut solver = $make(quad.problem().unwrap(), x0.clone(), y0.clone());
-                    Executor::new(Stopping::new().budget(CountKind::Total, BUDGET))
+                    Executor::new(Stopping::new().budget(CountKind::TotalCalls, BUDGET))
                         .record_every(0)
                         .run(&mut solver, &mut RngStreams::new(seed).stream(1))
                         .unwrap()

@@ -77,6 +77,14 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
+    /// A run that could never end: its only stopping rule watches a count that does not move.
+    #[error("the run cannot end under the rule {rule}: {reason}")]
+    Stalled {
+        /// The stopping rule, as configured.
+        rule: String,
+        /// What did not move, and what to set instead.
+        reason: String,
+    },
     /// An I/O failure while reading user data.
     #[error("i/o error on {path}: {message}")]
     Io {

@@ -2,7 +2,7 @@
 //! 2022, eq. (6)), which BO-REP's public code runs.
 
 use lisse_core::Result;
-use lisse_core::solver::StepSize;
+use lisse_core::solver::{StepSchedule, StepSize};
 use nalgebra::DVector;
 use rand::Rng;
 use serde::{Deserialize, Serialize};

@@ -19,7 +19,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use lisse_core::{
-    Error, FiniteSum, FiniteSumHvp, PartialGradients, PartialHvps, Result,
+    Dimension, Error, FiniteSum, PartialGradients, PartialHvps, Result, Sampler,
     StochasticPartialGradients, StochasticPartialHvps, TwoBlock, check_dim, check_range,
 };
 use lisse_oracles::data::{Dataset, Standardizer, Targets, digits};
@@ -74,32 +74,26 @@ fn sigmoid_derivative(t: f64) -> f64 {
     s * (1.0 - s)
 }
 
-#[derive(Debug, Clone)]
-struct Buffers {
-    sigma: Vec<f64>,
-    per_sample: DVector<f64>,
-    all: Vec<usize>,
-    batch: Vec<usize>,
-}
-
-/// The lower level g(λ, W) of hyper-cleaning.
+/// The lower level g(λ, W) of hyper-cleaning. A sample is a minibatch of training indices
+/// drawn uniformly with replacement.
 #[derive(Clone)]
 pub struct CleaningLower {
     loss: MultinomialLogistic,
-    weighted: RefCell<MultinomialLogistic>,
-    lambda: RefCell<Vec<f64>>,
     l2: f64,
     batch_size: usize,
-    buffers: RefCell<Buffers>,
+    /// σ(λᵢ) (or σ'(λᵢ)) per position of the evaluated samples.
+    weights: RefCell<Vec<f64>>,
+    /// Per-sample losses or directional derivatives of the evaluated samples.
+    per_sample: RefCell<DVector<f64>>,
 }
 
-/// The upper level f(λ, W) = validation cross-entropy (independent of λ).
+/// The upper level f(λ, W) = validation cross-entropy (independent of λ). A sample is a
+/// minibatch of validation indices.
 #[derive(Clone)]
 pub struct CleaningUpper {
     loss: MultinomialLogistic,
     n_train: usize,
     batch_size: usize,
-    batch: RefCell<Vec<usize>>,
 }
 
 impl std::fmt::Debug for CleaningLower {
@@ -122,7 +116,12 @@ impl std::fmt::Debug for CleaningUpper {
     }
 }
 
-use lisse_core::Dimension;
+/// The samples of an evaluation: all n, or a drawn batch.
+#[derive(Clone, Copy)]
+enum Which<'a> {
+    All,
+    Batch(&'a [usize]),
+}
 
 impl CleaningLower {
     fn check(&self, x: &DVector<f64>, y: &DVector<f64>) -> Result<()> {
@@ -130,119 +129,137 @@ impl CleaningLower {
         check_dim("W (y)", self.loss.dim(), y.len())
     }
 
-    /// Sets the weighted loss's sample weights to σ(λ) unless λ is the one set last.
-    fn reweight(&self, x: &DVector<f64>) -> Result<()> {
-        let mut cache = self.lambda.borrow_mut();
-        if cache.as_slice() != x.as_slice() {
-            cache.copy_from_slice(x.as_slice());
-            let mut b = self.buffers.borrow_mut();
-            for (s, &t) in b.sigma.iter_mut().zip(x.iter()) {
-                *s = sigmoid(t);
-            }
-            self.weighted.borrow_mut().set_weights(&b.sigma)?;
+    fn len(&self, which: Which<'_>) -> usize {
+        match which {
+            Which::All => self.loss.n_terms(),
+            Which::Batch(b) => b.len(),
         }
-        Ok(())
     }
 
-    /// out = (1/|B|) Σ σ(λᵢ)∇CEᵢ(W) + cW, by the loss's fused batch kernel with weights σ(λ).
+    /// Fills the weight buffer with `f(λᵢ)` for the samples of `which`, in order.
+    fn fill_weights(&self, x: &DVector<f64>, which: Which<'_>, f: fn(f64) -> f64) {
+        let mut w = self.weights.borrow_mut();
+        w.clear();
+        match which {
+            Which::All => w.extend(x.iter().map(|&t| f(t))),
+            Which::Batch(b) => w.extend(b.iter().map(|&i| f(x[i]))),
+        }
+    }
+
+    /// out = mean over `which` of σ(λᵢ)∇CEᵢ(W), plus cW (the loss's weighted kernels).
     fn grad_y_on(
         &self,
         x: &DVector<f64>,
         y: &DVector<f64>,
-        batch: &[usize],
+        which: Which<'_>,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        check_dim("output buffer", self.loss.dim(), out.len())?;
-        self.reweight(x)?;
-        self.weighted.borrow().batch_gradient_into(y, batch, out)?;
+        self.check(x, y)?;
+        self.fill_weights(x, which, sigmoid);
+        let w = self.weights.borrow();
+        match which {
+            Which::All => self.loss.weighted_gradient_into(y, &w, out)?,
+            Which::Batch(b) => self.loss.weighted_batch_gradient_into(y, b, &w, out)?,
+        }
         out.axpy(self.l2, y, 1.0);
         Ok(())
     }
 
-    /// out = (1/|B|) Σ σ(λᵢ)∇²CEᵢ(W)·v + cv.
+    /// out = mean over `which` of σ(λᵢ)∇²CEᵢ(W)·v, plus cv.
     fn hvp_yy_on(
         &self,
         x: &DVector<f64>,
         y: &DVector<f64>,
         v: &DVector<f64>,
-        batch: &[usize],
+        which: Which<'_>,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        check_dim("v", self.loss.dim(), v.len())?;
-        check_dim("output buffer", self.loss.dim(), out.len())?;
-        self.reweight(x)?;
-        self.weighted.borrow().batch_hvp_into(y, v, batch, out)?;
+        self.check(x, y)?;
+        self.fill_weights(x, which, sigmoid);
+        let w = self.weights.borrow();
+        match which {
+            Which::All => self.loss.weighted_hvp_into(y, v, &w, out)?,
+            Which::Batch(b) => self.loss.weighted_batch_hvp_into(y, v, b, &w, out)?,
+        }
         out.axpy(self.l2, v, 1.0);
         Ok(())
     }
 
-    /// outᵢ = (1/|B|) Σ_{positions of i in B} σ'(λᵢ)∇CEᵢ(W)ᵀv.
+    /// Scatters (1/|S|) σ'(λᵢ)·sᵢ into outᵢ for each sample i of `which` (repeats add), where
+    /// sᵢ is the per-sample quantity in the buffer.
+    fn scatter(&self, x: &DVector<f64>, which: Which<'_>, out: &mut DVector<f64>) {
+        let per = self.per_sample.borrow();
+        let w = 1.0 / self.len(which) as f64;
+        out.fill(0.0);
+        match which {
+            Which::All => {
+                for (i, &v) in per.iter().enumerate() {
+                    out[i] = w * sigmoid_derivative(x[i]) * v;
+                }
+            }
+            Which::Batch(b) => {
+                for (j, &i) in b.iter().enumerate() {
+                    out[i] += w * sigmoid_derivative(x[i]) * per[j];
+                }
+            }
+        }
+    }
+
+    fn resize_per_sample(&self, len: usize) {
+        let mut per = self.per_sample.borrow_mut();
+        if per.len() != len {
+            *per = DVector::zeros(len);
+        }
+    }
+
+    /// (∇²ₓᵧg·v)ᵢ = mean over `which` of σ'(λᵢ)∇CEᵢ(W)ᵀv (per-sample directional derivatives).
     fn hvp_xy_on(
         &self,
         x: &DVector<f64>,
         y: &DVector<f64>,
         v: &DVector<f64>,
-        batch: &[usize],
+        which: Which<'_>,
         out: &mut DVector<f64>,
     ) -> Result<()> {
+        self.check(x, y)?;
         check_dim("v", self.loss.dim(), v.len())?;
         check_dim("output buffer", self.loss.n_terms(), out.len())?;
-        let mut b = self.buffers.borrow_mut();
-        if b.per_sample.len() != batch.len() {
-            b.per_sample = DVector::zeros(batch.len());
+        self.resize_per_sample(self.len(which));
+        {
+            let mut per = self.per_sample.borrow_mut();
+            match which {
+                Which::All => self
+                    .loss
+                    .sample_directional_derivatives_into(y, v, &mut per)?,
+                Which::Batch(b) => self
+                    .loss
+                    .batch_sample_directional_derivatives_into(y, v, b, &mut per)?,
+            }
         }
-        self.loss
-            .batch_sample_directional_derivatives_into(y, v, batch, &mut b.per_sample)?;
-        out.fill(0.0);
-        let w = 1.0 / batch.len() as f64;
-        for (j, &i) in batch.iter().enumerate() {
-            out[i] += w * sigmoid_derivative(x[i]) * b.per_sample[j];
-        }
+        self.scatter(x, which, out);
         Ok(())
     }
 
-    /// outᵢ = (1/|B|) Σ_{positions of i in B} σ'(λᵢ)CEᵢ(W).
+    /// (∇ₓg)ᵢ = mean over `which` of σ'(λᵢ)CEᵢ(W) (per-sample losses).
     fn grad_x_on(
         &self,
         x: &DVector<f64>,
         y: &DVector<f64>,
-        batch: &[usize],
+        which: Which<'_>,
         out: &mut DVector<f64>,
     ) -> Result<()> {
+        self.check(x, y)?;
         check_dim("output buffer", self.loss.n_terms(), out.len())?;
-        let mut b = self.buffers.borrow_mut();
-        if b.per_sample.len() != batch.len() {
-            b.per_sample = DVector::zeros(batch.len());
+        self.resize_per_sample(self.len(which));
+        {
+            let mut per = self.per_sample.borrow_mut();
+            match which {
+                Which::All => self.loss.sample_losses_into(y, &mut per)?,
+                Which::Batch(b) => self.loss.batch_sample_losses_into(y, b, &mut per)?,
+            }
         }
-        self.loss
-            .batch_sample_losses_into(y, batch, &mut b.per_sample)?;
-        out.fill(0.0);
-        let w = 1.0 / batch.len() as f64;
-        for (j, &i) in batch.iter().enumerate() {
-            out[i] += w * sigmoid_derivative(x[i]) * b.per_sample[j];
-        }
+        self.scatter(x, which, out);
         Ok(())
-    }
-
-    fn with_all<T>(&self, f: impl FnOnce(&[usize]) -> Result<T>) -> Result<T> {
-        let all = std::mem::take(&mut self.buffers.borrow_mut().all);
-        let r = f(&all);
-        self.buffers.borrow_mut().all = all;
-        r
-    }
-
-    fn with_batch<R: Rng + ?Sized, T>(
-        &self,
-        rng: &mut R,
-        f: impl FnOnce(&[usize]) -> Result<T>,
-    ) -> Result<T> {
-        let n = self.loss.n_terms();
-        let mut batch = std::mem::take(&mut self.buffers.borrow_mut().batch);
-        batch.clear();
-        batch.extend((0..self.batch_size).map(|_| rng.random_range(0..n)));
-        let r = f(&batch);
-        self.buffers.borrow_mut().batch = batch;
-        r
     }
 }
 
@@ -265,8 +282,7 @@ impl PartialGradients for CleaningLower {
         y: &DVector<f64>,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        self.check(x, y)?;
-        self.with_all(|all| self.grad_x_on(x, y, all, out))
+        self.grad_x_on(x, y, Which::All, out)
     }
     fn grad_y_into(
         &self,
@@ -274,8 +290,7 @@ impl PartialGradients for CleaningLower {
         y: &DVector<f64>,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        self.check(x, y)?;
-        self.with_all(|all| self.grad_y_on(x, y, all, out))
+        self.grad_y_on(x, y, Which::All, out)
     }
 }
 
@@ -287,8 +302,7 @@ impl PartialHvps for CleaningLower {
         v: &DVector<f64>,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        self.check(x, y)?;
-        self.with_all(|all| self.hvp_yy_on(x, y, v, all, out))
+        self.hvp_yy_on(x, y, v, Which::All, out)
     }
     fn hvp_xy_into(
         &self,
@@ -297,62 +311,75 @@ impl PartialHvps for CleaningLower {
         v: &DVector<f64>,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        self.check(x, y)?;
-        self.with_all(|all| self.hvp_xy_on(x, y, v, all, out))
+        self.hvp_xy_on(x, y, v, Which::All, out)
+    }
+}
+
+fn draw_batch<R: Rng + ?Sized>(rng: &mut R, n: usize, b: usize, out: &mut Vec<usize>) {
+    out.clear();
+    out.extend((0..b).map(|_| rng.random_range(0..n)));
+}
+
+impl Sampler for CleaningLower {
+    type Sample = Vec<usize>;
+    fn empty_sample(&self) -> Vec<usize> {
+        Vec::with_capacity(self.batch_size)
+    }
+    fn draw_into<R: Rng + ?Sized>(&self, rng: &mut R, sample: &mut Vec<usize>) -> Result<()> {
+        draw_batch(rng, self.loss.n_terms(), self.batch_size, sample);
+        Ok(())
+    }
+    fn samples_per_draw(&self) -> usize {
+        self.batch_size
+    }
+    fn points_read(&self, sample: &Vec<usize>) -> usize {
+        sample.len()
     }
 }
 
 impl StochasticPartialGradients for CleaningLower {
-    fn stochastic_grad_x_into<R: Rng + ?Sized>(
+    fn grad_x_at_into(
         &self,
         x: &DVector<f64>,
         y: &DVector<f64>,
-        rng: &mut R,
+        sample: &Vec<usize>,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        self.check(x, y)?;
-        self.with_batch(rng, |b| self.grad_x_on(x, y, b, out))
+        lisse_core::check_batch(sample, self.loss.n_terms())?;
+        self.grad_x_on(x, y, Which::Batch(sample), out)
     }
-    fn stochastic_grad_y_into<R: Rng + ?Sized>(
+    fn grad_y_at_into(
         &self,
         x: &DVector<f64>,
         y: &DVector<f64>,
-        rng: &mut R,
+        sample: &Vec<usize>,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        self.check(x, y)?;
-        self.with_batch(rng, |b| self.grad_y_on(x, y, b, out))
-    }
-    fn samples_per_call(&self) -> usize {
-        self.batch_size
+        self.grad_y_on(x, y, Which::Batch(sample), out)
     }
 }
 
 impl StochasticPartialHvps for CleaningLower {
-    fn stochastic_hvp_yy_into<R: Rng + ?Sized>(
+    fn hvp_yy_at_into(
         &self,
         x: &DVector<f64>,
         y: &DVector<f64>,
         v: &DVector<f64>,
-        rng: &mut R,
+        sample: &Vec<usize>,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        self.check(x, y)?;
-        self.with_batch(rng, |b| self.hvp_yy_on(x, y, v, b, out))
+        self.hvp_yy_on(x, y, v, Which::Batch(sample), out)
     }
-    fn stochastic_hvp_xy_into<R: Rng + ?Sized>(
+    fn hvp_xy_at_into(
         &self,
         x: &DVector<f64>,
         y: &DVector<f64>,
         v: &DVector<f64>,
-        rng: &mut R,
+        sample: &Vec<usize>,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        self.check(x, y)?;
-        self.with_batch(rng, |b| self.hvp_xy_on(x, y, v, b, out))
-    }
-    fn samples_per_call(&self) -> usize {
-        self.batch_size
+        lisse_core::check_batch(sample, self.loss.n_terms())?;
+        self.hvp_xy_on(x, y, v, Which::Batch(sample), out)
     }
 }
 
@@ -398,35 +425,42 @@ impl PartialGradients for CleaningUpper {
     }
 }
 
+impl Sampler for CleaningUpper {
+    type Sample = Vec<usize>;
+    fn empty_sample(&self) -> Vec<usize> {
+        Vec::with_capacity(self.batch_size)
+    }
+    fn draw_into<R: Rng + ?Sized>(&self, rng: &mut R, sample: &mut Vec<usize>) -> Result<()> {
+        draw_batch(rng, self.loss.n_terms(), self.batch_size, sample);
+        Ok(())
+    }
+    fn samples_per_draw(&self) -> usize {
+        self.batch_size
+    }
+    fn points_read(&self, sample: &Vec<usize>) -> usize {
+        sample.len()
+    }
+}
+
 impl StochasticPartialGradients for CleaningUpper {
-    fn stochastic_grad_x_into<R: Rng + ?Sized>(
+    fn grad_x_at_into(
         &self,
         x: &DVector<f64>,
         y: &DVector<f64>,
-        _rng: &mut R,
+        _sample: &Vec<usize>,
         out: &mut DVector<f64>,
     ) -> Result<()> {
         self.grad_x_into(x, y, out)
     }
-    fn stochastic_grad_y_into<R: Rng + ?Sized>(
+    fn grad_y_at_into(
         &self,
         x: &DVector<f64>,
         y: &DVector<f64>,
-        rng: &mut R,
+        sample: &Vec<usize>,
         out: &mut DVector<f64>,
     ) -> Result<()> {
         self.check(x, y)?;
-        let m = self.loss.n_terms();
-        let mut batch = self.batch.borrow_mut();
-        batch.clear();
-        batch.extend((0..self.batch_size).map(|_| rng.random_range(0..m)));
-        self.loss.batch_gradient_into(y, &batch, out)
-    }
-    fn samples_per_call(&self) -> usize {
-        self.batch_size
-    }
-    fn samples_per_grads_call(&self) -> usize {
-        self.batch_size
+        self.loss.batch_gradient_into(y, sample, out)
     }
 }
 
@@ -500,24 +534,16 @@ impl HyperCleaning {
         // ‖∇²CEᵢ‖ ≤ ‖xᵢ‖²/2 (the softmax Jacobian has norm ≤ 1/2), σ ≤ 1.
         let constants = LowerConstants::new(spec.l2, spec.l2 + 0.5 * max_sq)?;
         let lower = CleaningLower {
-            weighted: RefCell::new(lower_loss.clone()),
-            // NaN never equals a λ, so the first call sets the weights.
-            lambda: RefCell::new(vec![f64::NAN; n]),
             loss: lower_loss,
             l2: spec.l2,
             batch_size: spec.batch_size,
-            buffers: RefCell::new(Buffers {
-                sigma: vec![0.5; n],
-                per_sample: DVector::zeros(spec.batch_size),
-                all: (0..n).collect(),
-                batch: Vec::with_capacity(spec.batch_size),
-            }),
+            weights: RefCell::new(Vec::with_capacity(n)),
+            per_sample: RefCell::new(DVector::zeros(spec.batch_size)),
         };
         let upper = CleaningUpper {
             loss: MultinomialLogistic::new(validation)?,
             n_train: n,
             batch_size: spec.batch_size,
-            batch: RefCell::new(Vec::with_capacity(spec.batch_size)),
         };
         Ok(Self {
             lower,

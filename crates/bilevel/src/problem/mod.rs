@@ -22,10 +22,10 @@ mod hyper_cleaning;
 mod quadratic;
 mod sine;
 
-use std::cell::Cell;
+use std::cell::RefCell;
 
 use lisse_core::{
-    Counted, Error, OracleCounts, PartialGradients, PartialHvps, Result,
+    Counted, Error, OracleCounts, PartialGradients, PartialHvps, Result, Sampler,
     StochasticPartialGradients, StochasticPartialHvps, TwoBlock, check_dim, check_finite,
 };
 use nalgebra::{DMatrix, DVector};
@@ -111,9 +111,8 @@ impl LowerConstants {
     }
 }
 
-/// Oracle calls of a bilevel solver, split by the blocks the pseudocode of every method names.
-///
-/// `samples` counts data points drawn over all calls (a minibatch of b counts b).
+/// Oracle calls of a bilevel solver, split by the blocks the pseudocode of every method names
+/// (read from lisse-core's per-kind call tallies of f and g).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BilevelCounts {
     /// ∇ₓf calls.
@@ -135,44 +134,46 @@ impl BilevelCounts {
     }
 }
 
-#[derive(Debug, Default)]
-struct Tally {
-    grad_x_upper: Cell<u64>,
-    grad_y_upper: Cell<u64>,
-    grad_y_lower: Cell<u64>,
-    hvp_yy: Cell<u64>,
-    hvp_xy: Cell<u64>,
-}
-
-fn bump(c: &Cell<u64>) {
-    c.set(c.get() + 1);
-}
-
-/// A bilevel problem: upper level f, lower level g, and g's constants, with every oracle call
-/// counted (through [`Counted`] for lisse-core's [`OracleCounts`], and by block in
+/// A bilevel problem: upper level f, lower level g, and g's constants, with every draw and
+/// oracle call counted through lisse-core's [`Counted`] (and read by block in
 /// [`BilevelCounts`]) and every output checked for NaN/∞.
 ///
-/// Each stochastic call draws its own independent sample from the caller's RNG, as the theory
-/// of every method here assumes (ξ, ζ⁰, ζʲ independent); [`BilevelProblem::upper_grads`] is the
-/// one call that evaluates ∇ₓF and ∇ᵧF on one shared sample ξ, as the estimators of
-/// Ghadimi & Wang (2018) do.
+/// Each stochastic method draws its own independent sample (into a buffer the problem keeps,
+/// so nothing allocates) from the caller's RNG, as the theory of every method here assumes
+/// (ξ, ζ⁰, ζʲ independent). Two methods evaluate several quantities at one sample:
+/// [`BilevelProblem::upper_grads`] (∇ₓF and ∇ᵧF at one ξ, as the estimators of Ghadimi & Wang
+/// 2018) and [`BilevelProblem::lower_directions`] (∇ᵧG, ∇²ᵧᵧG·z and ∇²ₓᵧG·z at one ζ, as SOBA).
 ///
 /// Cloning gives a copy with **fresh** counters (so several solvers can run on one problem).
-#[derive(Debug)]
-pub struct BilevelProblem<F, G> {
+pub struct BilevelProblem<F: UpperLevel, G: LowerLevel> {
     upper: Counted<F>,
     lower: Counted<G>,
     constants: LowerConstants,
-    tally: Tally,
+    upper_sample: RefCell<F::Sample>,
+    lower_sample: RefCell<G::Sample>,
 }
 
-impl<F: Clone, G: Clone> Clone for BilevelProblem<F, G> {
+impl<F: UpperLevel, G: LowerLevel> std::fmt::Debug for BilevelProblem<F, G> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BilevelProblem")
+            .field("dim_x", &self.upper.dim_x())
+            .field("dim_y", &self.upper.dim_y())
+            .field("constants", &self.constants)
+            .field("counts", &self.counts())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F: UpperLevel + Clone, G: LowerLevel + Clone> Clone for BilevelProblem<F, G> {
     fn clone(&self) -> Self {
+        let upper = Counted::new(self.upper.inner().clone());
+        let lower = Counted::new(self.lower.inner().clone());
         Self {
-            upper: Counted::new(self.upper.inner().clone()),
-            lower: Counted::new(self.lower.inner().clone()),
+            upper_sample: RefCell::new(upper.empty_sample()),
+            lower_sample: RefCell::new(lower.empty_sample()),
+            upper,
+            lower,
             constants: self.constants,
-            tally: Tally::default(),
         }
     }
 }
@@ -203,11 +204,14 @@ impl<F: UpperLevel, G: LowerLevel> BilevelProblem<F, G> {
                 "both at least 1",
             ));
         }
+        let upper = Counted::new(upper);
+        let lower = Counted::new(lower);
         Ok(Self {
-            upper: Counted::new(upper),
-            lower: Counted::new(lower),
+            upper_sample: RefCell::new(upper.empty_sample()),
+            lower_sample: RefCell::new(lower.empty_sample()),
+            upper,
+            lower,
             constants,
-            tally: Tally::default(),
         })
     }
 
@@ -236,19 +240,31 @@ impl<F: UpperLevel, G: LowerLevel> BilevelProblem<F, G> {
         self.lower.inner()
     }
 
-    /// lisse-core's tallies of both levels added (gradients, HVPs, cross-HVPs, samples).
+    /// lisse-core's tallies of both levels added (samples drawn, draws, calls and points per
+    /// kind).
     pub fn counts(&self) -> OracleCounts {
         self.upper.counts() + self.lower.counts()
     }
 
-    /// Calls by block.
+    /// The upper level's tallies.
+    pub fn upper_counts(&self) -> OracleCounts {
+        self.upper.counts()
+    }
+
+    /// The lower level's tallies.
+    pub fn lower_counts(&self) -> OracleCounts {
+        self.lower.counts()
+    }
+
+    /// Calls by block, read from the two levels' [`Counted`] tallies.
     pub fn bilevel_counts(&self) -> BilevelCounts {
+        let (f, g) = (self.upper.counts().calls, self.lower.counts().calls);
         BilevelCounts {
-            grad_x_upper: self.tally.grad_x_upper.get(),
-            grad_y_upper: self.tally.grad_y_upper.get(),
-            grad_y_lower: self.tally.grad_y_lower.get(),
-            hvp_yy: self.tally.hvp_yy.get(),
-            hvp_xy: self.tally.hvp_xy.get(),
+            grad_x_upper: f.grads_x,
+            grad_y_upper: f.grads_y,
+            grad_y_lower: g.grads_y,
+            hvp_yy: g.hvps,
+            hvp_xy: g.cross_hvps,
         }
     }
 
@@ -275,9 +291,10 @@ impl<F: UpperLevel, G: LowerLevel> BilevelProblem<F, G> {
         gx: &mut DVector<f64>,
         gy: &mut DVector<f64>,
     ) -> Result<()> {
-        bump(&self.tally.grad_x_upper);
-        bump(&self.tally.grad_y_upper);
-        self.upper.stochastic_grads_into(x, y, rng, gx, gy)?;
+        let mut s = self.upper_sample.borrow_mut();
+        self.upper.draw_into(rng, &mut s)?;
+        self.upper.grad_x_at_into(x, y, &s, gx)?;
+        self.upper.grad_y_at_into(x, y, &s, gy)?;
         check_finite("∇ₓf (upper-level oracle output)", gx.as_slice())?;
         check_finite("∇ᵧf (upper-level oracle output)", gy.as_slice())
     }
@@ -293,8 +310,9 @@ impl<F: UpperLevel, G: LowerLevel> BilevelProblem<F, G> {
         rng: &mut R,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        bump(&self.tally.grad_y_upper);
-        self.upper.stochastic_grad_y_into(x, y, rng, out)?;
+        let mut s = self.upper_sample.borrow_mut();
+        self.upper.draw_into(rng, &mut s)?;
+        self.upper.grad_y_at_into(x, y, &s, out)?;
         check_finite("∇ᵧf (upper-level oracle output)", out.as_slice())
     }
 
@@ -309,8 +327,9 @@ impl<F: UpperLevel, G: LowerLevel> BilevelProblem<F, G> {
         rng: &mut R,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        bump(&self.tally.grad_x_upper);
-        self.upper.stochastic_grad_x_into(x, y, rng, out)?;
+        let mut s = self.upper_sample.borrow_mut();
+        self.upper.draw_into(rng, &mut s)?;
+        self.upper.grad_x_at_into(x, y, &s, out)?;
         check_finite("∇ₓf (upper-level oracle output)", out.as_slice())
     }
 
@@ -325,8 +344,9 @@ impl<F: UpperLevel, G: LowerLevel> BilevelProblem<F, G> {
         rng: &mut R,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        bump(&self.tally.grad_y_lower);
-        self.lower.stochastic_grad_y_into(x, y, rng, out)?;
+        let mut s = self.lower_sample.borrow_mut();
+        self.lower.draw_into(rng, &mut s)?;
+        self.lower.grad_y_at_into(x, y, &s, out)?;
         check_finite("∇ᵧg (lower-level oracle output)", out.as_slice())
     }
 
@@ -342,8 +362,9 @@ impl<F: UpperLevel, G: LowerLevel> BilevelProblem<F, G> {
         rng: &mut R,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        bump(&self.tally.hvp_yy);
-        self.lower.stochastic_hvp_yy_into(x, y, v, rng, out)?;
+        let mut s = self.lower_sample.borrow_mut();
+        self.lower.draw_into(rng, &mut s)?;
+        self.lower.hvp_yy_at_into(x, y, v, &s, out)?;
         check_finite("∇²ᵧᵧg·v (lower-level oracle output)", out.as_slice())
     }
 
@@ -359,9 +380,36 @@ impl<F: UpperLevel, G: LowerLevel> BilevelProblem<F, G> {
         rng: &mut R,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        bump(&self.tally.hvp_xy);
-        self.lower.stochastic_hvp_xy_into(x, y, v, rng, out)?;
+        let mut s = self.lower_sample.borrow_mut();
+        self.lower.draw_into(rng, &mut s)?;
+        self.lower.hvp_xy_at_into(x, y, v, &s, out)?;
         check_finite("∇²ₓᵧg·v (lower-level oracle output)", out.as_slice())
+    }
+
+    /// ∇ᵧG(x, y; ζ), ∇²ᵧᵧG(x, y; ζ)·z and ∇²ₓᵧG(x, y; ζ)·z on **one** fresh sample ζ (SOBA's
+    /// directions share one lower batch).
+    ///
+    /// # Errors
+    /// A wrong length, or a non-finite oracle output.
+    #[allow(clippy::too_many_arguments)]
+    pub fn lower_directions<R: Rng + ?Sized>(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        z: &DVector<f64>,
+        rng: &mut R,
+        grad_y: &mut DVector<f64>,
+        hvp: &mut DVector<f64>,
+        cross: &mut DVector<f64>,
+    ) -> Result<()> {
+        let mut s = self.lower_sample.borrow_mut();
+        self.lower.draw_into(rng, &mut s)?;
+        self.lower.grad_y_at_into(x, y, &s, grad_y)?;
+        self.lower.hvp_yy_at_into(x, y, z, &s, hvp)?;
+        self.lower.hvp_xy_at_into(x, y, z, &s, cross)?;
+        check_finite("∇ᵧg (lower-level oracle output)", grad_y.as_slice())?;
+        check_finite("∇²ᵧᵧg·v (lower-level oracle output)", hvp.as_slice())?;
+        check_finite("∇²ₓᵧg·v (lower-level oracle output)", cross.as_slice())
     }
 
     /// Exact ∇ₓf(x, y) and ∇ᵧf(x, y) (counted; a data problem reads every sample).
@@ -375,8 +423,6 @@ impl<F: UpperLevel, G: LowerLevel> BilevelProblem<F, G> {
         gx: &mut DVector<f64>,
         gy: &mut DVector<f64>,
     ) -> Result<()> {
-        bump(&self.tally.grad_x_upper);
-        bump(&self.tally.grad_y_upper);
         self.upper.grad_x_into(x, y, gx)?;
         self.upper.grad_y_into(x, y, gy)?;
         check_finite("∇ₓf (upper-level oracle output)", gx.as_slice())?;
@@ -394,7 +440,6 @@ impl<F: UpperLevel, G: LowerLevel> BilevelProblem<F, G> {
         v: &DVector<f64>,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        bump(&self.tally.hvp_yy);
         self.lower.hvp_yy_into(x, y, v, out)?;
         check_finite("∇²ᵧᵧg·v (lower-level oracle output)", out.as_slice())
     }
@@ -410,7 +455,6 @@ impl<F: UpperLevel, G: LowerLevel> BilevelProblem<F, G> {
         v: &DVector<f64>,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        bump(&self.tally.hvp_xy);
         self.lower.hvp_xy_into(x, y, v, out)?;
         check_finite("∇²ₓᵧg·v (lower-level oracle output)", out.as_slice())
     }

@@ -2,7 +2,7 @@
 //! benchopt's bilevel benchmark, Dagréou et al. 2022, with rank-one per-sample matrices).
 
 use lisse_core::{
-    Error, PartialGradients, PartialHvps, Result, StochasticPartialGradients,
+    Error, PartialGradients, PartialHvps, Result, Sampler, StochasticPartialGradients,
     StochasticPartialHvps, TwoBlock, TwoBlockFiniteSum, TwoBlockFiniteSumHvp, check_batch,
     check_dim,
 };
@@ -325,14 +325,6 @@ impl QuadraticLevel {
             + self.a.column(i).dot(y)
             + self.b.column(i).dot(x)
     }
-
-    fn sampled<R: Rng + ?Sized>(&self, rng: &mut R, mut f: impl FnMut(usize, f64)) {
-        let w = 1.0 / self.batch_size as f64;
-        let n = self.n();
-        for _ in 0..self.batch_size {
-            f(rng.random_range(0..n), w);
-        }
-    }
 }
 
 impl TwoBlock for QuadraticLevel {
@@ -341,6 +333,11 @@ impl TwoBlock for QuadraticLevel {
     }
     fn dim_y(&self) -> usize {
         self.u.nrows()
+    }
+    /// The exact oracles use the means Ā, C̄, B̄ (precomputed), equivalent to a pass over the n
+    /// terms; they count n points.
+    fn full_batch_size_xy(&self) -> usize {
+        self.n()
     }
 }
 
@@ -489,94 +486,67 @@ impl TwoBlockFiniteSumHvp for QuadraticLevel {
     }
 }
 
+/// A sample is a minibatch of `batch_size` term indices drawn uniformly with replacement.
+impl Sampler for QuadraticLevel {
+    type Sample = Vec<usize>;
+    fn empty_sample(&self) -> Vec<usize> {
+        Vec::with_capacity(self.batch_size)
+    }
+    fn draw_into<R: Rng + ?Sized>(&self, rng: &mut R, sample: &mut Vec<usize>) -> Result<()> {
+        let n = self.n();
+        sample.clear();
+        sample.extend((0..self.batch_size).map(|_| rng.random_range(0..n)));
+        Ok(())
+    }
+    fn samples_per_draw(&self) -> usize {
+        self.batch_size
+    }
+    fn points_read(&self, sample: &Vec<usize>) -> usize {
+        sample.len()
+    }
+}
+
 impl StochasticPartialGradients for QuadraticLevel {
-    fn stochastic_grad_x_into<R: Rng + ?Sized>(
+    fn grad_x_at_into(
         &self,
         x: &DVector<f64>,
         y: &DVector<f64>,
-        rng: &mut R,
+        sample: &Vec<usize>,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        self.check_xy(x, y)?;
-        check_dim("output buffer", self.dim_x(), out.len())?;
-        out.fill(0.0);
-        self.sampled(rng, |i, w| self.add_grad_x(i, x, y, w, out));
-        Ok(())
+        self.batch_grad_x_into(x, y, sample, out)
     }
-    fn stochastic_grad_y_into<R: Rng + ?Sized>(
+    fn grad_y_at_into(
         &self,
         x: &DVector<f64>,
         y: &DVector<f64>,
-        rng: &mut R,
+        sample: &Vec<usize>,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        self.check_xy(x, y)?;
-        check_dim("output buffer", self.dim_y(), out.len())?;
-        out.fill(0.0);
-        self.sampled(rng, |i, w| self.add_grad_y(i, x, y, w, out));
-        Ok(())
-    }
-    /// Both partial gradients on one shared minibatch.
-    fn stochastic_grads_into<R: Rng + ?Sized>(
-        &self,
-        x: &DVector<f64>,
-        y: &DVector<f64>,
-        rng: &mut R,
-        out_x: &mut DVector<f64>,
-        out_y: &mut DVector<f64>,
-    ) -> Result<()> {
-        self.check_xy(x, y)?;
-        check_dim("output buffer (x)", self.dim_x(), out_x.len())?;
-        check_dim("output buffer (y)", self.dim_y(), out_y.len())?;
-        out_x.fill(0.0);
-        out_y.fill(0.0);
-        self.sampled(rng, |i, w| {
-            self.add_grad_x(i, x, y, w, out_x);
-            self.add_grad_y(i, x, y, w, out_y);
-        });
-        Ok(())
-    }
-    fn samples_per_call(&self) -> usize {
-        self.batch_size
-    }
-    fn samples_per_grads_call(&self) -> usize {
-        self.batch_size
+        self.batch_grad_y_into(x, y, sample, out)
     }
 }
 
 impl StochasticPartialHvps for QuadraticLevel {
-    fn stochastic_hvp_yy_into<R: Rng + ?Sized>(
+    fn hvp_yy_at_into(
         &self,
         x: &DVector<f64>,
         y: &DVector<f64>,
         v: &DVector<f64>,
-        rng: &mut R,
+        sample: &Vec<usize>,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        self.check_xy(x, y)?;
-        check_dim("v", self.dim_y(), v.len())?;
-        check_dim("output buffer", self.dim_y(), out.len())?;
-        out.fill(0.0);
-        self.sampled(rng, |i, w| self.add_hvp_yy(i, v, w, out));
-        Ok(())
+        self.batch_hvp_yy_into(x, y, v, sample, out)
     }
-    fn stochastic_hvp_xy_into<R: Rng + ?Sized>(
+    fn hvp_xy_at_into(
         &self,
         x: &DVector<f64>,
         y: &DVector<f64>,
         v: &DVector<f64>,
-        rng: &mut R,
+        sample: &Vec<usize>,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        self.check_xy(x, y)?;
-        check_dim("v", self.dim_y(), v.len())?;
-        check_dim("output buffer", self.dim_x(), out.len())?;
-        out.fill(0.0);
-        self.sampled(rng, |i, w| self.add_hvp_xy(i, v, w, out));
-        Ok(())
-    }
-    fn samples_per_call(&self) -> usize {
-        self.batch_size
+        self.batch_hvp_xy_into(x, y, v, sample, out)
     }
 }
 

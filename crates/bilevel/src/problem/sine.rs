@@ -10,8 +10,8 @@
 use std::f64::consts::FRAC_PI_2;
 
 use lisse_core::{
-    PartialGradients, PartialHvps, Result, StochasticPartialGradients, StochasticPartialHvps,
-    TwoBlock, check_dim, check_range,
+    PartialGradients, PartialHvps, Result, Sampler, StochasticPartialGradients,
+    StochasticPartialHvps, TwoBlock, check_dim, check_range,
 };
 use nalgebra::DVector;
 use rand::{Rng, RngExt};
@@ -84,27 +84,45 @@ impl PartialGradients for SineUpper {
     }
 }
 
-impl StochasticPartialGradients for SineUpper {
-    fn stochastic_grad_x_into<R: Rng + ?Sized>(
-        &self,
-        x: &DVector<f64>,
-        y: &DVector<f64>,
-        rng: &mut R,
-        out: &mut DVector<f64>,
-    ) -> Result<()> {
-        check_scalars(x, y, out.len())?;
-        out[0] = self.noise_std * rng.sample::<f64, _>(StandardNormal);
+/// A sample is the noise pair (ξₓ, ξᵧ) ~ N(0, I₂) of ∇ₓF and ∇ᵧF.
+impl Sampler for SineUpper {
+    type Sample = [f64; 2];
+    fn empty_sample(&self) -> [f64; 2] {
+        [0.0; 2]
+    }
+    fn draw_into<R: Rng + ?Sized>(&self, rng: &mut R, sample: &mut [f64; 2]) -> Result<()> {
+        *sample = [rng.sample(StandardNormal), rng.sample(StandardNormal)];
         Ok(())
     }
-    fn stochastic_grad_y_into<R: Rng + ?Sized>(
+    fn samples_per_draw(&self) -> usize {
+        1
+    }
+    fn points_read(&self, _sample: &[f64; 2]) -> usize {
+        0
+    }
+}
+
+impl StochasticPartialGradients for SineUpper {
+    fn grad_x_at_into(
         &self,
         x: &DVector<f64>,
         y: &DVector<f64>,
-        rng: &mut R,
+        sample: &[f64; 2],
         out: &mut DVector<f64>,
     ) -> Result<()> {
         check_scalars(x, y, out.len())?;
-        out[0] = Self::dfdy(y[0]) + self.noise_std * rng.sample::<f64, _>(StandardNormal);
+        out[0] = self.noise_std * sample[0];
+        Ok(())
+    }
+    fn grad_y_at_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        sample: &[f64; 2],
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        check_scalars(x, y, out.len())?;
+        out[0] = Self::dfdy(y[0]) + self.noise_std * sample[1];
         Ok(())
     }
 }
@@ -132,27 +150,45 @@ impl PartialGradients for SineLower {
     }
 }
 
+/// A sample is the noise ζ ~ N(0, 1) of ∇ᵧG (the second-order products are exact).
+impl Sampler for SineLower {
+    type Sample = f64;
+    fn empty_sample(&self) -> f64 {
+        0.0
+    }
+    fn draw_into<R: Rng + ?Sized>(&self, rng: &mut R, sample: &mut f64) -> Result<()> {
+        *sample = rng.sample(StandardNormal);
+        Ok(())
+    }
+    fn samples_per_draw(&self) -> usize {
+        1
+    }
+    fn points_read(&self, _sample: &f64) -> usize {
+        0
+    }
+}
+
 impl StochasticPartialGradients for SineLower {
-    fn stochastic_grad_x_into<R: Rng + ?Sized>(
+    fn grad_x_at_into(
         &self,
         x: &DVector<f64>,
         y: &DVector<f64>,
-        rng: &mut R,
+        sample: &f64,
         out: &mut DVector<f64>,
     ) -> Result<()> {
         self.grad_x_into(x, y, out)?;
-        out[0] += self.noise_std * rng.sample::<f64, _>(StandardNormal);
+        out[0] += self.noise_std * sample;
         Ok(())
     }
-    fn stochastic_grad_y_into<R: Rng + ?Sized>(
+    fn grad_y_at_into(
         &self,
         x: &DVector<f64>,
         y: &DVector<f64>,
-        rng: &mut R,
+        sample: &f64,
         out: &mut DVector<f64>,
     ) -> Result<()> {
         self.grad_y_into(x, y, out)?;
-        out[0] += self.noise_std * rng.sample::<f64, _>(StandardNormal);
+        out[0] += self.noise_std * sample;
         Ok(())
     }
 }
@@ -185,22 +221,22 @@ impl PartialHvps for SineLower {
 }
 
 impl StochasticPartialHvps for SineLower {
-    fn stochastic_hvp_yy_into<R: Rng + ?Sized>(
+    fn hvp_yy_at_into(
         &self,
         x: &DVector<f64>,
         y: &DVector<f64>,
         v: &DVector<f64>,
-        _rng: &mut R,
+        _sample: &f64,
         out: &mut DVector<f64>,
     ) -> Result<()> {
         self.hvp_yy_into(x, y, v, out)
     }
-    fn stochastic_hvp_xy_into<R: Rng + ?Sized>(
+    fn hvp_xy_at_into(
         &self,
         x: &DVector<f64>,
         y: &DVector<f64>,
         v: &DVector<f64>,
-        _rng: &mut R,
+        _sample: &f64,
         out: &mut DVector<f64>,
     ) -> Result<()> {
         self.hvp_xy_into(x, y, v, out)

@@ -2,9 +2,8 @@
 //! Optimization", ICLR 2022, Algorithm 1 with SGD inner solvers).
 
 use lisse_core::solver::StepSize;
-use lisse_core::{OracleCounts, Result, Solver};
+use lisse_core::{OracleCounts, Result, Solver, StreamRng};
 use nalgebra::DVector;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::{check_count, check_start, check_step, lower_sgd};
@@ -48,7 +47,7 @@ impl AmigoConfig {
 ///
 /// Oracle calls per iteration: T ∇ᵧg, M HVPs and M ∇ᵧf, one ∇ₓf, one cross.
 #[derive(Debug)]
-pub struct Amigo<F, G> {
+pub struct Amigo<F: UpperLevel, G: LowerLevel> {
     problem: BilevelProblem<F, G>,
     config: AmigoConfig,
     x: DVector<f64>,
@@ -109,7 +108,7 @@ impl<F: UpperLevel, G: LowerLevel> Solver for Amigo<F, G> {
         "amigo"
     }
 
-    fn step<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Result<()> {
+    fn step(&mut self, rng: &mut StreamRng) -> Result<()> {
         let c = self.config;
         let p = &self.problem;
         lower_sgd(
@@ -139,6 +138,10 @@ impl<F: UpperLevel, G: LowerLevel> Solver for Amigo<F, G> {
 
     fn iterate(&self) -> &DVector<f64> {
         &self.x
+    }
+
+    fn lower_iterate(&self) -> Option<&DVector<f64>> {
+        Some(&self.y)
     }
 
     fn counts(&self) -> OracleCounts {

@@ -3,7 +3,7 @@
 //! Convergence Analysis", ICLR 2024, Algorithms 1–3).
 
 use lisse_core::domain::L2Ball;
-use lisse_core::{Error, OracleCounts, Result, Solver, check_positive, check_range};
+use lisse_core::{Error, OracleCounts, Result, Solver, StreamRng, check_positive, check_range};
 use nalgebra::DVector;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -146,16 +146,17 @@ pub fn epoch_sgd<F: UpperLevel, G: LowerLevel, R: Rng + ?Sized>(
 ///     x_{k+1} = x_k − η m_k/‖m_k‖                    (normalized: ‖x_{k+1} − x_k‖ = η)
 /// ```
 ///
-/// Step k = 0 runs the initialization refinement first, so the executor's iteration and
-/// oracle budgets are checked before it and may be overshot by its ≤ `init.budget` ∇ᵧg calls
-/// (plus, at every period, by N lower steps). When m = 0 (and ε = 0) x does not move.
+/// The initialization refinement runs in [`Solver::init`] (before the first step, counted in
+/// the run's budget; a solver stepped by hand runs it at its first step). A step at k mod I = 0
+/// runs its N lower steps inside the step, so an executor budget can be overshot by one step:
+/// N ∇ᵧg calls plus one estimate. When m = 0 (and ε = 0) x does not move.
 ///
 /// The official code's variant is [`BoRepConfig::public_code`] with the
 /// [`LinearSystem`](crate::hypergradient::LinearSystem) estimator (its data-cleaning script
 /// also computes the z-step's HVP before the lower update and runs N + 1 lower steps; those
 /// details are not reproduced).
 #[derive(Debug)]
-pub struct BoRep<F, G, E> {
+pub struct BoRep<F: UpperLevel, G: LowerLevel, E> {
     problem: BilevelProblem<F, G>,
     estimator: E,
     config: BoRepConfig,
@@ -242,13 +243,20 @@ impl<F: UpperLevel, G: LowerLevel, E: HypergradientEstimator> Solver for BoRep<F
         "bo-rep"
     }
 
-    fn step<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Result<()> {
+    /// The initialization refinement: Epoch-SGD on g(x₀, ·) (when configured).
+    fn init(&mut self, rng: &mut StreamRng) -> Result<()> {
         if !self.initialized {
             if let Some(init) = &self.config.init {
                 epoch_sgd(&self.problem, init, &self.x, &mut self.y, rng)?;
             }
             self.initialized = true;
         }
+        Ok(())
+    }
+
+    fn step(&mut self, rng: &mut StreamRng) -> Result<()> {
+        // Driven without an executor: refine y before the first step.
+        self.init(rng)?;
         let c = &self.config;
         if self.k.is_multiple_of(c.period as u64) {
             let ball = match &self.ball {
@@ -286,6 +294,10 @@ impl<F: UpperLevel, G: LowerLevel, E: HypergradientEstimator> Solver for BoRep<F
 
     fn iterate(&self) -> &DVector<f64> {
         &self.x
+    }
+
+    fn lower_iterate(&self) -> Option<&DVector<f64>> {
+        Some(&self.y)
     }
 
     fn counts(&self) -> OracleCounts {

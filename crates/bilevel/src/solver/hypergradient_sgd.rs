@@ -1,9 +1,8 @@
 //! SGD and normalized SGD on a hypergradient estimate (ablations of BO-REP's ingredients).
 
 use lisse_core::solver::StepSize;
-use lisse_core::{Error, OracleCounts, Result, Solver};
+use lisse_core::{Error, OracleCounts, Result, Solver, StreamRng};
 use nalgebra::DVector;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::{check_count, check_start, check_step, lower_sgd};
@@ -52,7 +51,7 @@ impl HypergradientSgdConfig {
 /// T SGD steps on y, ĥ from any estimator, m ← βm + (1 − β)ĥ, then x ← x − η_t m (SGD) or
 /// x ← x − η_t m/‖m‖ (normalized SGD).
 #[derive(Debug)]
-pub struct HypergradientSgd<F, G, E> {
+pub struct HypergradientSgd<F: UpperLevel, G: LowerLevel, E> {
     problem: BilevelProblem<F, G>,
     estimator: E,
     config: HypergradientSgdConfig,
@@ -117,7 +116,7 @@ impl<F: UpperLevel, G: LowerLevel, E: HypergradientEstimator> Solver for Hypergr
         }
     }
 
-    fn step<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Result<()> {
+    fn step(&mut self, rng: &mut StreamRng) -> Result<()> {
         let c = self.config;
         lower_sgd(
             &self.problem,
@@ -147,6 +146,10 @@ impl<F: UpperLevel, G: LowerLevel, E: HypergradientEstimator> Solver for Hypergr
 
     fn iterate(&self) -> &DVector<f64> {
         &self.x
+    }
+
+    fn lower_iterate(&self) -> Option<&DVector<f64>> {
+        Some(&self.y)
     }
 
     fn counts(&self) -> OracleCounts {

@@ -3,9 +3,8 @@
 //! of the x-direction.
 
 use lisse_core::solver::StepSize;
-use lisse_core::{Error, OracleCounts, Result, Solver};
+use lisse_core::{Error, OracleCounts, Result, Solver, StreamRng};
 use nalgebra::DVector;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::{check_start, check_step};
@@ -52,7 +51,7 @@ impl MaSobaConfig {
 /// The paper may also project z onto a ball; this version does not (no radius is known for
 /// generic problems). Oracle calls per iteration as SOBA.
 #[derive(Debug)]
-pub struct MaSoba<F, G> {
+pub struct MaSoba<F: UpperLevel, G: LowerLevel> {
     problem: BilevelProblem<F, G>,
     config: MaSobaConfig,
     x: DVector<f64>,
@@ -121,13 +120,19 @@ impl<F: UpperLevel, G: LowerLevel> Solver for MaSoba<F, G> {
         "ma-soba"
     }
 
-    fn step<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Result<()> {
+    fn step(&mut self, rng: &mut StreamRng) -> Result<()> {
         let p = &self.problem;
-        p.lower_grad_y(&self.x, &self.y, rng, &mut self.dy)?;
+        p.lower_directions(
+            &self.x,
+            &self.y,
+            &self.z,
+            rng,
+            &mut self.dy,
+            &mut self.dz,
+            &mut self.cross,
+        )?;
         p.upper_grads(&self.x, &self.y, rng, &mut self.w, &mut self.gy)?;
-        p.hvp_yy(&self.x, &self.y, &self.z, rng, &mut self.dz)?;
         self.dz -= &self.gy;
-        p.hvp_xy(&self.x, &self.y, &self.z, rng, &mut self.cross)?;
         self.w -= &self.cross;
         let gamma = self.config.inner_step.at(self.t);
         let alpha = self.config.outer_step.at(self.t);
@@ -142,6 +147,10 @@ impl<F: UpperLevel, G: LowerLevel> Solver for MaSoba<F, G> {
 
     fn iterate(&self) -> &DVector<f64> {
         &self.x
+    }
+
+    fn lower_iterate(&self) -> Option<&DVector<f64>> {
+        Some(&self.y)
     }
 
     fn counts(&self) -> OracleCounts {

@@ -32,7 +32,7 @@ pub use stocbio::{StocBio, StocBioConfig};
 pub use ttsa::{Ttsa, TtsaConfig};
 
 use lisse_core::domain::{Domain, L2Ball};
-use lisse_core::solver::StepSize;
+use lisse_core::solver::{StepSchedule, StepSize};
 use lisse_core::{Error, Result};
 use nalgebra::DVector;
 use rand::Rng;

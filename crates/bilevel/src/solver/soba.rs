@@ -2,9 +2,8 @@
 //! stochastic and global variance reduction algorithms", NeurIPS 2022, eq. (6)–(7)).
 
 use lisse_core::solver::StepSize;
-use lisse_core::{OracleCounts, Result, Solver};
+use lisse_core::{OracleCounts, Result, Solver, StreamRng};
 use nalgebra::DVector;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::{check_start, check_step};
@@ -44,11 +43,11 @@ impl SobaConfig {
 /// y ← y − ρ_t D_y,  z ← z − ρ_t D_z,  x ← x − γ_t D_x
 /// ```
 ///
-/// (z = −v of the paper.) Each oracle draws its own sample; the paper's implementation shares
-/// one lower batch across D_y, D_z and D_x, which keeps the estimate unbiased either way.
-/// Oracle calls per iteration: one each of ∇ᵧg, HVP, cross, and one ∇ₓf/∇ᵧf pair.
+/// (z = −v of the paper.) As in the paper's implementation, ∇ᵧG, ∇²ᵧᵧG·z and ∇²ₓᵧG·z share
+/// one lower sample ζ (ζ₁ = ζ₂ = ζ₃ above), and ∇ₓF, ∇ᵧF one upper sample ξ. Per iteration:
+/// two draws (one of g, one of f) and one call each of ∇ᵧg, HVP, cross, ∇ₓf, ∇ᵧf.
 #[derive(Debug)]
-pub struct Soba<F, G> {
+pub struct Soba<F: UpperLevel, G: LowerLevel> {
     problem: BilevelProblem<F, G>,
     config: SobaConfig,
     x: DVector<f64>,
@@ -113,13 +112,19 @@ impl<F: UpperLevel, G: LowerLevel> Solver for Soba<F, G> {
         "soba"
     }
 
-    fn step<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Result<()> {
+    fn step(&mut self, rng: &mut StreamRng) -> Result<()> {
         let p = &self.problem;
-        p.lower_grad_y(&self.x, &self.y, rng, &mut self.dy)?;
+        p.lower_directions(
+            &self.x,
+            &self.y,
+            &self.z,
+            rng,
+            &mut self.dy,
+            &mut self.dz,
+            &mut self.cross,
+        )?;
         p.upper_grads(&self.x, &self.y, rng, &mut self.dx, &mut self.gy)?;
-        p.hvp_yy(&self.x, &self.y, &self.z, rng, &mut self.dz)?;
         self.dz -= &self.gy;
-        p.hvp_xy(&self.x, &self.y, &self.z, rng, &mut self.cross)?;
         self.dx -= &self.cross;
         let rho = self.config.inner_step.at(self.t);
         let gamma = self.config.outer_step.at(self.t);
@@ -132,6 +137,10 @@ impl<F: UpperLevel, G: LowerLevel> Solver for Soba<F, G> {
 
     fn iterate(&self) -> &DVector<f64> {
         &self.x
+    }
+
+    fn lower_iterate(&self) -> Option<&DVector<f64>> {
+        Some(&self.y)
     }
 
     fn counts(&self) -> OracleCounts {

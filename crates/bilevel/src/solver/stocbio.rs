@@ -2,9 +2,8 @@
 //! Design", ICML 2021, Algorithm 2).
 
 use lisse_core::solver::StepSize;
-use lisse_core::{OracleCounts, Result, Solver};
+use lisse_core::{OracleCounts, Result, Solver, StreamRng};
 use nalgebra::DVector;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::{check_count, check_start, check_step, lower_sgd};
@@ -44,7 +43,7 @@ impl StocBioConfig {
 ///
 /// Oracle calls per iteration: D ∇ᵧg, one ∇ₓf and one ∇ᵧf (one sample), Q HVPs, one cross.
 #[derive(Debug)]
-pub struct StocBio<F, G> {
+pub struct StocBio<F: UpperLevel, G: LowerLevel> {
     problem: BilevelProblem<F, G>,
     config: StocBioConfig,
     estimator: TruncatedNeumann,
@@ -103,7 +102,7 @@ impl<F: UpperLevel, G: LowerLevel> Solver for StocBio<F, G> {
         "stocbio"
     }
 
-    fn step<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Result<()> {
+    fn step(&mut self, rng: &mut StreamRng) -> Result<()> {
         let c = &self.config;
         lower_sgd(
             &self.problem,
@@ -124,6 +123,10 @@ impl<F: UpperLevel, G: LowerLevel> Solver for StocBio<F, G> {
 
     fn iterate(&self) -> &DVector<f64> {
         &self.x
+    }
+
+    fn lower_iterate(&self) -> Option<&DVector<f64>> {
+        Some(&self.y)
     }
 
     fn counts(&self) -> OracleCounts {

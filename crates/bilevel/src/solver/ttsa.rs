@@ -3,9 +3,8 @@
 //! 2023, Algorithm 1).
 
 use lisse_core::solver::StepSize;
-use lisse_core::{OracleCounts, Result, Solver};
+use lisse_core::{OracleCounts, Result, Solver, StreamRng};
 use nalgebra::DVector;
-use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::{check_start, check_step, lower_sgd};
@@ -46,7 +45,7 @@ impl TtsaConfig {
 /// Oracle calls per iteration: one ∇ᵧg, one ∇ₓf and one ∇ᵧf (one sample), q ~ U{0..Q−1} HVPs,
 /// one cross.
 #[derive(Debug)]
-pub struct Ttsa<F, G> {
+pub struct Ttsa<F: UpperLevel, G: LowerLevel> {
     problem: BilevelProblem<F, G>,
     config: TtsaConfig,
     estimator: RandomizedNeumann,
@@ -101,7 +100,7 @@ impl<F: UpperLevel, G: LowerLevel> Solver for Ttsa<F, G> {
         "ttsa"
     }
 
-    fn step<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Result<()> {
+    fn step(&mut self, rng: &mut StreamRng) -> Result<()> {
         let c = &self.config;
         lower_sgd(
             &self.problem,
@@ -122,6 +121,10 @@ impl<F: UpperLevel, G: LowerLevel> Solver for Ttsa<F, G> {
 
     fn iterate(&self) -> &DVector<f64> {
         &self.x
+    }
+
+    fn lower_iterate(&self) -> Option<&DVector<f64>> {
+        Some(&self.y)
     }
 
     fn counts(&self) -> OracleCounts {

@@ -11,15 +11,13 @@ use nalgebra::{DVector, DVectorViewMut};
 
 use lisse_core::{Result, check_dim};
 
-use super::{BATCH_BLOCK, Samples, block_columns, blocked_fill, blocked_sum, penalty};
+use super::{BATCH_BLOCK, Samples, Weights, block_columns, blocked_fill, blocked_sum, penalty};
 use crate::data::Dataset;
 
 /// A loss ℓᵢ(w) = φᵢ(xᵢᵀw) on the columns of a data set, with weights and an L2 strength.
 pub(crate) trait Glm: Sync {
     /// The data set.
     fn dataset(&self) -> &Dataset;
-    /// The weights sᵢ.
-    fn sample_weights(&self) -> &[f64];
     /// λ.
     fn lambda(&self) -> f64;
     /// φᵢ(t).
@@ -39,16 +37,22 @@ fn block_len<M: Glm>(m: &M, samples: Samples<'_>) -> usize {
 }
 
 /// (1/|S|) Σ_{i∈S} sᵢ φᵢ(xᵢᵀw) + (λ/2)‖w‖².
-pub(crate) fn mean_value<M: Glm>(m: &M, w: &DVector<f64>, samples: Samples<'_>) -> f64 {
+pub(crate) fn mean_value<M: Glm>(
+    m: &M,
+    w: &DVector<f64>,
+    samples: Samples<'_>,
+    s: Weights<'_>,
+) -> f64 {
     let x = m.dataset().features();
-    let s = m.sample_weights();
     let mut sum = [0.0];
     blocked_sum(
         samples.len(),
         block_len(m, samples),
         &mut sum,
         |range, acc| {
-            samples.for_each(range, |i| acc[0] += s[i] * m.phi(i, x.column(i).dot(w)));
+            samples.for_each_at(range, |p, i| {
+                acc[0] += s.at(p, i) * m.phi(i, x.column(i).dot(w));
+            });
         },
     );
     sum[0] / samples.len() as f64 + penalty(m.lambda(), w)
@@ -59,10 +63,10 @@ pub(crate) fn mean_gradient<M: Glm>(
     m: &M,
     w: &DVector<f64>,
     samples: Samples<'_>,
+    s: Weights<'_>,
     out: &mut DVector<f64>,
 ) {
     let x = m.dataset().features();
-    let s = m.sample_weights();
     let d = x.nrows();
     blocked_sum(
         samples.len(),
@@ -70,9 +74,9 @@ pub(crate) fn mean_gradient<M: Glm>(
         out.as_mut_slice(),
         |range, acc| {
             let mut g = DVectorViewMut::from_slice(acc, d);
-            samples.for_each(range, |i| {
+            samples.for_each_at(range, |p, i| {
                 let xi = x.column(i);
-                g.axpy(s[i] * m.dphi(i, xi.dot(w)), &xi, 1.0);
+                g.axpy(s.at(p, i) * m.dphi(i, xi.dot(w)), &xi, 1.0);
             });
         },
     );
@@ -85,10 +89,10 @@ pub(crate) fn mean_hvp<M: Glm>(
     w: &DVector<f64>,
     v: &DVector<f64>,
     samples: Samples<'_>,
+    s: Weights<'_>,
     out: &mut DVector<f64>,
 ) {
     let x = m.dataset().features();
-    let s = m.sample_weights();
     let d = x.nrows();
     blocked_sum(
         samples.len(),
@@ -96,9 +100,9 @@ pub(crate) fn mean_hvp<M: Glm>(
         out.as_mut_slice(),
         |range, acc| {
             let mut h = DVectorViewMut::from_slice(acc, d);
-            samples.for_each(range, |i| {
+            samples.for_each_at(range, |p, i| {
                 let xi = x.column(i);
-                h.axpy(s[i] * m.d2phi(i, xi.dot(w)) * xi.dot(v), &xi, 1.0);
+                h.axpy(s.at(p, i) * m.d2phi(i, xi.dot(w)) * xi.dot(v), &xi, 1.0);
             });
         },
     );
@@ -142,6 +146,37 @@ pub(crate) fn sample_directional<M: Glm>(
     });
 }
 
+impl<M: Glm> super::WeightedKernels for M {
+    fn n_samples_k(&self) -> usize {
+        self.dataset().n_samples()
+    }
+    fn check_point(&self, w: &DVector<f64>, v: Option<&DVector<f64>>) -> Result<()> {
+        check_lengths(self, w, v, None)
+    }
+    fn kernel_value(&self, w: &DVector<f64>, samples: Samples<'_>, s: Weights<'_>) -> f64 {
+        mean_value(self, w, samples, s)
+    }
+    fn kernel_gradient(
+        &self,
+        w: &DVector<f64>,
+        samples: Samples<'_>,
+        s: Weights<'_>,
+        out: &mut DVector<f64>,
+    ) {
+        mean_gradient(self, w, samples, s, out);
+    }
+    fn kernel_hvp(
+        &self,
+        w: &DVector<f64>,
+        v: &DVector<f64>,
+        samples: Samples<'_>,
+        s: Weights<'_>,
+        out: &mut DVector<f64>,
+    ) {
+        mean_hvp(self, w, v, samples, s, out);
+    }
+}
+
 /// Checks the point (and direction, and output buffer) lengths against d.
 pub(crate) fn check_lengths<M: Glm>(
     m: &M,
@@ -181,6 +216,7 @@ macro_rules! impl_glm_oracles {
                     self,
                     w,
                     Samples::All(self.data.n_samples()),
+                    $crate::loss::Weights::Stored(&self.weights),
                 ))
             }
         }
@@ -192,7 +228,13 @@ macro_rules! impl_glm_oracles {
                 out: &mut nalgebra::DVector<f64>,
             ) -> lisse_core::Result<()> {
                 glm::check_lengths(self, w, None, Some(out))?;
-                glm::mean_gradient(self, w, Samples::All(self.data.n_samples()), out);
+                glm::mean_gradient(
+                    self,
+                    w,
+                    Samples::All(self.data.n_samples()),
+                    $crate::loss::Weights::Stored(&self.weights),
+                    out,
+                );
                 Ok(())
             }
         }
@@ -205,7 +247,14 @@ macro_rules! impl_glm_oracles {
                 out: &mut nalgebra::DVector<f64>,
             ) -> lisse_core::Result<()> {
                 glm::check_lengths(self, w, Some(v), Some(out))?;
-                glm::mean_hvp(self, w, v, Samples::All(self.data.n_samples()), out);
+                glm::mean_hvp(
+                    self,
+                    w,
+                    v,
+                    Samples::All(self.data.n_samples()),
+                    $crate::loss::Weights::Stored(&self.weights),
+                    out,
+                );
                 Ok(())
             }
         }
@@ -218,7 +267,12 @@ macro_rules! impl_glm_oracles {
             fn term_value(&self, w: &nalgebra::DVector<f64>, i: usize) -> lisse_core::Result<f64> {
                 glm::check_lengths(self, w, None, None)?;
                 check_term(i, self.data.n_samples())?;
-                Ok(glm::mean_value(self, w, Samples::Batch(&[i])))
+                Ok(glm::mean_value(
+                    self,
+                    w,
+                    Samples::Batch(&[i]),
+                    $crate::loss::Weights::Stored(&self.weights),
+                ))
             }
 
             fn term_gradient_into(
@@ -229,7 +283,13 @@ macro_rules! impl_glm_oracles {
             ) -> lisse_core::Result<()> {
                 glm::check_lengths(self, w, None, Some(out))?;
                 check_term(i, self.data.n_samples())?;
-                glm::mean_gradient(self, w, Samples::Batch(&[i]), out);
+                glm::mean_gradient(
+                    self,
+                    w,
+                    Samples::Batch(&[i]),
+                    $crate::loss::Weights::Stored(&self.weights),
+                    out,
+                );
                 Ok(())
             }
 
@@ -240,7 +300,12 @@ macro_rules! impl_glm_oracles {
             ) -> lisse_core::Result<f64> {
                 glm::check_lengths(self, w, None, None)?;
                 lisse_core::check_batch(batch, self.data.n_samples())?;
-                Ok(glm::mean_value(self, w, Samples::Batch(batch)))
+                Ok(glm::mean_value(
+                    self,
+                    w,
+                    Samples::Batch(batch),
+                    $crate::loss::Weights::Stored(&self.weights),
+                ))
             }
 
             fn batch_gradient_into(
@@ -251,7 +316,13 @@ macro_rules! impl_glm_oracles {
             ) -> lisse_core::Result<()> {
                 glm::check_lengths(self, w, None, Some(out))?;
                 lisse_core::check_batch(batch, self.data.n_samples())?;
-                glm::mean_gradient(self, w, Samples::Batch(batch), out);
+                glm::mean_gradient(
+                    self,
+                    w,
+                    Samples::Batch(batch),
+                    $crate::loss::Weights::Stored(&self.weights),
+                    out,
+                );
                 Ok(())
             }
         }
@@ -266,7 +337,14 @@ macro_rules! impl_glm_oracles {
             ) -> lisse_core::Result<()> {
                 glm::check_lengths(self, w, Some(v), Some(out))?;
                 check_term(i, self.data.n_samples())?;
-                glm::mean_hvp(self, w, v, Samples::Batch(&[i]), out);
+                glm::mean_hvp(
+                    self,
+                    w,
+                    v,
+                    Samples::Batch(&[i]),
+                    $crate::loss::Weights::Stored(&self.weights),
+                    out,
+                );
                 Ok(())
             }
 
@@ -279,7 +357,14 @@ macro_rules! impl_glm_oracles {
             ) -> lisse_core::Result<()> {
                 glm::check_lengths(self, w, Some(v), Some(out))?;
                 lisse_core::check_batch(batch, self.data.n_samples())?;
-                glm::mean_hvp(self, w, v, Samples::Batch(batch), out);
+                glm::mean_hvp(
+                    self,
+                    w,
+                    v,
+                    Samples::Batch(batch),
+                    $crate::loss::Weights::Stored(&self.weights),
+                    out,
+                );
                 Ok(())
             }
         }

@@ -103,10 +103,6 @@ impl Glm for LeastSquares {
         &self.data
     }
 
-    fn sample_weights(&self) -> &[f64] {
-        &self.weights
-    }
-
     fn lambda(&self) -> f64 {
         self.l2
     }

@@ -115,10 +115,6 @@ impl Glm for Logistic {
         &self.data
     }
 
-    fn sample_weights(&self) -> &[f64] {
-        &self.weights
-    }
-
     fn lambda(&self) -> f64 {
         self.l2
     }

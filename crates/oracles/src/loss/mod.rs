@@ -8,7 +8,11 @@
 //! f(w) = (1/n) Σᵢ sᵢ ℓᵢ(w) + (λ/2)‖w‖²,
 //!
 //! with per-sample weights sᵢ ≥ 0 (all 1 unless set with `with_weights` or `set_weights`) and
-//! λ ≥ 0 (0 unless set with `with_l2`). The mean is over n, not over Σᵢ sᵢ, and the penalty is
+//! λ ≥ 0 (0 unless set with `with_l2`). The `weighted_*` methods (`weighted_value`,
+//! `weighted_gradient_into`, `weighted_hvp_into` and their `weighted_batch_*` versions) take
+//! the weights as an argument of the call instead (one per sample, or one per batch index
+//! beside the batch, any finite sign), through `&self`: a bilevel lower level whose weights
+//! σ(λ) change every iteration evaluates them without mutating the loss. The mean is over n, not over Σᵢ sᵢ, and the penalty is
 //! the *squared* norm (some reference codes, e.g. BO-REP, use ‖w‖ instead). As a
 //! [`FiniteSum`](lisse_core::FiniteSum) the terms are fᵢ(w) = sᵢ ℓᵢ(w) + (λ/2)‖w‖², whose mean
 //! is f.
@@ -128,6 +132,85 @@ impl Samples<'_> {
             Samples::Batch(batch) => batch[positions].iter().for_each(|&i| f(i)),
         }
     }
+
+    /// Calls `f(p, i)` for each position p of `positions` and its sample index i, in order.
+    #[inline]
+    pub(crate) fn for_each_at(self, positions: Range<usize>, mut f: impl FnMut(usize, usize)) {
+        match self {
+            Samples::All(_) => positions.for_each(|p| f(p, p)),
+            Samples::Batch(batch) => {
+                let start = positions.start;
+                batch[positions]
+                    .iter()
+                    .enumerate()
+                    .for_each(|(k, &i)| f(start + k, i));
+            }
+        }
+    }
+}
+
+/// The weights sᵢ of a pass: the loss's stored per-sample weights (indexed by sample), or
+/// weights given with the call, one per position of the pass (beside the batch).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Weights<'a> {
+    /// Indexed by sample index i.
+    Stored(&'a [f64]),
+    /// Indexed by position p in the pass (validated: one per position, finite).
+    PerCall(&'a [f64]),
+}
+
+impl Weights<'_> {
+    /// The weight of the sample i at position p.
+    #[inline]
+    pub(crate) fn at(self, p: usize, i: usize) -> f64 {
+        match self {
+            Weights::Stored(s) => s[i],
+            Weights::PerCall(s) => s[p],
+        }
+    }
+}
+
+/// The weighted mean kernels of a data loss, behind its public `weighted_*` methods.
+pub(crate) trait WeightedKernels {
+    /// n.
+    fn n_samples_k(&self) -> usize;
+    /// Checks w (and v) against the parameter dimension.
+    fn check_point(
+        &self,
+        w: &nalgebra::DVector<f64>,
+        v: Option<&nalgebra::DVector<f64>>,
+    ) -> Result<()>;
+    /// (1/|S|) Σ_p s_p ℓ_{i_p}(w) + (λ/2)‖w‖².
+    fn kernel_value(&self, w: &nalgebra::DVector<f64>, samples: Samples<'_>, s: Weights<'_>)
+    -> f64;
+    /// out ← (1/|S|) Σ_p s_p ∇ℓ_{i_p}(w) + λw.
+    fn kernel_gradient(
+        &self,
+        w: &nalgebra::DVector<f64>,
+        samples: Samples<'_>,
+        s: Weights<'_>,
+        out: &mut nalgebra::DVector<f64>,
+    );
+    /// out ← (1/|S|) Σ_p s_p ∇²ℓ_{i_p}(w)·v + λv.
+    fn kernel_hvp(
+        &self,
+        w: &nalgebra::DVector<f64>,
+        v: &nalgebra::DVector<f64>,
+        samples: Samples<'_>,
+        s: Weights<'_>,
+        out: &mut nalgebra::DVector<f64>,
+    );
+}
+
+/// Validates per-call weights: one per position of the pass, finite (any sign: derivatives
+/// with respect to the weights are sums with signed weights).
+pub(crate) fn check_call_weights(samples: Samples<'_>, weights: &[f64]) -> Result<()> {
+    let what = match samples {
+        Samples::All(_) => "weights (one per sample)",
+        Samples::Batch(_) => "weights (one per batch index, beside the batch)",
+    };
+    check_dim(what, samples.len(), weights.len())?;
+    check_finite("weights", weights)
 }
 
 /// Deterministic parallel sum: `out = Σ_b partial_b`, where `partial_b` is what
@@ -370,6 +453,135 @@ macro_rules! data_loss_common {
             /// The per-sample weights sᵢ (all 1 by default).
             pub fn weights(&self) -> &[f64] {
                 &self.weights
+            }
+
+            /// f_s(w) = (1/n) Σᵢ sᵢ ℓᵢ(w) + (λ/2)‖w‖² with weights `s` given with the call (one per
+            /// sample, any finite sign) in place of the stored ones: the lower level of data
+            /// hyper-cleaning, g(λ, W) = (1/n) Σ σ(λᵢ) ℓᵢ(W) + (c/2)‖W‖², evaluated for a new λ
+            /// every iteration through `&self`. Same kernels, blocks and determinism as the
+            /// unweighted calls.
+            ///
+            /// # Errors
+            /// [`Error::DimensionMismatch`](lisse_core::Error::DimensionMismatch) for a wrong
+            /// length of `w` or `weights`; [`Error::NonFinite`](lisse_core::Error::NonFinite)
+            /// for a NaN or infinite weight.
+            pub fn weighted_value(
+                &self,
+                w: &nalgebra::DVector<f64>,
+                weights: &[f64],
+            ) -> lisse_core::Result<f64> {
+                use $crate::loss::WeightedKernels as _;
+                let samples = $crate::loss::Samples::All(self.n_samples_k());
+                self.check_point(w, None)?;
+                $crate::loss::check_call_weights(samples, weights)?;
+                Ok(self.kernel_value(w, samples, $crate::loss::Weights::PerCall(weights)))
+            }
+
+            /// ∇f_s(w) = (1/n) Σᵢ sᵢ ∇ℓᵢ(w) + λw with per-call weights (see
+            /// [`weighted_value`](Self::weighted_value)), written into `out`.
+            ///
+            /// # Errors
+            /// As [`weighted_value`](Self::weighted_value), and a wrong length of `out`.
+            pub fn weighted_gradient_into(
+                &self,
+                w: &nalgebra::DVector<f64>,
+                weights: &[f64],
+                out: &mut nalgebra::DVector<f64>,
+            ) -> lisse_core::Result<()> {
+                use $crate::loss::WeightedKernels as _;
+                let samples = $crate::loss::Samples::All(self.n_samples_k());
+                self.check_point(w, None)?;
+                lisse_core::check_dim("output buffer", w.len(), out.len())?;
+                $crate::loss::check_call_weights(samples, weights)?;
+                self.kernel_gradient(w, samples, $crate::loss::Weights::PerCall(weights), out);
+                Ok(())
+            }
+
+            /// ∇²f_s(w)·v = (1/n) Σᵢ sᵢ ∇²ℓᵢ(w)·v + λv with per-call weights, written into `out`.
+            ///
+            /// # Errors
+            /// As [`weighted_gradient_into`](Self::weighted_gradient_into), and a wrong length
+            /// of `v`.
+            pub fn weighted_hvp_into(
+                &self,
+                w: &nalgebra::DVector<f64>,
+                v: &nalgebra::DVector<f64>,
+                weights: &[f64],
+                out: &mut nalgebra::DVector<f64>,
+            ) -> lisse_core::Result<()> {
+                use $crate::loss::WeightedKernels as _;
+                let samples = $crate::loss::Samples::All(self.n_samples_k());
+                self.check_point(w, Some(v))?;
+                lisse_core::check_dim("output buffer", w.len(), out.len())?;
+                $crate::loss::check_call_weights(samples, weights)?;
+                self.kernel_hvp(w, v, samples, $crate::loss::Weights::PerCall(weights), out);
+                Ok(())
+            }
+
+            /// (1/|B|) Σⱼ sⱼ ℓ_{Bⱼ}(w) + (λ/2)‖w‖²: the minibatch mean with `weights[j]` beside
+            /// `batch[j]` (repeats counted), in place of the stored weights.
+            ///
+            /// # Errors
+            /// As [`weighted_value`](Self::weighted_value), with one weight per batch index;
+            /// [`Error::InvalidParameter`](lisse_core::Error::InvalidParameter) for an empty
+            /// batch or an index out of range.
+            pub fn weighted_batch_value(
+                &self,
+                w: &nalgebra::DVector<f64>,
+                batch: &[usize],
+                weights: &[f64],
+            ) -> lisse_core::Result<f64> {
+                use $crate::loss::WeightedKernels as _;
+                self.check_point(w, None)?;
+                lisse_core::check_batch(batch, self.n_samples_k())?;
+                let samples = $crate::loss::Samples::Batch(batch);
+                $crate::loss::check_call_weights(samples, weights)?;
+                Ok(self.kernel_value(w, samples, $crate::loss::Weights::PerCall(weights)))
+            }
+
+            /// (1/|B|) Σⱼ sⱼ ∇ℓ_{Bⱼ}(w) + λw with `weights[j]` beside `batch[j]`, into `out`.
+            ///
+            /// # Errors
+            /// As [`weighted_batch_value`](Self::weighted_batch_value), and a wrong length of
+            /// `out`.
+            pub fn weighted_batch_gradient_into(
+                &self,
+                w: &nalgebra::DVector<f64>,
+                batch: &[usize],
+                weights: &[f64],
+                out: &mut nalgebra::DVector<f64>,
+            ) -> lisse_core::Result<()> {
+                use $crate::loss::WeightedKernels as _;
+                self.check_point(w, None)?;
+                lisse_core::check_dim("output buffer", w.len(), out.len())?;
+                lisse_core::check_batch(batch, self.n_samples_k())?;
+                let samples = $crate::loss::Samples::Batch(batch);
+                $crate::loss::check_call_weights(samples, weights)?;
+                self.kernel_gradient(w, samples, $crate::loss::Weights::PerCall(weights), out);
+                Ok(())
+            }
+
+            /// (1/|B|) Σⱼ sⱼ ∇²ℓ_{Bⱼ}(w)·v + λv with `weights[j]` beside `batch[j]`, into `out`.
+            ///
+            /// # Errors
+            /// As [`weighted_batch_gradient_into`](Self::weighted_batch_gradient_into), and a
+            /// wrong length of `v`.
+            pub fn weighted_batch_hvp_into(
+                &self,
+                w: &nalgebra::DVector<f64>,
+                v: &nalgebra::DVector<f64>,
+                batch: &[usize],
+                weights: &[f64],
+                out: &mut nalgebra::DVector<f64>,
+            ) -> lisse_core::Result<()> {
+                use $crate::loss::WeightedKernels as _;
+                self.check_point(w, Some(v))?;
+                lisse_core::check_dim("output buffer", w.len(), out.len())?;
+                lisse_core::check_batch(batch, self.n_samples_k())?;
+                let samples = $crate::loss::Samples::Batch(batch);
+                $crate::loss::check_call_weights(samples, weights)?;
+                self.kernel_hvp(w, v, samples, $crate::loss::Weights::PerCall(weights), out);
+                Ok(())
             }
 
             /// Sets the L2 strength λ of the penalty (λ/2)‖w‖².

@@ -13,8 +13,8 @@ use lisse_core::{
 };
 
 use super::{
-    BATCH_BLOCK, Samples, block_columns, blocked_fill, blocked_sum, check_sample_out, check_term,
-    data_loss_common, exp_nonpositive, penalty, warm_cache, with_scratch,
+    BATCH_BLOCK, Samples, Weights, block_columns, blocked_fill, blocked_sum, check_sample_out,
+    check_term, data_loss_common, exp_nonpositive, penalty, warm_cache, with_scratch,
 };
 use crate::data::{Dataset, Targets};
 
@@ -346,17 +346,22 @@ impl MultinomialLogistic {
     /// acc += Σ over the block of the quantity `pass` sums, for the samples at `positions` of
     /// `samples`, whose features are the columns of `xb` (in the same order). `lhs` is
     /// [`left_operand`](Self::left_operand): Wᵀ, or [Wᵀ; Vᵀ] for an HVP.
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the pass, its operands and its output, all borrowed per block"
+    )]
     fn block(
         &self,
         pass: Pass,
         lhs: &DMatrix<f64>,
         xb: &DMatrixView<'_, f64>,
         samples: Samples<'_>,
+        weights: Weights<'_>,
         positions: Range<usize>,
         acc: &mut [f64],
     ) {
         let (d, k, len) = (self.n_features(), self.n_classes, positions.len());
-        let (labels, weights) = (self.labels(), &self.weights);
+        let labels = self.labels();
         // [Z; A] = lhs·X_B, class-major (row stride len): rows 0..K hold the logits zⱼ = Wᵀxⱼ,
         // rows K..2K (HVP only) the directional logits aⱼ = Vᵀxⱼ.
         let rows = lhs.nrows();
@@ -369,11 +374,8 @@ impl MultinomialLogistic {
         let (s, rest) = scratch.split_at_mut(len);
         let (max, rest) = rest.split_at_mut(len);
         let (sum, extra) = rest.split_at_mut(len);
-        let mut j = 0;
-        samples.for_each(positions.clone(), |i| {
-            s[j] = weights[i];
-            j += 1;
-        });
+        let start = positions.start;
+        samples.for_each_at(positions.clone(), |p, i| s[p - start] = weights.at(p, i));
         match pass {
             Pass::Value => {
                 // extra ← z_{j,yⱼ}, before exponentiating overwrites the logits.
@@ -539,10 +541,17 @@ impl MultinomialLogistic {
     /// acc ← Σ_{i∈S} of the quantity `pass` sums (unnormalized), deterministically: blocks of
     /// [`block_columns`]`(d)` consecutive samples for all n, or, for a minibatch, tasks of
     /// [`BATCH_BLOCK`] indices whose columns are gathered `block_columns(d)` at a time.
-    fn sum(&self, pass: Pass, lhs: &DMatrix<f64>, samples: Samples<'_>, acc: &mut [f64]) {
+    fn sum(
+        &self,
+        pass: Pass,
+        lhs: &DMatrix<f64>,
+        samples: Samples<'_>,
+        weights: Weights<'_>,
+        acc: &mut [f64],
+    ) {
         blocked_sum(samples.len(), self.task_len(samples), acc, |range, acc| {
             self.for_each_block(samples, range, |xb, sub| {
-                self.block(pass, lhs, xb, samples, sub, acc);
+                self.block(pass, lhs, xb, samples, weights, sub, acc);
             });
         });
     }
@@ -561,29 +570,42 @@ impl MultinomialLogistic {
     }
 
     /// (1/|S|) Σ_{i∈S} sᵢ ℓᵢ(W) + (λ/2)‖W‖².
-    fn mean_value(&self, w: &DVector<f64>, samples: Samples<'_>) -> f64 {
+    pub(crate) fn mean_value(
+        &self,
+        w: &DVector<f64>,
+        samples: Samples<'_>,
+        weights: Weights<'_>,
+    ) -> f64 {
         let mut sum = [0.0];
-        self.sum(Pass::Value, &self.left_operand(w, None), samples, &mut sum);
+        let lhs = self.left_operand(w, None);
+        self.sum(Pass::Value, &lhs, samples, weights, &mut sum);
         sum[0] / samples.len() as f64 + penalty(self.l2, w)
     }
 
     /// out ← (1/|S|) Σ_{i∈S} sᵢ ∇ℓᵢ(W) + λW.
-    fn mean_gradient(&self, w: &DVector<f64>, samples: Samples<'_>, out: &mut DVector<f64>) {
+    pub(crate) fn mean_gradient(
+        &self,
+        w: &DVector<f64>,
+        samples: Samples<'_>,
+        weights: Weights<'_>,
+        out: &mut DVector<f64>,
+    ) {
         let lhs = self.left_operand(w, None);
-        self.sum(Pass::Gradient, &lhs, samples, out.as_mut_slice());
+        self.sum(Pass::Gradient, &lhs, samples, weights, out.as_mut_slice());
         out.axpy(self.l2, w, 1.0 / samples.len() as f64);
     }
 
     /// out ← (1/|S|) Σ_{i∈S} sᵢ ∇²ℓᵢ(W)·V + λV.
-    fn mean_hvp(
+    pub(crate) fn mean_hvp(
         &self,
         w: &DVector<f64>,
         v: &DVector<f64>,
         samples: Samples<'_>,
+        weights: Weights<'_>,
         out: &mut DVector<f64>,
     ) {
         let lhs = self.left_operand(w, Some(v));
-        self.sum(Pass::Hvp, &lhs, samples, out.as_mut_slice());
+        self.sum(Pass::Hvp, &lhs, samples, weights, out.as_mut_slice());
         out.axpy(self.l2, v, 1.0 / samples.len() as f64);
     }
 }
@@ -622,6 +644,41 @@ fn exp_shifted_rows(z: &mut [f64], len: usize, max: &mut [f64], sum: &mut [f64])
 
 data_loss_common!(MultinomialLogistic);
 
+impl super::WeightedKernels for MultinomialLogistic {
+    fn n_samples_k(&self) -> usize {
+        self.data.n_samples()
+    }
+    fn check_point(&self, w: &DVector<f64>, v: Option<&DVector<f64>>) -> Result<()> {
+        self.check_param("w", w)?;
+        if let Some(v) = v {
+            self.check_param("v", v)?;
+        }
+        Ok(())
+    }
+    fn kernel_value(&self, w: &DVector<f64>, samples: Samples<'_>, s: Weights<'_>) -> f64 {
+        self.mean_value(w, samples, s)
+    }
+    fn kernel_gradient(
+        &self,
+        w: &DVector<f64>,
+        samples: Samples<'_>,
+        s: Weights<'_>,
+        out: &mut DVector<f64>,
+    ) {
+        self.mean_gradient(w, samples, s, out);
+    }
+    fn kernel_hvp(
+        &self,
+        w: &DVector<f64>,
+        v: &DVector<f64>,
+        samples: Samples<'_>,
+        s: Weights<'_>,
+        out: &mut DVector<f64>,
+    ) {
+        self.mean_hvp(w, v, samples, s, out);
+    }
+}
+
 impl Dimension for MultinomialLogistic {
     /// d·K.
     fn dim(&self) -> usize {
@@ -636,7 +693,11 @@ impl Dimension for MultinomialLogistic {
 impl Objective for MultinomialLogistic {
     fn value(&self, w: &DVector<f64>) -> Result<f64> {
         self.check_param("w", w)?;
-        Ok(self.mean_value(w, Samples::All(self.data.n_samples())))
+        Ok(self.mean_value(
+            w,
+            Samples::All(self.data.n_samples()),
+            Weights::Stored(&self.weights),
+        ))
     }
 }
 
@@ -644,7 +705,12 @@ impl Gradient for MultinomialLogistic {
     fn gradient_into(&self, w: &DVector<f64>, out: &mut DVector<f64>) -> Result<()> {
         self.check_param("w", w)?;
         self.check_out(out)?;
-        self.mean_gradient(w, Samples::All(self.data.n_samples()), out);
+        self.mean_gradient(
+            w,
+            Samples::All(self.data.n_samples()),
+            Weights::Stored(&self.weights),
+            out,
+        );
         Ok(())
     }
 }
@@ -654,7 +720,13 @@ impl Hvp for MultinomialLogistic {
         self.check_param("w", w)?;
         self.check_param("v", v)?;
         self.check_out(out)?;
-        self.mean_hvp(w, v, Samples::All(self.data.n_samples()), out);
+        self.mean_hvp(
+            w,
+            v,
+            Samples::All(self.data.n_samples()),
+            Weights::Stored(&self.weights),
+            out,
+        );
         Ok(())
     }
 }
@@ -667,21 +739,21 @@ impl FiniteSum for MultinomialLogistic {
     fn term_value(&self, w: &DVector<f64>, i: usize) -> Result<f64> {
         self.check_param("w", w)?;
         check_term(i, self.data.n_samples())?;
-        Ok(self.mean_value(w, Samples::Batch(&[i])))
+        Ok(self.mean_value(w, Samples::Batch(&[i]), Weights::Stored(&self.weights)))
     }
 
     fn term_gradient_into(&self, w: &DVector<f64>, i: usize, out: &mut DVector<f64>) -> Result<()> {
         self.check_param("w", w)?;
         self.check_out(out)?;
         check_term(i, self.data.n_samples())?;
-        self.mean_gradient(w, Samples::Batch(&[i]), out);
+        self.mean_gradient(w, Samples::Batch(&[i]), Weights::Stored(&self.weights), out);
         Ok(())
     }
 
     fn batch_value(&self, w: &DVector<f64>, batch: &[usize]) -> Result<f64> {
         self.check_param("w", w)?;
         check_batch(batch, self.data.n_samples())?;
-        Ok(self.mean_value(w, Samples::Batch(batch)))
+        Ok(self.mean_value(w, Samples::Batch(batch), Weights::Stored(&self.weights)))
     }
 
     fn batch_gradient_into(
@@ -693,7 +765,12 @@ impl FiniteSum for MultinomialLogistic {
         self.check_param("w", w)?;
         self.check_out(out)?;
         check_batch(batch, self.data.n_samples())?;
-        self.mean_gradient(w, Samples::Batch(batch), out);
+        self.mean_gradient(
+            w,
+            Samples::Batch(batch),
+            Weights::Stored(&self.weights),
+            out,
+        );
         Ok(())
     }
 }
@@ -710,7 +787,13 @@ impl FiniteSumHvp for MultinomialLogistic {
         self.check_param("v", v)?;
         self.check_out(out)?;
         check_term(i, self.data.n_samples())?;
-        self.mean_hvp(w, v, Samples::Batch(&[i]), out);
+        self.mean_hvp(
+            w,
+            v,
+            Samples::Batch(&[i]),
+            Weights::Stored(&self.weights),
+            out,
+        );
         Ok(())
     }
 
@@ -725,7 +808,13 @@ impl FiniteSumHvp for MultinomialLogistic {
         self.check_param("v", v)?;
         self.check_out(out)?;
         check_batch(batch, self.data.n_samples())?;
-        self.mean_hvp(w, v, Samples::Batch(batch), out);
+        self.mean_hvp(
+            w,
+            v,
+            Samples::Batch(batch),
+            Weights::Stored(&self.weights),
+            out,
+        );
         Ok(())
     }
 }
