@@ -8,9 +8,12 @@
 //! Jobs so far:
 //! - `digits`: the foundation's smoke test — multinomial logistic regression on the embedded
 //!   UCI handwritten digits, full-batch gradient descent against minibatch SGD per oracle call.
+//! - `bilevel`: BO-REP against StocBiO, TTSA, SOBA, MA-SOBA and AmIGO on data hyper-cleaning
+//!   (test accuracy, corrupted-label F1) and on a quadratic with closed-form ∇Φ.
 //!
 //! Each paper crate adds its job here (`bilevel`, `subset`, `smoothing`, `online`).
 
+mod bilevel;
 mod digits;
 
 use clap::{Parser, Subcommand};
@@ -36,6 +39,9 @@ struct Cli {
 enum Job {
     /// Multinomial logistic regression on the embedded handwritten digits (GD vs SGD).
     Digits,
+    /// Bilevel optimization: BO-REP vs StocBiO, TTSA, SOBA, MA-SOBA, AmIGO on data
+    /// hyper-cleaning and a quadratic.
+    Bilevel,
 }
 
 /// Options every job receives.
@@ -51,10 +57,13 @@ fn main() -> Result<(), AnyError> {
         full: cli.full,
         seed: cli.seed,
     };
-    let jobs = cli.job.map_or_else(|| vec![Job::Digits], |j| vec![j]);
+    let jobs = cli
+        .job
+        .map_or_else(|| vec![Job::Digits, Job::Bilevel], |j| vec![j]);
     for job in jobs {
         match job {
             Job::Digits => digits::run(opts)?,
+            Job::Bilevel => bilevel::run(opts)?,
         }
     }
     Ok(())

@@ -20,6 +20,8 @@ pub struct TtsaConfig {
     pub outer_step: StepSize,
     /// Q of the randomized Neumann estimate.
     pub neumann_terms: usize,
+    /// C_g of the estimate; `None` for the problem's constant.
+    pub neumann_smoothness: Option<f64>,
 }
 
 impl TtsaConfig {
@@ -35,6 +37,7 @@ impl TtsaConfig {
                 power: 0.6,
             },
             neumann_terms: 10,
+            neumann_smoothness: None,
         }
     }
 }
@@ -70,7 +73,10 @@ impl<F: UpperLevel, G: LowerLevel> Ttsa<F, G> {
         check_start(&problem, &x0, &y0)?;
         check_step("inner_step", config.inner_step)?;
         check_step("outer_step", config.outer_step)?;
-        let estimator = RandomizedNeumann::new(config.neumann_terms)?;
+        let mut estimator = RandomizedNeumann::new(config.neumann_terms)?;
+        if let Some(c) = config.neumann_smoothness {
+            estimator = estimator.with_smoothness(c)?;
+        }
         let (dx, dy) = (problem.dim_x(), problem.dim_y());
         Ok(Self {
             problem,
