@@ -105,3 +105,125 @@ fn corruption_rate_and_metrics() {
         .is_err()
     );
 }
+
+/// Every method against training on the noisy labels, p = 0.3, three fixed seeds, the settings
+/// of the `bilevel` job of `reproduce` (1,000,000 points read per run). Slow in debug builds:
+/// `cargo test --release -p lisse-bilevel --test hyper_cleaning -- --ignored`.
+#[test]
+#[ignore = "statistical run, ~20 s in release"]
+#[allow(clippy::too_many_lines)] // one constructor per method
+fn every_method_beats_noisy_labels() {
+    use lisse_bilevel::hypergradient::{LinearSystem, RandomizedNeumann};
+    use lisse_bilevel::schedule::EpochSgd;
+    use lisse_bilevel::solver::{
+        Amigo, AmigoConfig, BoRep, BoRepConfig, MaSoba, MaSobaConfig, Soba, SobaConfig, StocBio,
+        StocBioConfig, Ttsa, TtsaConfig,
+    };
+    use lisse_core::solver::StepSize;
+    use lisse_core::{CountKind, Executor, Solver, Stopping};
+
+    let spec = HyperCleaningSpec::default();
+    for seed in 0..3u64 {
+        let hc = HyperCleaning::digits(&spec, &mut RngStreams::new(seed).stream(0)).unwrap();
+        let (n, d) = (hc.n_train(), hc.dim_model());
+        let noisy = hc
+            .test_accuracy(
+                &hc.fit_lower(&DVector::zeros(n), &DVector::zeros(d), 30)
+                    .unwrap(),
+            )
+            .unwrap();
+        let (x0, y0) = (DVector::zeros(n), DVector::zeros(d));
+        let p = || hc.problem().unwrap();
+        let init = EpochSgd::new(1.0, 5, 10.0, 200).unwrap();
+        let solvers: Vec<Box<dyn Solver + '_>> = vec![
+            Box::new(
+                BoRep::new(
+                    p(),
+                    RandomizedNeumann::new(10)
+                        .unwrap()
+                        .with_smoothness(1.0)
+                        .unwrap(),
+                    BoRepConfig::paper(0.3, 1.0, 10.0, init),
+                    x0.clone(),
+                    y0.clone(),
+                )
+                .unwrap(),
+            ),
+            Box::new(
+                BoRep::new(
+                    p(),
+                    LinearSystem::new(StepSize::Constant(1.0)).unwrap(),
+                    BoRepConfig::public_code(0.3, 1.0),
+                    x0.clone(),
+                    y0.clone(),
+                )
+                .unwrap(),
+            ),
+            Box::new(
+                StocBio::new(
+                    p(),
+                    StocBioConfig {
+                        inner_steps: 5,
+                        neumann_eta: Some(1.0),
+                        ..StocBioConfig::new(1.0, 1000.0)
+                    },
+                    x0.clone(),
+                    y0.clone(),
+                )
+                .unwrap(),
+            ),
+            Box::new(
+                Ttsa::new(
+                    p(),
+                    TtsaConfig {
+                        neumann_smoothness: Some(1.0),
+                        ..TtsaConfig::new(1.0, 1000.0)
+                    },
+                    x0.clone(),
+                    y0.clone(),
+                )
+                .unwrap(),
+            ),
+            Box::new(Soba::new(p(), SobaConfig::new(1.0, 1000.0), x0.clone(), y0.clone()).unwrap()),
+            Box::new(
+                MaSoba::new(p(), MaSobaConfig::new(1.0, 1000.0), x0.clone(), y0.clone()).unwrap(),
+            ),
+            Box::new(
+                Amigo::new(
+                    p(),
+                    AmigoConfig {
+                        inner_steps: 5,
+                        linear_steps: 5,
+                        outer_step: StepSize::Constant(100.0),
+                        linear_step: StepSize::Constant(0.3),
+                        ..AmigoConfig::new(1.0, 1000.0)
+                    },
+                    x0.clone(),
+                    y0.clone(),
+                )
+                .unwrap(),
+            ),
+        ];
+        // Chance F1 of flagging at random with rate p is about p = 0.3.
+        for mut s in solvers {
+            let report = Executor::new(
+                Stopping::new()
+                    .budget(CountKind::TotalPoints, 1_000_000)
+                    .max_iters(1_000_000),
+            )
+            .record_every(0)
+            .run(s.as_mut(), &mut RngStreams::new(seed).stream(1))
+            .unwrap();
+            let acc = hc
+                .test_accuracy(report.final_lower_point.as_ref().unwrap())
+                .unwrap();
+            let f1 = hc.detection_f1(&report.final_point).unwrap();
+            assert!(
+                acc > noisy,
+                "{} seed {seed}: accuracy {acc} <= noisy {noisy}",
+                report.solver
+            );
+            assert!(f1 > 0.7, "{} seed {seed}: F1 {f1}", report.solver);
+        }
+    }
+}
