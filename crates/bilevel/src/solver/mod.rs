@@ -12,7 +12,7 @@
 //! | [`Amigo`] | `amigo.rs` | SGD | T warm-started SGD steps | M warm-started SGD steps on z |
 //! | [`HypergradientSgd`] | `hypergradient_sgd.rs` | SGD or normalized SGD (± momentum) | T SGD steps | any estimator |
 //!
-//! Step sizes are lisse-core [`StepSize`](lisse_core::solver::StepSize) schedules: benchopt's
+//! Step sizes are lisse-core `StepSize` schedules: benchopt's
 //! c/(t+1)^e is `StepSize::Decaying { eta0: c, power: e }`.
 
 mod amigo;
