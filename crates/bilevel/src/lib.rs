@@ -6,7 +6,9 @@
 //!
 //! - [`problem`]: a [`BilevelProblem`](problem::BilevelProblem) pairs an upper level f and a
 //!   lower level g written with lisse-core's two-block oracle traits, counts every call, and
-//!   checks every output; test problems with closed-form hypergradients.
+//!   checks every output; test problems with closed-form hypergradients (a quadratic stored
+//!   dense or factored, a one-dimensional problem) and data hyper-cleaning on the embedded
+//!   digits.
 //! - [`hypergradient`]: pluggable estimators of ∇Φ: randomized and truncated Neumann series,
 //!   SOBA's warm-started linear system, conjugate gradient, dense solve.
 //! - [`solver`]: BO-REP (Hao, Gong & Liu, ICLR 2024) in the paper's form and as its public code
@@ -14,6 +16,8 @@
 //!   hypergradient estimate, each a lisse-core [`Solver`](lisse_core::Solver).
 //!
 //! Sign convention: z ≈ [∇²ᵧᵧg]⁻¹∇ᵧf and ∇Φ ≈ ∇ₓf − ∇²ₓᵧg·z (SOBA's paper writes v = −z).
+//! How each paper is implemented, and where the public code differs, is in `docs/bilevel.md`.
+//! Dependencies: lisse-core, lisse-oracles and the workspace's mandated crates only.
 //!
 //! A first result: BO-REP on a random quadratic bilevel problem, where ∇Φ is known in closed
 //! form.
