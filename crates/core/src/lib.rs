@@ -50,7 +50,10 @@ pub mod solver;
 
 pub use counting::{CallCounter, CountKind, Counted, OracleCounts};
 pub use domain::Domain;
-pub use error::{Error, Result, check_dim, check_finite, check_positive, check_range};
+pub use error::{
+    Error, Result, check_dim, check_dim_hint, check_finite, check_finite_hint, check_positive,
+    check_range,
+};
 pub use executor::{Executor, Observer, Report, Solver, StopReason, Stopping, Trace, TraceRecord};
 pub use oracle::finite_sum_check_batch as check_batch;
 pub use oracle::{
