@@ -14,7 +14,7 @@ use lisse_core::{
 };
 use lisse_examples::{
     AnyError, ProgressObserver, Scale, Series, line_plot_svg, markdown_table, output_dir,
-    write_json,
+    write_json, write_text,
 };
 use lisse_oracles::data::{Dataset, Standardizer, digits, train_test_split};
 use lisse_oracles::loss::MultinomialLogistic;
@@ -32,7 +32,10 @@ const BATCH: u64 = 32;
 /// One row of the results table.
 #[derive(Debug, Serialize)]
 struct Outcome {
+    /// The run's base seed (`--seed`).
     seed: u64,
+    /// The replicate: its streams are `RngStreams::new(seed).child(replicate)`.
+    replicate: u64,
     method: String,
     epochs: f64,
     gradient_calls: u64,
@@ -51,12 +54,13 @@ pub(crate) fn run(opts: Options) -> Result<(), AnyError> {
 
     let mut outcomes = Vec::new();
     let mut plotted = Vec::new();
-    for seed in 0..seeds {
-        let (reports, n) = run_seed(&streams.child(seed), epochs)?;
+    for replicate in 0..seeds {
+        let (reports, n) = run_seed(&streams.child(replicate), epochs)?;
         for report in &reports {
             let last = report.trace.records.last().ok_or("empty trace")?;
             outcomes.push(Outcome {
-                seed,
+                seed: opts.seed,
+                replicate,
                 method: report.solver.clone(),
                 epochs: report.counts.samples as f64 / n as f64,
                 gradient_calls: report.counts.gradients,
@@ -66,14 +70,14 @@ pub(crate) fn run(opts: Options) -> Result<(), AnyError> {
                 seconds: report.elapsed_s,
             });
         }
-        if seed == 0 {
+        if replicate == 0 {
             plotted = reports.into_iter().map(|r| (r, n)).collect();
         }
     }
 
     let table = results_table(&outcomes);
     println!("{table}");
-    std::fs::write(out.join("table.md"), &table)?;
+    write_text(&out.join("table.md"), &table)?;
     write_json(&out.join("outcomes.json"), &outcomes)?;
     let reports: Vec<&Report> = plotted.iter().map(|(r, _)| r).collect();
     write_json(&out.join("reports.json"), &reports)?;
@@ -177,6 +181,7 @@ fn results_table(outcomes: &[Outcome]) -> String {
         .map(|o| {
             vec![
                 o.seed.to_string(),
+                o.replicate.to_string(),
                 o.method.clone(),
                 format!("{:.1}", o.epochs),
                 o.gradient_calls.to_string(),
@@ -189,6 +194,7 @@ fn results_table(outcomes: &[Outcome]) -> String {
         .collect();
     let headers = [
         "seed",
+        "replicate",
         "method",
         "epochs",
         "gradient calls",
@@ -225,7 +231,7 @@ fn results_table(outcomes: &[Outcome]) -> String {
             .collect();
         table.push('\n');
         table.push_str(&markdown_table(
-            &["method", "seeds", "test accuracy (mean ± sd)"],
+            &["method", "replicates", "test accuracy (mean ± sd)"],
             &summary,
         ));
     }

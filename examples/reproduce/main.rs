@@ -14,7 +14,7 @@
 mod digits;
 
 use clap::{Parser, Subcommand};
-use lisse_examples::AnyError;
+use lisse_examples::{error_chain, output_dir};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -38,6 +38,15 @@ enum Job {
     Digits,
 }
 
+impl Job {
+    /// The job's folder under `target/reproduce/`.
+    fn folder(self) -> &'static str {
+        match self {
+            Job::Digits => "digits",
+        }
+    }
+}
+
 /// Options every job receives.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Options {
@@ -45,17 +54,29 @@ pub(crate) struct Options {
     pub(crate) seed: u64,
 }
 
-fn main() -> Result<(), AnyError> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let opts = Options {
         full: cli.full,
         seed: cli.seed,
     };
     let jobs = cli.job.map_or_else(|| vec![Job::Digits], |j| vec![j]);
-    for job in jobs {
-        match job {
-            Job::Digits => digits::run(opts)?,
+    // Check every output folder before computing anything: a folder that cannot be written
+    // fails now, not after the runs.
+    for job in &jobs {
+        if let Err(e) = output_dir(job.folder()) {
+            eprintln!("error: {}", error_chain(e.as_ref()));
+            return std::process::ExitCode::FAILURE;
         }
     }
-    Ok(())
+    for job in jobs {
+        let result = match job {
+            Job::Digits => digits::run(opts),
+        };
+        if let Err(e) = result {
+            eprintln!("error in job {}: {}", job.folder(), error_chain(e.as_ref()));
+            return std::process::ExitCode::FAILURE;
+        }
+    }
+    std::process::ExitCode::SUCCESS
 }
