@@ -56,20 +56,7 @@ pub(crate) fn run(opts: Options) -> Result<(), AnyError> {
     let mut plotted = Vec::new();
     for replicate in 0..seeds {
         let (reports, n) = run_seed(&streams.child(replicate), epochs)?;
-        for report in &reports {
-            let last = report.trace.records.last().ok_or("empty trace")?;
-            outcomes.push(Outcome {
-                seed: opts.seed,
-                replicate,
-                method: report.solver.clone(),
-                epochs: report.counts.samples as f64 / n as f64,
-                gradient_calls: report.counts.gradients,
-                samples: report.counts.samples,
-                train_loss: last.metrics["train_loss"],
-                test_accuracy: last.metrics["test_accuracy"],
-                seconds: report.elapsed_s,
-            });
-        }
+        record_outcomes(opts.seed, replicate, &reports, n, &mut outcomes)?;
         if replicate == 0 {
             plotted = reports.into_iter().map(|r| (r, n)).collect();
         }
@@ -83,6 +70,37 @@ pub(crate) fn run(opts: Options) -> Result<(), AnyError> {
     write_json(&out.join("reports.json"), &reports)?;
     write_plots(&out, &plotted)?;
     println!("wrote {}", out.display());
+    Ok(())
+}
+
+/// Appends one [`Outcome`] per report of replicate `replicate` of a run with base seed `seed`.
+fn record_outcomes(
+    seed: u64,
+    replicate: u64,
+    reports: &[Report],
+    n: u64,
+    outcomes: &mut Vec<Outcome>,
+) -> Result<(), AnyError> {
+    for report in reports {
+        let last = report.trace.records.last().ok_or("empty trace")?;
+        let metric = |name: &str| {
+            last.metrics
+                .get(name)
+                .copied()
+                .ok_or_else(|| format!("the trace of {} has no {name}", report.solver))
+        };
+        outcomes.push(Outcome {
+            seed,
+            replicate,
+            method: report.solver.clone(),
+            epochs: report.counts.samples as f64 / n as f64,
+            gradient_calls: report.counts.gradients,
+            samples: report.counts.samples,
+            train_loss: metric("train_loss")?,
+            test_accuracy: metric("test_accuracy")?,
+            seconds: report.elapsed_s,
+        });
+    }
     Ok(())
 }
 
@@ -277,4 +295,27 @@ fn write_plots(out: &Path, runs: &[(Report, u64)]) -> Result<(), AnyError> {
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_record_the_base_seed() {
+        // Issue 6, item 15: outcomes.json and table.md said seed 0 whatever --seed said.
+        let seed = 7;
+        let (reports, n) = run_seed(&RngStreams::new(seed).child(1), 1).unwrap();
+        let mut outcomes = Vec::new();
+        record_outcomes(seed, 1, &reports, n, &mut outcomes).unwrap();
+        assert_eq!(outcomes.len(), 2);
+        assert!(outcomes.iter().all(|o| o.seed == 7 && o.replicate == 1));
+        let json = serde_json::to_value(&outcomes).unwrap();
+        assert_eq!(json[0]["seed"], 7);
+        let table = results_table(&outcomes);
+        assert!(
+            table.lines().nth(2).unwrap().starts_with("| 7 | 1 |"),
+            "{table}"
+        );
+    }
 }

@@ -20,7 +20,7 @@ pub struct ReadmeDoctests;
 pub type AnyError = Box<dyn Error + Send + Sync>;
 
 /// A file-system failure of the main job, with the path and the operating system's cause; its
-/// message reads "cannot <action> <path>: <cause>".
+/// message reads `cannot <action> <path>: <cause>`.
 #[derive(Debug)]
 pub struct OutputError {
     /// What was attempted ("create the output folder", "write").
