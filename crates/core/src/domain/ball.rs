@@ -4,7 +4,8 @@ use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
 
 use super::Domain;
-use crate::{Dimension, Error, Result, check_dim, check_finite};
+use super::PROJECT_DIM_HINT;
+use crate::{Dimension, Error, Result, check_dim_hint, check_finite, check_finite_hint};
 
 /// The closed Euclidean ball B(c, R) = {x : ‖x − c‖₂ ≤ R} with a finite center c and a finite
 /// radius R ≥ 0.
@@ -53,7 +54,11 @@ impl L2Ball {
     /// [`Error::NonFinite`] when `center` holds NaN or ±∞;
     /// [`Error::InvalidParameter`] when `radius` is negative, NaN or infinite.
     pub fn new(center: DVector<f64>, radius: f64) -> Result<Self> {
-        check_finite("ball center", center.as_slice())?;
+        check_finite_hint(
+            "ball center",
+            center.as_slice(),
+            "give a center with finite entries",
+        )?;
         if !(radius.is_finite() && radius >= 0.0) {
             return Err(Error::invalid("radius", radius, "a finite number >= 0"));
         }
@@ -118,7 +123,7 @@ impl Dimension for L2Ball {
 impl Domain for L2Ball {
     /// Π(y) = c + (y − c)·min(1, R/‖y − c‖₂); points inside the ball are left bit-for-bit unchanged.
     fn project_in_place(&self, x: &mut DVector<f64>) -> Result<()> {
-        check_dim("point to project", self.dim(), x.len())?;
+        check_dim_hint("point to project", self.dim(), x.len(), PROJECT_DIM_HINT)?;
         check_finite("point to project", x.as_slice())?;
         let (m, s) = self.scaled_distance(x.as_slice());
         let dist = 2.0 * m * s.sqrt();

@@ -26,7 +26,7 @@ use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
 
 use super::Domain;
-use crate::{Dimension, Error, Result, check_dim, check_finite, check_positive};
+use crate::{Dimension, Error, Result, check_dim_hint, check_finite, check_positive};
 
 /// Which algorithm [`Simplex`] uses to find the water level θ.
 ///
@@ -427,7 +427,12 @@ impl Simplex {
     /// [`Error::DimensionMismatch`] when `x.len() != dim()`; [`Error::NonFinite`] when `x`
     /// holds NaN or ±∞.
     pub fn project_with_scratch(&self, x: &mut DVector<f64>, scratch: &mut Vec<f64>) -> Result<()> {
-        check_dim("point to project", self.dim, x.len())?;
+        check_dim_hint(
+            "point to project",
+            self.dim,
+            x.len(),
+            super::PROJECT_DIM_HINT,
+        )?;
         self.method.project(x.as_mut_slice(), self.total, scratch)
     }
 }
