@@ -93,9 +93,9 @@ fn record_outcomes(
             seed,
             replicate,
             method: report.solver.clone(),
-            epochs: report.counts.samples as f64 / n as f64,
-            gradient_calls: report.counts.gradients,
-            samples: report.counts.samples,
+            epochs: report.counts.get(CountKind::TotalPoints) as f64 / n as f64,
+            gradient_calls: report.counts.calls.gradients,
+            samples: report.counts.get(CountKind::TotalPoints),
             train_loss: metric("train_loss")?,
             test_accuracy: metric("test_accuracy")?,
             seconds: report.elapsed_s,
@@ -111,7 +111,7 @@ fn run_seed(streams: &RngStreams, epochs: u64) -> Result<(Vec<Report>, u64), Any
     let loss = MultinomialLogistic::new(Arc::clone(&train))?.with_l2(L2)?;
     let dim = loss.dim();
     let step = StepSize::Constant(1.0 / smoothness_bound(&train, L2));
-    let budget = Stopping::new().budget(CountKind::Samples, epochs * n);
+    let budget = Stopping::new().budget(CountKind::TotalPoints, epochs * n);
     let eval = Eval {
         loss: &loss,
         test: &test,
@@ -178,9 +178,13 @@ impl Eval<'_> {
     ) -> Result<Report, AnyError> {
         let report = Executor::new(stopping)
             .record_every(record_every)
-            .metric("train_loss", |w| self.loss.value(w).unwrap_or(f64::NAN))
-            .metric("test_accuracy", |w| {
-                self.loss.accuracy(w, self.test).unwrap_or(f64::NAN)
+            .metric("train_loss", |s: &dyn Solver| {
+                self.loss.value(s.iterate()).unwrap_or(f64::NAN)
+            })
+            .metric("test_accuracy", |s: &dyn Solver| {
+                self.loss
+                    .accuracy(s.iterate(), self.test)
+                    .unwrap_or(f64::NAN)
             })
             .observer(ProgressObserver::new(
                 iterations,
@@ -280,7 +284,12 @@ fn write_plots(out: &Path, runs: &[(Report, u64)]) -> Result<(), AnyError> {
                     .trace
                     .records
                     .iter()
-                    .map(|rec| (rec.counts.samples as f64 / *n as f64, rec.metrics[metric]))
+                    .map(|rec| {
+                        (
+                            rec.counts.get(CountKind::TotalPoints) as f64 / *n as f64,
+                            rec.metrics[metric],
+                        )
+                    })
                     .collect(),
             })
             .collect();

@@ -296,7 +296,7 @@ impl ProgressObserver {
 }
 
 impl Observer for ProgressObserver {
-    fn observe(&mut self, _solver: &str, record: &TraceRecord) {
+    fn observe(&mut self, _solver: &dyn lisse_core::Solver, record: &TraceRecord) {
         self.bar.set_position(record.iter);
         if let Some(v) = self
             .metric

@@ -83,6 +83,14 @@ pub enum Error {
         /// What was wrong.
         reason: String,
     },
+    /// A run that could never end: its only stopping rule watches a count that does not move.
+    #[error("the run cannot end under the rule {rule}: {reason}")]
+    Stalled {
+        /// The stopping rule, as configured.
+        rule: String,
+        /// What did not move, and what to set instead.
+        reason: String,
+    },
     /// A dense allocation the input asks for exceeds a stated memory limit (checked before
     /// allocating, so that it is an error and not an abort).
     #[error(

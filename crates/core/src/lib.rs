@@ -4,15 +4,18 @@
 //! smoothing, subset) builds on these, and so can your own code:
 //!
 //! - [`oracle`]: one capability per trait — values, gradients and Hessian-vector products into
-//!   caller buffers; stochastic versions with an explicit RNG; finite sums with minibatches;
-//!   two-block (x, y) oracles for bilevel problems; the [`OracleExt`] conveniences.
+//!   caller buffers; stochastic versions evaluated at an explicit sample that a [`Sampler`]
+//!   draws from the caller's RNG; finite sums with minibatches; two-block (x, y) oracles for
+//!   bilevel problems and their single-block views; the [`OracleExt`] conveniences.
 //! - [`domain`]: feasible sets with exact Euclidean projections (whole space, L2 ball, box,
 //!   probability simplex).
 //! - [`rng`]: reproducible, independent random streams for parallel tasks.
-//! - [`counting`]: oracle-call accounting through the [`Counted`] wrapper.
+//! - [`counting`]: accounting of samples drawn and evaluations per kind through the
+//!   [`Counted`] wrapper.
 //! - [`executor`]: one run loop with stopping rules, observers and a serializable trace.
 //! - [`solver`]: reference solvers (projected gradient descent, SGD) on the same executor.
-//! - [`check`]: finite-difference derivative checks.
+//! - [`check`], [`two_block_check`]: finite-difference derivative checks (single block; ∇ₓ,
+//!   ∇ᵧ, ∇²ᵧᵧ·v and ∇²ₓᵧ·v of two-block oracles).
 //! - [`Error`]: the typed error every public function returns instead of panicking.
 //!
 //! Scalars are `f64` and vectors nalgebra `DVector<f64>` throughout.
@@ -47,18 +50,22 @@ pub mod executor;
 pub mod oracle;
 pub mod rng;
 pub mod solver;
+pub mod two_block_check;
 
-pub use counting::{CallCounter, CountKind, Counted, OracleCounts};
+pub use counting::{CallCounter, CountKind, Counted, KindCounts, OracleCounts, OracleKind};
 pub use domain::Domain;
 pub use error::{
     Error, Result, check_dim, check_dim_hint, check_finite, check_finite_hint, check_positive,
     check_range,
 };
-pub use executor::{Executor, Observer, Report, Solver, StopReason, Stopping, Trace, TraceRecord};
+pub use executor::{
+    DEFAULT_MAX_RECORDS, Executor, Observer, Report, Solver, StopReason, Stopping, Trace,
+    TraceRecord,
+};
 pub use oracle::finite_sum_check_batch as check_batch;
 pub use oracle::{
-    Dimension, FiniteSum, FiniteSumHvp, Gradient, Hvp, Objective, OracleExt, PartialGradients,
-    PartialHvps, StochasticGradient, StochasticHvp, StochasticObjective,
+    Dimension, FiniteSum, FiniteSumHvp, FixX, FixY, Gradient, Hvp, Objective, OracleExt,
+    PartialGradients, PartialHvps, Sampler, StochasticGradient, StochasticHvp, StochasticObjective,
     StochasticPartialGradients, StochasticPartialHvps, TwoBlock, TwoBlockFiniteSum,
     TwoBlockFiniteSumHvp, TwoBlockObjective,
 };

@@ -3,8 +3,8 @@
 use lisse_core::check::{DerivativeCheck, finite_difference_gradient, finite_difference_hvp};
 use lisse_core::{
     CountKind, Counted, Dimension, Error, FiniteSum, FiniteSumHvp, Gradient, Hvp, Objective,
-    OracleExt, PartialGradients, PartialHvps, Result, RngStreams, StochasticGradient, TwoBlock,
-    check_dim,
+    OracleExt, OracleKind, PartialGradients, PartialHvps, Result, RngStreams, Sampler,
+    StochasticGradient, TwoBlock, check_dim,
 };
 use nalgebra::{DMatrix, DVector, dvector};
 use proptest::prelude::*;
@@ -69,16 +69,26 @@ impl Hvp for Rows {
         self.batch_hvp_into(x, v, &(0..self.n_terms()).collect::<Vec<_>>(), out)
     }
 }
-/// One uniformly drawn term per call: unbiased for the mean.
+/// The sample is one uniformly drawn term index: unbiased for the mean.
+impl Sampler for Rows {
+    type Sample = usize;
+    fn empty_sample(&self) -> usize {
+        0
+    }
+    fn draw_into<R: Rng + ?Sized>(&self, rng: &mut R, i: &mut usize) -> Result<()> {
+        *i = rng.random_range(0..self.n_terms());
+        Ok(())
+    }
+    fn samples_per_draw(&self) -> usize {
+        1
+    }
+    fn points_read(&self, _i: &usize) -> usize {
+        1
+    }
+}
 impl StochasticGradient for Rows {
-    fn stochastic_gradient_into<R: Rng + ?Sized>(
-        &self,
-        x: &DVector<f64>,
-        rng: &mut R,
-        out: &mut DVector<f64>,
-    ) -> Result<()> {
-        let i = rng.random_range(0..self.n_terms());
-        self.term_gradient_into(x, i, out)
+    fn gradient_at_into(&self, x: &DVector<f64>, i: &usize, out: &mut DVector<f64>) -> Result<()> {
+        self.term_gradient_into(x, *i, out)
     }
 }
 
@@ -97,11 +107,13 @@ proptest! {
     fn batch_means_match_terms(entries in proptest::collection::vec(-2.0..2.0f64, 4 * 3 + 4), x in proptest::collection::vec(-1.0..1.0f64, 3), batch in proptest::collection::vec(0usize..4, 1..8)) {
         let f = rows(4, 3, &entries);
         let x = DVector::from_vec(x);
+        // The reference is built from the rows directly, not from any method under test.
         let mut want = DVector::zeros(3);
         let mut want_v = 0.0;
         for &i in &batch {
-            want += f.batch_gradient(&x, &[i]).unwrap();
-            want_v += f.term_value(&x, i).unwrap();
+            let r = f.a.row(i).transpose().dot(&x) - f.b[i];
+            want += f.a.row(i).transpose() * r;
+            want_v += 0.5 * r * r;
         }
         want /= batch.len() as f64;
         want_v /= batch.len() as f64;
@@ -134,7 +146,7 @@ fn averaged_stochastic_gradient_is_unbiased_and_variance_shrinks() {
     let x = dvector![0.3, -0.4];
     let full = f.gradient(&x).unwrap();
     let streams = RngStreams::new(11);
-    let (mut out, mut scratch) = (DVector::zeros(2), DVector::zeros(2));
+    let (mut out, mut scratch, mut sample) = (DVector::zeros(2), DVector::zeros(2), 0);
     let mut mean_err = |m: usize, reps: u64| {
         let mut sq = 0.0;
         let mut mean = DVector::zeros(2);
@@ -143,6 +155,7 @@ fn averaged_stochastic_gradient_is_unbiased_and_variance_shrinks() {
                 &x,
                 m,
                 &mut streams.stream(r),
+                &mut sample,
                 &mut out,
                 &mut scratch,
             )
@@ -187,12 +200,26 @@ fn counted_tallies_each_kind() {
     f.hvp(&x, &x).unwrap();
     f.batch_gradient(&x, &[0, 1, 1]).unwrap();
     f.stochastic_gradient(&x, &mut rng).unwrap();
+    let i = f.draw(&mut rng).unwrap();
+    f.gradient_at(&x, &i).unwrap();
+    f.gradient_at(&dvector![0.3, 0.0], &i).unwrap();
     let c = f.counts();
-    assert_eq!((c.values, c.gradients, c.hvps, c.cross_hvps), (1, 3, 1, 0));
-    // value, gradient and HVP read all 4 rows each; the batch 3; the stochastic call 1.
-    assert_eq!(c.samples, 3 * 4 + 3 + 1);
-    assert_eq!(c.total(), 5);
-    assert_eq!(c.get(CountKind::Samples), 16);
+    let calls = c.calls;
+    assert_eq!(
+        (calls.values, calls.gradients, calls.hvps, calls.cross_hvps),
+        (1, 5, 1, 0)
+    );
+    // Draws: 2 of one index each, whatever is evaluated on them.
+    assert_eq!((c.draws, c.samples), (2, 2));
+    // Points read: value, gradient and HVP all 4 rows each; the batch 3; each evaluation at a
+    // drawn index 1.
+    assert_eq!(c.points.values, 4);
+    assert_eq!(c.points.gradients, 4 + 3 + 3);
+    assert_eq!(c.points.hvps, 4);
+    assert_eq!(c.get(CountKind::TotalPoints), 4 + 10 + 4);
+    assert_eq!(c.get(CountKind::TotalCalls), 7);
+    assert_eq!(c.get(CountKind::Samples), 2);
+    assert_eq!(c.get(CountKind::Points(OracleKind::Gradient)), 10);
     // Shared across threads by reference.
     std::thread::scope(|s| {
         for _ in 0..2 {
@@ -203,7 +230,7 @@ fn counted_tallies_each_kind() {
             });
         }
     });
-    assert_eq!(f.counts().gradients, 203);
+    assert_eq!(f.counts().calls.gradients, 205);
     f.counter().reset();
     assert_eq!(f.counts(), lisse_core::OracleCounts::default());
 }
@@ -275,8 +302,11 @@ fn two_block_ext_and_counting() {
     assert_eq!(h.grad_y(&x, &y).unwrap(), dvector![-2.5, -3.0, -2.0]);
     assert_eq!(h.hvp_yy(&x, &y, &v).unwrap(), v);
     assert_eq!(h.hvp_xy(&x, &y, &v).unwrap(), dvector![6.0, 15.0]);
-    let c = h.counts();
-    assert_eq!((c.gradients, c.hvps, c.cross_hvps), (2, 1, 1));
+    let c = h.counts().calls;
+    assert_eq!(
+        (c.grads_x, c.grads_y, c.gradients, c.hvps, c.cross_hvps),
+        (1, 1, 0, 1, 1)
+    );
 }
 
 #[test]
@@ -319,6 +349,7 @@ fn bad_inputs_give_typed_errors() {
         &x,
         0,
         &mut RngStreams::new(0).stream(0),
+        &mut 0,
         &mut out,
         &mut scratch,
     );

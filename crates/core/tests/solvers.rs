@@ -4,7 +4,7 @@
 use lisse_core::domain::{L2Ball, Simplex};
 use lisse_core::solver::{GradientDescent, Sgd, StepSize};
 use lisse_core::{
-    Dimension, Error, Executor, Gradient, Result, RngStreams, Solver, StochasticGradient,
+    Dimension, Error, Executor, Gradient, Result, RngStreams, Sampler, Solver, StochasticGradient,
     StopReason, Stopping, check_dim,
 };
 use nalgebra::{DVector, dvector};
@@ -24,16 +24,31 @@ impl Gradient for Shifted {
         Ok(())
     }
 }
+impl Sampler for Shifted {
+    type Sample = DVector<f64>;
+    fn empty_sample(&self) -> DVector<f64> {
+        DVector::zeros(self.dim())
+    }
+    fn draw_into<R: Rng + ?Sized>(&self, rng: &mut R, s: &mut DVector<f64>) -> Result<()> {
+        s.iter_mut().for_each(|o| *o = rng.random_range(-1.0..1.0));
+        Ok(())
+    }
+    fn samples_per_draw(&self) -> usize {
+        1
+    }
+    fn points_read(&self, _s: &DVector<f64>) -> usize {
+        1
+    }
+}
 impl StochasticGradient for Shifted {
-    fn stochastic_gradient_into<R: Rng + ?Sized>(
+    fn gradient_at_into(
         &self,
         x: &DVector<f64>,
-        rng: &mut R,
+        s: &DVector<f64>,
         out: &mut DVector<f64>,
     ) -> Result<()> {
         self.gradient_into(x, out)?;
-        out.iter_mut()
-            .for_each(|o| *o += rng.random_range(-1.0..1.0));
+        *out += s;
         Ok(())
     }
 }
@@ -95,7 +110,7 @@ fn sgd_average_converges_at_the_noise_rate() {
     // Var of uniform[−1,1] is 1/3, so the sd of the mean of T draws is √(1/(3T)) ≈ 0.004.
     assert!((r.final_point - &c).amax() < 5.0 * (1.0 / (3.0 * 20_000.0f64)).sqrt());
     assert!((sgd.average() - &c).amax() < 0.05);
-    assert_eq!(r.counts.gradients, 20_000);
+    assert_eq!(r.counts.calls.gradients, 20_000);
 }
 
 #[test]

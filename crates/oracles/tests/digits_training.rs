@@ -57,11 +57,13 @@ fn gd_counts_full_batches_as_n_samples() {
     let loss = MultinomialLogistic::new(train).unwrap();
     let dim = loss.dim();
     let mut gd = GradientDescent::new(loss, DVector::zeros(dim), StepSize::Constant(0.5)).unwrap();
-    let report = Executor::new(Stopping::new().budget(CountKind::Samples, 5 * n))
+    let report = Executor::new(Stopping::new().budget(CountKind::TotalPoints, 5 * n))
         .run(&mut gd, &mut RngStreams::new(0).stream(0))
         .unwrap();
-    assert_eq!(report.counts.gradients, 5);
-    assert_eq!(report.counts.samples, 5 * n);
+    assert_eq!(report.counts.calls.gradients, 5);
+    assert_eq!(report.counts.points.gradients, 5 * n);
+    // Full-batch GD draws nothing.
+    assert_eq!((report.counts.draws, report.counts.samples), (0, 0));
 }
 
 /// Over 10 seeds (splits and sampling), SGD's mean test accuracy is at least 96% and no seed

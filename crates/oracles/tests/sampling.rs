@@ -1,11 +1,11 @@
 //! Minibatch sampling and gradient noise: unbiasedness, the stated variances, and errors.
 
 use lisse_core::{
-    Counted, Dimension, Error, FiniteSum, FiniteSumHvp, Gradient, OracleExt, Result, RngStreams,
-    StochasticHvp, StochasticObjective, StochasticPartialGradients, StochasticPartialHvps,
-    TwoBlock, TwoBlockFiniteSum, TwoBlockFiniteSumHvp,
+    Counted, Dimension, Error, FiniteSum, FiniteSumHvp, Gradient, OracleExt, PartialGradients,
+    PartialHvps, Result, RngStreams, Sampler, StochasticHvp, StochasticObjective, TwoBlock,
+    TwoBlockFiniteSum, TwoBlockFiniteSumHvp, TwoBlockObjective,
 };
-use lisse_oracles::sampling::{GradientNoise, Minibatch, Sampling};
+use lisse_oracles::sampling::{Batch, BatchSampler, GradientNoise, Minibatch, Sampling};
 use nalgebra::{DVector, dvector};
 use proptest::prelude::*;
 
@@ -124,11 +124,18 @@ fn without_replacement_full_batch_is_exact_and_distinct() {
         .unwrap();
     let full = f.batch_gradient(&x, &(0..9).collect::<Vec<_>>()).unwrap();
     assert!((g - full).amax() < 1e-12);
-    let mut idx = Vec::new();
     let small = Minibatch::new(f, 5, Sampling::WithoutReplacement).unwrap();
+    let mut reused = small.empty_sample();
     for s in 0..50 {
-        small.sample_indices(&mut RngStreams::new(1).stream(s), &mut idx);
-        let mut sorted = idx.clone();
+        let batch = small.draw(&mut RngStreams::new(1).stream(s)).unwrap();
+        // Redrawing into a reused buffer gives the same batch as a fresh one: the draw
+        // depends on the RNG only (the kept permutation is restored after each draw).
+        small
+            .draw_into(&mut RngStreams::new(1).stream(s), &mut reused)
+            .unwrap();
+        assert_eq!(reused.indices(), batch.indices());
+        let idx = batch.indices();
+        let mut sorted = idx.to_vec();
         sorted.sort_unstable();
         sorted.dedup();
         assert_eq!(sorted.len(), 5);
@@ -142,13 +149,38 @@ fn minibatch_counts_samples_and_other_oracles() {
     let x = dvector![0.0, 0.0];
     let mut rng = RngStreams::new(2).stream(0);
     oracle.stochastic_gradient(&x, &mut rng).unwrap();
-    oracle.stochastic_value(&x, &mut rng).unwrap();
+    let batch = oracle.draw(&mut rng).unwrap();
+    let value = oracle.value_at(&x, &batch).unwrap();
     let mut out = DVector::zeros(2);
     oracle
-        .stochastic_hvp_into(&x, &dvector![1.0, 0.0], &mut rng, &mut out)
+        .hvp_at_into(&x, &dvector![1.0, 0.0], &batch, &mut out)
         .unwrap();
     let c = oracle.counts();
-    assert_eq!((c.gradients, c.values, c.hvps, c.samples), (1, 1, 1, 9));
+    assert_eq!(
+        (
+            c.calls.gradients,
+            c.calls.values,
+            c.calls.hvps,
+            c.draws,
+            c.samples
+        ),
+        (1, 1, 1, 2, 6)
+    );
+    assert_eq!(
+        (c.points.gradients, c.points.values, c.points.hvps),
+        (3, 3, 3)
+    );
+    // The value and the HVP are those of the drawn indices.
+    let f = points(10);
+    let want = batch
+        .indices()
+        .iter()
+        .map(|&i| f.term_value(&x, i).unwrap())
+        .sum::<f64>()
+        / 3.0;
+    assert!((value - want).abs() < 1e-12);
+    let want_h = batch.indices().iter().map(|&i| f.c[i]).sum::<f64>() / 3.0;
+    assert!((out[0] - want_h).abs() < 1e-12);
     // The HVP is the batch mean of cᵢ·v, between the smallest and largest curvature.
     assert!((1.0..=3.0).contains(&out[0]) && out[1] == 0.0);
 }
@@ -220,18 +252,54 @@ fn gradient_noise_rejects_bad_variance() {
     assert!(matches!(e, Err(Error::DimensionMismatch { .. })));
 }
 
-/// hᵢ(x, y) = ½‖y − x pᵢ‖² with x ∈ ℝ, y ∈ ℝ²: ∇ₓhᵢ = −pᵢᵀ(y − x pᵢ), ∇ᵧhᵢ = y − x pᵢ,
-/// ∇²ᵧᵧhᵢ = I, ∇²ₓᵧhᵢ·v = −pᵢᵀv.
-struct Lines(Vec<[f64; 2]>);
+/// hᵢ(x, y) = ½‖y − x pᵢ‖² + (qᵢ/6)·x·y₀³ with x ∈ ℝ, y ∈ ℝ²; every derivative depends on
+/// x, y and the term:
+/// ∇ₓhᵢ = −pᵢᵀ(y − x pᵢ) + (qᵢ/6) y₀³, ∇ᵧhᵢ = y − x pᵢ + e₀ (qᵢ/2) x y₀²,
+/// ∇²ᵧᵧhᵢ·v = v + e₀ qᵢ x y₀ v₀, ∇²ₓᵧhᵢ·v = −pᵢᵀv + (qᵢ/2) y₀² v₀.
+struct Lines {
+    p: Vec<[f64; 2]>,
+    q: Vec<f64>,
+}
 impl Lines {
-    fn residual(&self, x: &DVector<f64>, y: &DVector<f64>, i: usize) -> [f64; 2] {
-        [y[0] - x[0] * self.0[i][0], y[1] - x[0] * self.0[i][1]]
+    fn check(&self, batch: &[usize]) -> Result<()> {
+        lisse_core::check_batch(batch, self.p.len())
+    }
+    fn value_i(&self, x: &DVector<f64>, y: &DVector<f64>, i: usize) -> f64 {
+        let r = [y[0] - x[0] * self.p[i][0], y[1] - x[0] * self.p[i][1]];
+        0.5 * (r[0] * r[0] + r[1] * r[1]) + self.q[i] / 6.0 * x[0] * y[0].powi(3)
+    }
+    fn grad_x_i(&self, x: &DVector<f64>, y: &DVector<f64>, i: usize) -> DVector<f64> {
+        let r = [y[0] - x[0] * self.p[i][0], y[1] - x[0] * self.p[i][1]];
+        dvector![-(self.p[i][0] * r[0] + self.p[i][1] * r[1]) + self.q[i] / 6.0 * y[0].powi(3)]
+    }
+    fn grad_y_i(&self, x: &DVector<f64>, y: &DVector<f64>, i: usize) -> DVector<f64> {
+        dvector![
+            y[0] - x[0] * self.p[i][0] + 0.5 * self.q[i] * x[0] * y[0] * y[0],
+            y[1] - x[0] * self.p[i][1]
+        ]
+    }
+    fn hvp_yy_i(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        i: usize,
+    ) -> DVector<f64> {
+        dvector![v[0] + self.q[i] * x[0] * y[0] * v[0], v[1]]
+    }
+    fn hvp_xy_i(&self, y: &DVector<f64>, v: &DVector<f64>, i: usize) -> DVector<f64> {
+        dvector![
+            -(self.p[i][0] * v[0] + self.p[i][1] * v[1]) + 0.5 * self.q[i] * y[0] * y[0] * v[0]
+        ]
     }
     fn mean(batch: &[usize], mut term: impl FnMut(usize) -> DVector<f64>) -> DVector<f64> {
         batch
             .iter()
             .fold(term(batch[0]) * 0.0, |acc, &i| acc + term(i))
             / batch.len() as f64
+    }
+    fn all(&self) -> Vec<usize> {
+        (0..self.p.len()).collect()
     }
 }
 impl TwoBlock for Lines {
@@ -241,21 +309,17 @@ impl TwoBlock for Lines {
     fn dim_y(&self) -> usize {
         2
     }
+    fn full_batch_size_xy(&self) -> usize {
+        self.p.len()
+    }
 }
 impl TwoBlockFiniteSum for Lines {
     fn n_terms_xy(&self) -> usize {
-        self.0.len()
+        self.p.len()
     }
     fn batch_value_xy(&self, x: &DVector<f64>, y: &DVector<f64>, batch: &[usize]) -> Result<f64> {
-        lisse_core::check_batch(batch, self.0.len())?;
-        Ok(batch
-            .iter()
-            .map(|&i| {
-                let r = self.residual(x, y, i);
-                0.5 * (r[0] * r[0] + r[1] * r[1])
-            })
-            .sum::<f64>()
-            / batch.len() as f64)
+        self.check(batch)?;
+        Ok(batch.iter().map(|&i| self.value_i(x, y, i)).sum::<f64>() / batch.len() as f64)
     }
     fn batch_grad_x_into(
         &self,
@@ -264,11 +328,8 @@ impl TwoBlockFiniteSum for Lines {
         batch: &[usize],
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        lisse_core::check_batch(batch, self.0.len())?;
-        out.copy_from(&Lines::mean(batch, |i| {
-            let r = self.residual(x, y, i);
-            dvector![-(self.0[i][0] * r[0] + self.0[i][1] * r[1])]
-        }));
+        self.check(batch)?;
+        out.copy_from(&Lines::mean(batch, |i| self.grad_x_i(x, y, i)));
         Ok(())
     }
     fn batch_grad_y_into(
@@ -278,113 +339,217 @@ impl TwoBlockFiniteSum for Lines {
         batch: &[usize],
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        lisse_core::check_batch(batch, self.0.len())?;
-        out.copy_from(&Lines::mean(batch, |i| {
-            let r = self.residual(x, y, i);
-            dvector![r[0], r[1]]
-        }));
+        self.check(batch)?;
+        out.copy_from(&Lines::mean(batch, |i| self.grad_y_i(x, y, i)));
         Ok(())
     }
 }
 impl TwoBlockFiniteSumHvp for Lines {
     fn batch_hvp_yy_into(
         &self,
-        _x: &DVector<f64>,
-        _y: &DVector<f64>,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
         v: &DVector<f64>,
         batch: &[usize],
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        lisse_core::check_batch(batch, self.0.len())?;
-        out.copy_from(v);
+        self.check(batch)?;
+        out.copy_from(&Lines::mean(batch, |i| self.hvp_yy_i(x, y, v, i)));
         Ok(())
     }
     fn batch_hvp_xy_into(
         &self,
         _x: &DVector<f64>,
-        _y: &DVector<f64>,
+        y: &DVector<f64>,
         v: &DVector<f64>,
         batch: &[usize],
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        lisse_core::check_batch(batch, self.0.len())?;
-        out.copy_from(&Lines::mean(batch, |i| {
-            dvector![-(self.0[i][0] * v[0] + self.0[i][1] * v[1])]
-        }));
+        self.check(batch)?;
+        out.copy_from(&Lines::mean(batch, |i| self.hvp_xy_i(y, v, i)));
         Ok(())
+    }
+}
+/// The full sums, for the derivative checks.
+impl TwoBlockObjective for Lines {
+    fn value_xy(&self, x: &DVector<f64>, y: &DVector<f64>) -> Result<f64> {
+        self.batch_value_xy(x, y, &self.all())
+    }
+}
+impl PartialGradients for Lines {
+    fn grad_x_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.batch_grad_x_into(x, y, &self.all(), out)
+    }
+    fn grad_y_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.batch_grad_y_into(x, y, &self.all(), out)
+    }
+}
+impl PartialHvps for Lines {
+    fn hvp_yy_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.batch_hvp_yy_into(x, y, v, &self.all(), out)
+    }
+    fn hvp_xy_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.batch_hvp_xy_into(x, y, v, &self.all(), out)
     }
 }
 
 fn lines() -> Lines {
-    Lines(
-        (0..10)
+    Lines {
+        p: (0..10)
             .map(|i| [1.0 + i as f64, (i % 3) as f64 - 1.0])
             .collect(),
-    )
+        q: (0..10).map(|i| 0.5 + (i * 7 % 5) as f64).collect(),
+    }
 }
 
+/// Issue 5 acceptance: ∇ᵧg, ∇²ᵧᵧg·v and ∇²ₓᵧg·v on one drawn batch, and the gradient at two
+/// points on that batch; one draw is counted once, each evaluation by the points it reads.
 #[test]
-fn two_block_minibatch_shares_one_batch_and_counts_it_once() {
-    let (x, y) = (dvector![0.3], dvector![1.0, -2.0]);
-    // b = 1: with a shared sample i, ∇ₓh = −pᵢᵀ∇ᵧh exactly.
-    let oracle = Counted::new(Minibatch::two_block(lines(), 1, Sampling::WithReplacement).unwrap());
-    let (mut gx, mut gy) = (DVector::zeros(1), DVector::zeros(2));
-    let mut coupled = 0;
-    for s in 0..50 {
-        oracle
-            .stochastic_grads_into(&x, &y, &mut RngStreams::new(5).stream(s), &mut gx, &mut gy)
-            .unwrap();
-        coupled += usize::from(
-            lines()
-                .0
-                .iter()
-                .any(|p| (gx[0] + p[0] * gy[0] + p[1] * gy[1]).abs() < 1e-12),
+fn one_batch_serves_several_quantities_and_points() {
+    let f = lines();
+    let (x, y, v) = (dvector![0.3], dvector![1.0, -2.0], dvector![0.5, 2.0]);
+    let (x_prev, y_prev) = (dvector![-0.2], dvector![0.7, 0.1]);
+    for (b, sampling) in [
+        (4, Sampling::WithReplacement),
+        (6, Sampling::WithoutReplacement),
+    ] {
+        let g = Counted::new(Minibatch::two_block(lines(), b, sampling).unwrap());
+        let batch = g.draw(&mut RngStreams::new(5).stream(b as u64)).unwrap();
+        let idx = batch.indices();
+        assert_eq!(idx.len(), b);
+        let d_y = g.grad_y_at(&x, &y, &batch).unwrap();
+        let d_y_prev = g.grad_y_at(&x_prev, &y_prev, &batch).unwrap();
+        let hyy = g.hvp_yy_at(&x, &y, &v, &batch).unwrap();
+        let hxy = g.hvp_xy_at(&x, &y, &v, &batch).unwrap();
+        let d_x = g.grad_x_at(&x, &y, &batch).unwrap();
+        // Each equals the closed-form mean over the drawn indices.
+        let close = |a: &DVector<f64>, b: DVector<f64>| (a - b).amax() < 1e-12;
+        assert!(close(&d_y, Lines::mean(idx, |i| f.grad_y_i(&x, &y, i))));
+        assert!(close(
+            &d_y_prev,
+            Lines::mean(idx, |i| f.grad_y_i(&x_prev, &y_prev, i))
+        ));
+        assert!(close(&hyy, Lines::mean(idx, |i| f.hvp_yy_i(&x, &y, &v, i))));
+        assert!(close(&hxy, Lines::mean(idx, |i| f.hvp_xy_i(&y, &v, i))));
+        assert!(close(&d_x, Lines::mean(idx, |i| f.grad_x_i(&x, &y, i))));
+        let c = g.counts();
+        let b = b as u64;
+        assert_eq!((c.draws, c.samples), (1, b), "one draw of b samples");
+        assert_eq!(
+            (
+                c.calls.grads_y,
+                c.calls.hvps,
+                c.calls.cross_hvps,
+                c.calls.grads_x
+            ),
+            (2, 1, 1, 1)
+        );
+        assert_eq!(
+            (
+                c.points.grads_y,
+                c.points.hvps,
+                c.points.cross_hvps,
+                c.points.grads_x
+            ),
+            (2 * b, b, b, b)
         );
     }
-    assert_eq!(coupled, 50);
-    let c = oracle.counts();
-    assert_eq!(
-        (c.gradients, c.samples),
-        (100, 50),
-        "one shared sample per call, two gradients"
-    );
-    // Separate calls draw independent samples and count one sample each.
-    oracle
-        .stochastic_grad_x_into(&x, &y, &mut RngStreams::new(6).stream(0), &mut gx)
-        .unwrap();
-    assert_eq!(oracle.counts().samples, 51);
 }
 
 #[test]
 fn two_block_full_batch_without_replacement_is_exact() {
     let f = lines();
-    let all: Vec<usize> = (0..10).collect();
     let (x, y, v) = (dvector![-0.7], dvector![0.5, 0.25], dvector![2.0, -1.0]);
     let oracle = Minibatch::two_block(lines(), 10, Sampling::WithoutReplacement).unwrap();
-    let mut rng = RngStreams::new(8).stream(0);
-    let (mut gx, mut gy, mut hxy, mut hyy) = (
-        DVector::zeros(1),
-        DVector::zeros(2),
-        DVector::zeros(1),
-        DVector::zeros(2),
-    );
-    oracle
-        .stochastic_grads_into(&x, &y, &mut rng, &mut gx, &mut gy)
-        .unwrap();
-    oracle
-        .stochastic_hvp_xy_into(&x, &y, &v, &mut rng, &mut hxy)
-        .unwrap();
-    oracle
-        .stochastic_hvp_yy_into(&x, &y, &v, &mut rng, &mut hyy)
-        .unwrap();
-    let (mut ex, mut ey, mut exy) = (DVector::zeros(1), DVector::zeros(2), DVector::zeros(1));
-    f.batch_grad_x_into(&x, &y, &all, &mut ex).unwrap();
-    f.batch_grad_y_into(&x, &y, &all, &mut ey).unwrap();
-    f.batch_hvp_xy_into(&x, &y, &v, &all, &mut exy).unwrap();
-    assert!((gx - ex).amax() < 1e-12 && (gy - ey).amax() < 1e-12 && (hxy - exy).amax() < 1e-12);
-    assert_eq!(hyy, v);
+    let batch = oracle.draw(&mut RngStreams::new(8).stream(0)).unwrap();
+    let mut sorted = batch.indices().to_vec();
+    sorted.sort_unstable();
+    assert_eq!(sorted, f.all());
+    // Against the closed forms summed over all terms (not the batch methods under test).
+    let all = f.all();
+    let close = |a: DVector<f64>, b: DVector<f64>| (a - b).amax() < 1e-12;
+    assert!(close(
+        oracle.grad_x_at(&x, &y, &batch).unwrap(),
+        Lines::mean(&all, |i| f.grad_x_i(&x, &y, i))
+    ));
+    assert!(close(
+        oracle.grad_y_at(&x, &y, &batch).unwrap(),
+        Lines::mean(&all, |i| f.grad_y_i(&x, &y, i))
+    ));
+    assert!(close(
+        oracle.hvp_xy_at(&x, &y, &v, &batch).unwrap(),
+        Lines::mean(&all, |i| f.hvp_xy_i(&y, &v, i))
+    ));
+    assert!(close(
+        oracle.hvp_yy_at(&x, &y, &v, &batch).unwrap(),
+        Lines::mean(&all, |i| f.hvp_yy_i(&x, &y, &v, i))
+    ));
     assert!(matches!(
         Minibatch::two_block(lines(), 11, Sampling::WithoutReplacement),
         Err(Error::InvalidParameter { .. })
     ));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// Issue 5 acceptance: the two-block finite-difference checks pass on a correct oracle and
+    /// fail on one with a wrong cross term.
+    #[test]
+    fn two_block_derivative_checks(x in -2.0..2.0f64, y0 in -2.0..2.0f64, y1 in -2.0..2.0f64, v0 in -1.0..1.0f64, v1 in -1.0..1.0f64) {
+        let f = lines();
+        let (x, y, v) = (dvector![x], dvector![y0, y1], dvector![v0, v1]);
+        prop_assert!(f.check_grad_x(&x, &y, 1e-6).unwrap().passes(1e-6));
+        prop_assert!(f.check_grad_y(&x, &y, 1e-6).unwrap().passes(1e-6));
+        prop_assert!(f.check_hvp_yy(&x, &y, &v, 1e-6).unwrap().passes(1e-6));
+        prop_assert!(f.check_hvp_xy(&x, &y, &v, 1e-6).unwrap().passes(1e-6));
+        // A cross product missing its y-dependent part fails whenever that part is visible.
+        let numeric = lisse_core::two_block_check::finite_difference_hvp_xy(&f, &x, &y, &v, 1e-6).unwrap();
+        let wrong = Lines::mean(&f.all(), |i| dvector![-(f.p[i][0] * v[0] + f.p[i][1] * v[1])]);
+        let missing = (numeric.clone() - &wrong).amax();
+        if missing > 1e-3 {
+            prop_assert!(!lisse_core::check::DerivativeCheck::compare(&wrong, &numeric).unwrap().passes(1e-6));
+        }
+    }
+}
+
+#[test]
+fn batch_sampler_draws_without_replacement_in_o_b() {
+    // A huge population with a small batch: O(b) per draw after one O(n) setup.
+    let sampler = BatchSampler::new(2_000_000, 3, Sampling::WithoutReplacement).unwrap();
+    let mut batch = sampler.empty_sample();
+    let mut rng = RngStreams::new(1).stream(0);
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..2000 {
+        sampler.draw_into(&mut rng, &mut batch).unwrap();
+        let idx = batch.indices();
+        assert!(idx[0] != idx[1] && idx[1] != idx[2] && idx[0] != idx[2]);
+        seen.extend(idx.iter().copied());
+    }
+    // 6000 draws from 2 million: nearly all distinct.
+    assert!(seen.len() > 5900);
+    // Chosen indices are evaluated as given.
+    assert_eq!(Batch::from_indices(vec![3, 3, 1]).indices(), &[3, 3, 1]);
 }

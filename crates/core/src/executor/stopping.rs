@@ -12,7 +12,7 @@ pub enum StopReason {
     /// The iteration limit was reached.
     MaxIterations,
     /// The oracle budget was spent (checked before each iteration, so the last iteration may
-    /// overshoot it by one iteration's calls).
+    /// overshoot it by one iteration's calls; see [`Solver`](super::Solver) on long phases).
     OracleBudget,
     /// The solver's residual fell to the tolerance.
     Tolerance,
@@ -20,7 +20,14 @@ pub enum StopReason {
     MaxTime,
 }
 
-/// The stopping rules of a run; the first one to fire stops it. At least one must be set.
+/// The stopping rules of a run; the first one to fire stops it.
+///
+/// Every run ends: [`validate`](Self::validate) requires at least one rule that is sure to
+/// fire or to be detected as stuck (`max_iters`, `max_time`, or a `budget`); a tolerance alone
+/// is rejected, since a solver may have no residual or never reach it. A budget without
+/// `max_iters` or `max_time` stops the run with [`Error::Stalled`](crate::Error::Stalled) when
+/// its count does not move during a step (for instance `Samples` on an analytic oracle that
+/// draws nothing, or `Calls(Hvp)` on a solver that never calls one).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stopping {
     /// Stop after this many iterations.
@@ -67,20 +74,23 @@ impl Stopping {
         self
     }
 
-    /// Checks that at least one rule is set and the tolerance is a non-negative number.
+    /// Checks that a rule that ends every run is set (`max_iters`, `budget` or `max_time`) and
+    /// the tolerance is a non-negative number.
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] otherwise.
     pub fn validate(&self) -> Result<()> {
-        if self.max_iters.is_none()
-            && self.budget.is_none()
-            && self.tolerance.is_none()
-            && self.max_time.is_none()
-        {
+        if self.max_iters.is_none() && self.budget.is_none() && self.max_time.is_none() {
+            let value = if self.tolerance.is_some() {
+                "a tolerance alone"
+            } else {
+                "no rule"
+            };
             return Err(Error::invalid(
                 "stopping",
-                "no rule",
-                "at least one of max_iters, budget, tolerance or max_time (a run must end)",
+                value,
+                "at least one of max_iters, budget or max_time, so that the run ends even when \
+                 the solver has no residual or cannot reach the tolerance",
             ));
         }
         if let Some(t) = self.tolerance

@@ -55,6 +55,11 @@ pub struct Report {
     pub counts: OracleCounts,
     /// The final iterate.
     pub final_point: DVector<f64>,
+    /// The final lower-level iterate y of a bilevel solver ([`Solver::lower_iterate`]).
+    ///
+    /// [`Solver::lower_iterate`]: super::Solver::lower_iterate
+    #[serde(default)]
+    pub final_lower_point: Option<DVector<f64>>,
     /// The recorded trace.
     pub trace: Trace,
 }

@@ -7,7 +7,6 @@
 //! (`grad_x_into`, `hvp_yy_into`) so one type may implement single-block oracles as well.
 
 use nalgebra::DVector;
-use rand::Rng;
 
 use crate::Result;
 
@@ -79,102 +78,14 @@ pub trait PartialHvps: TwoBlock {
     ) -> Result<()>;
 }
 
-/// Stochastic partial gradients, each call from a fresh independent sample.
-pub trait StochasticPartialGradients: TwoBlock {
-    /// Writes ∇ₓH(x, y; ξ) into `out`, ξ drawn from `rng`.
-    ///
-    /// # Errors
-    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) on a wrong length.
-    fn stochastic_grad_x_into<R: Rng + ?Sized>(
-        &self,
-        x: &DVector<f64>,
-        y: &DVector<f64>,
-        rng: &mut R,
-        out: &mut DVector<f64>,
-    ) -> Result<()>;
-
-    /// Writes ∇ᵧH(x, y; ξ) into `out`, ξ drawn from `rng`.
-    ///
-    /// # Errors
-    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) on a wrong length.
-    fn stochastic_grad_y_into<R: Rng + ?Sized>(
-        &self,
-        x: &DVector<f64>,
-        y: &DVector<f64>,
-        rng: &mut R,
-        out: &mut DVector<f64>,
-    ) -> Result<()>;
-
-    /// Both partial gradients. The provided version draws two independent samples; oracles that
-    /// can evaluate both at one shared sample override it.
-    ///
-    /// # Errors
-    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) on a wrong length.
-    fn stochastic_grads_into<R: Rng + ?Sized>(
-        &self,
-        x: &DVector<f64>,
-        y: &DVector<f64>,
-        rng: &mut R,
-        out_x: &mut DVector<f64>,
-        out_y: &mut DVector<f64>,
-    ) -> Result<()> {
-        self.stochastic_grad_x_into(x, y, rng, out_x)?;
-        self.stochastic_grad_y_into(x, y, rng, out_y)
-    }
-
-    /// Data points one call consumes (the minibatch size); used for sample accounting.
-    fn samples_per_call(&self) -> usize {
-        1
-    }
-
-    /// Data points one [`stochastic_grads_into`](Self::stochastic_grads_into) call consumes:
-    /// two samples' worth by default, one for implementations that share it.
-    fn samples_per_grads_call(&self) -> usize {
-        2 * self.samples_per_call()
-    }
-}
-
-/// Stochastic second-order products of the y block, each call from a fresh independent sample.
-pub trait StochasticPartialHvps: TwoBlock {
-    /// Writes ∇²ᵧᵧH(x, y; ζ)·v into `out`, ζ drawn from `rng`.
-    ///
-    /// # Errors
-    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) on a wrong length.
-    fn stochastic_hvp_yy_into<R: Rng + ?Sized>(
-        &self,
-        x: &DVector<f64>,
-        y: &DVector<f64>,
-        v: &DVector<f64>,
-        rng: &mut R,
-        out: &mut DVector<f64>,
-    ) -> Result<()>;
-
-    /// Writes ∇²ₓᵧH(x, y; ζ)·v into `out` (length `dim_x`), ζ drawn from `rng`.
-    ///
-    /// # Errors
-    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) on a wrong length.
-    fn stochastic_hvp_xy_into<R: Rng + ?Sized>(
-        &self,
-        x: &DVector<f64>,
-        y: &DVector<f64>,
-        v: &DVector<f64>,
-        rng: &mut R,
-        out: &mut DVector<f64>,
-    ) -> Result<()>;
-
-    /// Data points one call consumes (the minibatch size); used for sample accounting.
-    fn samples_per_call(&self) -> usize {
-        1
-    }
-}
-
 /// A two-block finite sum h(x, y) = (1/n) Σᵢ hᵢ(x, y) evaluated on minibatches of term indices.
 ///
 /// The indexed counterpart of the stochastic two-block traits: variance-reduced bilevel methods
 /// (SABA, VRBO, MRBO) keep per-term or full-batch memory and need to evaluate chosen indices,
 /// and several quantities must often share one minibatch. `lisse-oracles`' `Minibatch` turns
-/// any `TwoBlockFiniteSum` into [`StochasticPartialGradients`] (and, with
-/// [`TwoBlockFiniteSumHvp`], [`StochasticPartialHvps`]). Repeated indices count as often as
+/// any `TwoBlockFiniteSum` into [`StochasticPartialGradients`](crate::StochasticPartialGradients)
+/// (and, with [`TwoBlockFiniteSumHvp`], [`StochasticPartialHvps`](crate::StochasticPartialHvps))
+/// evaluated at drawn batches. Repeated indices count as often as
 /// they appear; empty batches and indices out of range are typed errors.
 pub trait TwoBlockFiniteSum: TwoBlock {
     /// Number of terms n.

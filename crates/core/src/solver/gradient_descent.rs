@@ -1,12 +1,10 @@
 //! Projected gradient descent.
 
-use nalgebra::DVector;
-use rand::Rng;
-
-use super::StepSize;
-use super::feasible_start;
+use super::step_size::checked_step;
+use super::{StepSchedule, StepSize, feasible_start};
 use crate::domain::WholeSpace;
-use crate::{Counted, Domain, Gradient, OracleCounts, Result, Solver};
+use crate::{Counted, Domain, Gradient, OracleCounts, Result, Solver, StreamRng};
+use nalgebra::DVector;
 
 /// Projected gradient descent x_{t+1} = Π_X(x_t − η_t ∇f(x_t)).
 ///
@@ -35,10 +33,10 @@ use crate::{Counted, Domain, Gradient, OracleCounts, Result, Solver};
 /// # Ok::<(), lisse_core::Error>(())
 /// ```
 #[derive(Debug, Clone)]
-pub struct GradientDescent<O, D = WholeSpace> {
+pub struct GradientDescent<O, D = WholeSpace, S = StepSize> {
     oracle: Counted<O>,
     domain: D,
-    step: StepSize,
+    step: S,
     x: DVector<f64>,
     next: DVector<f64>,
     grad: DVector<f64>,
@@ -46,26 +44,26 @@ pub struct GradientDescent<O, D = WholeSpace> {
     residual: Option<f64>,
 }
 
-impl<O: Gradient> GradientDescent<O, WholeSpace> {
+impl<O: Gradient, S: StepSchedule> GradientDescent<O, WholeSpace, S> {
     /// Unconstrained gradient descent from `x0`.
     ///
     /// # Errors
     /// A wrong length or non-finite entry of `x0`, or an invalid step size.
-    pub fn new(oracle: O, x0: DVector<f64>, step: StepSize) -> Result<Self> {
+    pub fn new(oracle: O, x0: DVector<f64>, step: S) -> Result<Self> {
         let domain = WholeSpace::new(oracle.dim());
         GradientDescent::projected(oracle, domain, x0, step)
     }
 }
 
-impl<O: Gradient, D: Domain> GradientDescent<O, D> {
+impl<O: Gradient, D: Domain, S: StepSchedule> GradientDescent<O, D, S> {
     /// Gradient descent projected onto `domain`, from Π(`x0`).
     ///
     /// # Errors
     /// A wrong length or non-finite entry of `x0`, a domain of another dimension, or an
     /// invalid step size.
-    pub fn projected(oracle: O, domain: D, mut x0: DVector<f64>, step: StepSize) -> Result<Self> {
+    pub fn projected(oracle: O, domain: D, mut x0: DVector<f64>, step: S) -> Result<Self> {
         let d = oracle.dim();
-        feasible_start(d, &domain, &mut x0, step)?;
+        feasible_start(d, &domain, &mut x0, &step)?;
         Ok(Self {
             oracle: Counted::new(oracle),
             domain,
@@ -84,13 +82,13 @@ impl<O: Gradient, D: Domain> GradientDescent<O, D> {
     }
 }
 
-impl<O: Gradient, D: Domain> Solver for GradientDescent<O, D> {
+impl<O: Gradient, D: Domain, S: StepSchedule> Solver for GradientDescent<O, D, S> {
     fn name(&self) -> &'static str {
         "gd"
     }
 
-    fn step<R: Rng + ?Sized>(&mut self, _rng: &mut R) -> Result<()> {
-        let eta = self.step.at(self.t);
+    fn step(&mut self, _rng: &mut StreamRng) -> Result<()> {
+        let eta = checked_step(&self.step, self.t)?;
         self.oracle.gradient_into(&self.x, &mut self.grad)?;
         self.next.copy_from(&self.x);
         self.next.axpy(-eta, &self.grad, 1.0);

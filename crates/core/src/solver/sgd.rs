@@ -1,49 +1,54 @@
 //! Projected stochastic gradient descent.
 
 use nalgebra::DVector;
-use rand::Rng;
 
-use super::{StepSize, feasible_start};
+use super::step_size::checked_step;
+use super::{StepSchedule, StepSize, feasible_start};
 use crate::domain::WholeSpace;
-use crate::{Counted, Domain, OracleCounts, Result, Solver, StochasticGradient};
+use crate::{Counted, Domain, OracleCounts, Result, Solver, StochasticGradient, StreamRng};
 
-/// Projected stochastic gradient descent x_{t+1} = Π_X(x_t − η_t g(x_t; ξ_t)), with a fresh
+/// Projected stochastic gradient descent x_{t+1} = Π_X(x_t − η_t ∇F(x_t; ξ_t)), with a fresh
 /// sample ξ_t drawn from the executor's RNG each step (Robbins & Monro, 1951; for the rates with
 /// decaying steps see Nemirovski, Juditsky, Lan & Shapiro, SIAM J. Optim. 19(4), 2009).
+///
+/// Each step makes one draw and one gradient evaluation at it, through the solver's
+/// [`Counted`] oracle; the sample buffer is allocated once, at construction.
 ///
 /// It also keeps the running average x̄_t = (1/t) Σ_{s≤t} x_s (Polyak–Ruppert averaging),
 /// available from [`Sgd::average`].
 #[derive(Debug, Clone)]
-pub struct Sgd<O, D = WholeSpace> {
+pub struct Sgd<O: StochasticGradient, D = WholeSpace, S = StepSize> {
     oracle: Counted<O>,
     domain: D,
-    step: StepSize,
+    step: S,
     x: DVector<f64>,
     grad: DVector<f64>,
+    sample: O::Sample,
     average: DVector<f64>,
     t: u64,
 }
 
-impl<O: StochasticGradient> Sgd<O, WholeSpace> {
+impl<O: StochasticGradient, S: StepSchedule> Sgd<O, WholeSpace, S> {
     /// Unconstrained SGD from `x0`.
     ///
     /// # Errors
     /// A wrong length or non-finite entry of `x0`, or an invalid step size.
-    pub fn new(oracle: O, x0: DVector<f64>, step: StepSize) -> Result<Self> {
+    pub fn new(oracle: O, x0: DVector<f64>, step: S) -> Result<Self> {
         let domain = WholeSpace::new(oracle.dim());
         Sgd::projected(oracle, domain, x0, step)
     }
 }
 
-impl<O: StochasticGradient, D: Domain> Sgd<O, D> {
+impl<O: StochasticGradient, D: Domain, S: StepSchedule> Sgd<O, D, S> {
     /// SGD projected onto `domain`, from Π(`x0`).
     ///
     /// # Errors
     /// A wrong length or non-finite entry of `x0`, a domain of another dimension, or an
     /// invalid step size.
-    pub fn projected(oracle: O, domain: D, mut x0: DVector<f64>, step: StepSize) -> Result<Self> {
+    pub fn projected(oracle: O, domain: D, mut x0: DVector<f64>, step: S) -> Result<Self> {
         let d = oracle.dim();
-        feasible_start(d, &domain, &mut x0, step)?;
+        feasible_start(d, &domain, &mut x0, &step)?;
+        let sample = oracle.empty_sample();
         Ok(Self {
             oracle: Counted::new(oracle),
             domain,
@@ -51,6 +56,7 @@ impl<O: StochasticGradient, D: Domain> Sgd<O, D> {
             average: x0.clone(),
             x: x0,
             grad: DVector::zeros(d),
+            sample,
             t: 0,
         })
     }
@@ -64,17 +70,24 @@ impl<O: StochasticGradient, D: Domain> Sgd<O, D> {
     pub fn oracle(&self) -> &Counted<O> {
         &self.oracle
     }
+
+    /// The sample of the last step (the one its gradient was evaluated at).
+    pub fn last_sample(&self) -> &O::Sample {
+        &self.sample
+    }
 }
 
-impl<O: StochasticGradient, D: Domain> Solver for Sgd<O, D> {
+impl<O: StochasticGradient, D: Domain, S: StepSchedule> Solver for Sgd<O, D, S> {
     fn name(&self) -> &'static str {
         "sgd"
     }
 
-    fn step<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Result<()> {
-        let eta = self.step.at(self.t);
+    fn step(&mut self, rng: &mut StreamRng) -> Result<()> {
+        use crate::Sampler;
+        let eta = checked_step(&self.step, self.t)?;
+        self.oracle.draw_into(rng, &mut self.sample)?;
         self.oracle
-            .stochastic_gradient_into(&self.x, rng, &mut self.grad)?;
+            .gradient_at_into(&self.x, &self.sample, &mut self.grad)?;
         self.x.axpy(-eta, &self.grad, 1.0);
         self.domain.project_in_place(&mut self.x)?;
         self.t += 1;

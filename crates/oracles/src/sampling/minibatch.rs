@@ -1,9 +1,7 @@
-//! Minibatch sampling over a finite sum.
-
-use std::cell::RefCell;
+//! Minibatch sampling over a finite sum: a batch of indices is a sample value.
 
 use lisse_core::{
-    Dimension, Error, FiniteSum, FiniteSumHvp, Result, StochasticGradient, StochasticHvp,
+    Dimension, Error, FiniteSum, FiniteSumHvp, Result, Sampler, StochasticGradient, StochasticHvp,
     StochasticObjective, StochasticPartialGradients, StochasticPartialHvps, TwoBlock,
     TwoBlockFiniteSum, TwoBlockFiniteSumHvp,
 };
@@ -23,75 +21,69 @@ pub enum Sampling {
     WithoutReplacement,
 }
 
-thread_local! {
-    static INDEX_BUFFER: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+/// A drawn minibatch: the term indices, plus the scratch its sampler reuses so that redrawing
+/// into it allocates nothing.
+///
+/// Build one to evaluate chosen indices with [`Batch::from_indices`] (a SAGA memory update,
+/// a full pass); draw one with [`BatchSampler`] or a [`Minibatch`] oracle.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Batch {
+    indices: Vec<usize>,
+    /// The identity permutation of 0..n, kept between draws without replacement (allocated at
+    /// the first such draw, then restored after each).
+    permutation: Vec<usize>,
+    /// The swap partners of the last draw without replacement, to undo it.
+    swaps: Vec<usize>,
 }
 
-/// A stochastic oracle that evaluates a [`FiniteSum`] (built with [`Minibatch::new`]) or a
-/// [`TwoBlockFiniteSum`] (built with [`Minibatch::two_block`]) on a fresh minibatch each call.
-/// For two-block sums, `stochastic_grads_into` evaluates ∇ₓ and ∇ᵧ on one shared batch.
+impl Batch {
+    /// A batch of the given indices (validated when evaluated).
+    pub fn from_indices(indices: Vec<usize>) -> Self {
+        Self {
+            indices,
+            ..Self::default()
+        }
+    }
+
+    /// The term indices, in draw order (repeats possible with replacement).
+    pub fn indices(&self) -> &[usize] {
+        &self.indices
+    }
+
+    /// Number of indices b.
+    pub fn len(&self) -> usize {
+        self.indices.len()
+    }
+
+    /// Whether the batch holds no index (only before the first draw).
+    pub fn is_empty(&self) -> bool {
+        self.indices.is_empty()
+    }
+}
+
+/// Draws batches of `batch_size` indices of 0..n, with or without replacement: a sampler value
+/// of its own, usable without an oracle (to draw indices for a per-term memory) and inside
+/// [`Minibatch`].
 ///
-/// Every call draws an independent batch from the caller's RNG, as the convergence theory of
-/// stochastic methods assumes. (Epoch-wise reshuffling is a different sampling scheme and is
-/// not what this type does.) Index buffers live in thread-local storage, so calls allocate
-/// nothing with replacement, and one O(b) buffer per call without.
-///
-/// ```
-/// use lisse_core::{Dimension, FiniteSum, OracleExt, Result, RngStreams, StochasticGradient};
-/// use lisse_oracles::sampling::{Minibatch, Sampling};
-/// use nalgebra::{DVector, dvector};
-/// /// fᵢ(x) = ½(x − i)², a finite sum over i = 0..10 with minimizer 4.5.
-/// struct Points;
-/// impl Dimension for Points { fn dim(&self) -> usize { 1 } }
-/// impl FiniteSum for Points {
-///     fn n_terms(&self) -> usize { 10 }
-///     fn term_value(&self, x: &DVector<f64>, i: usize) -> Result<f64> { Ok(0.5 * (x[0] - i as f64).powi(2)) }
-///     fn term_gradient_into(&self, x: &DVector<f64>, i: usize, out: &mut DVector<f64>) -> Result<()> {
-///         out[0] = x[0] - i as f64;
-///         Ok(())
-///     }
-/// }
-/// let oracle = Minibatch::new(Points, 10, Sampling::WithoutReplacement)?;
-/// // A batch of all 10 distinct terms is the full gradient.
-/// let g = oracle.stochastic_gradient(&dvector![0.0], &mut RngStreams::new(1).stream(0))?;
-/// assert!((g[0] + 4.5).abs() < 1e-12);
-/// assert_eq!(oracle.samples_per_call(), 10);
-/// # Ok::<(), lisse_core::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-pub struct Minibatch<F> {
-    inner: F,
+/// Each draw is independent of the earlier ones and costs O(b): with replacement b uniform
+/// indices; without replacement b steps of a partial Fisher–Yates shuffle (Knuth, *TAOCP*
+/// vol. 2, Algorithm 3.4.2P) on a permutation of 0..n kept in the [`Batch`] and restored
+/// after each draw by undoing the b swaps, so the result depends only on the RNG (O(n) once,
+/// at the first draw into a buffer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct BatchSampler {
     n_terms: usize,
     batch_size: usize,
     sampling: Sampling,
 }
 
-impl<F: FiniteSum> Minibatch<F> {
-    /// Minibatches of `batch_size` terms of the finite sum `inner`.
+impl BatchSampler {
+    /// Batches of `batch_size` indices of `0..n_terms`.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] when `batch_size` is 0, or exceeds the number of terms
-    /// without replacement.
-    pub fn new(inner: F, batch_size: usize, sampling: Sampling) -> Result<Self> {
-        let n_terms = inner.n_terms();
-        Self::build(inner, n_terms, batch_size, sampling)
-    }
-}
-
-impl<F: TwoBlockFiniteSum> Minibatch<F> {
-    /// Minibatches of `batch_size` terms of the two-block finite sum `inner`, giving the
-    /// stochastic two-block oracles a bilevel solver consumes.
-    ///
-    /// # Errors
-    /// As [`Minibatch::new`].
-    pub fn two_block(inner: F, batch_size: usize, sampling: Sampling) -> Result<Self> {
-        let n_terms = inner.n_terms_xy();
-        Self::build(inner, n_terms, batch_size, sampling)
-    }
-}
-
-impl<F> Minibatch<F> {
-    fn build(inner: F, n_terms: usize, batch_size: usize, sampling: Sampling) -> Result<Self> {
+    /// [`Error::InvalidParameter`] when `batch_size` or `n_terms` is 0, or `batch_size`
+    /// exceeds `n_terms` without replacement.
+    pub fn new(n_terms: usize, batch_size: usize, sampling: Sampling) -> Result<Self> {
         if batch_size == 0 {
             return Err(Error::invalid("batch_size", 0, "at least 1"));
         }
@@ -110,16 +102,15 @@ impl<F> Minibatch<F> {
             ));
         }
         Ok(Self {
-            inner,
             n_terms,
             batch_size,
             sampling,
         })
     }
 
-    /// The wrapped finite sum.
-    pub fn inner(&self) -> &F {
-        &self.inner
+    /// The number of terms n.
+    pub fn n_terms(&self) -> usize {
+        self.n_terms
     }
 
     /// The batch size b.
@@ -131,31 +122,158 @@ impl<F> Minibatch<F> {
     pub fn sampling(&self) -> Sampling {
         self.sampling
     }
+}
 
-    /// Draws one batch of indices into `out` (cleared first). Use it to evaluate several
-    /// quantities on one shared batch.
-    pub fn sample_indices<R: Rng + ?Sized>(&self, rng: &mut R, out: &mut Vec<usize>) {
-        out.clear();
-        let n = self.n_terms;
-        match self.sampling {
-            Sampling::WithReplacement => {
-                out.extend((0..self.batch_size).map(|_| rng.random_range(0..n)));
-            }
-            Sampling::WithoutReplacement => {
-                out.extend(rand::seq::index::sample(rng, n, self.batch_size));
-            }
+impl Sampler for BatchSampler {
+    type Sample = Batch;
+
+    fn empty_sample(&self) -> Batch {
+        Batch {
+            indices: Vec::with_capacity(self.batch_size),
+            permutation: Vec::new(),
+            swaps: Vec::with_capacity(match self.sampling {
+                Sampling::WithReplacement => 0,
+                Sampling::WithoutReplacement => self.batch_size,
+            }),
         }
     }
 
-    fn with_batch<R: Rng + ?Sized, T>(
-        &self,
-        rng: &mut R,
-        f: impl FnOnce(&[usize]) -> Result<T>,
-    ) -> Result<T> {
-        INDEX_BUFFER.with_borrow_mut(|buf| {
-            self.sample_indices(rng, buf);
-            f(buf)
-        })
+    fn draw_into<R: Rng + ?Sized>(&self, rng: &mut R, sample: &mut Batch) -> Result<()> {
+        let (n, b) = (self.n_terms, self.batch_size);
+        sample.indices.clear();
+        match self.sampling {
+            Sampling::WithReplacement => {
+                sample
+                    .indices
+                    .extend((0..b).map(|_| rng.random_range(0..n)));
+            }
+            Sampling::WithoutReplacement => {
+                let perm = &mut sample.permutation;
+                if perm.len() != n {
+                    perm.clear();
+                    perm.extend(0..n);
+                }
+                sample.swaps.clear();
+                for j in 0..b {
+                    let k = rng.random_range(j..n);
+                    perm.swap(j, k);
+                    sample.swaps.push(k);
+                }
+                sample.indices.extend_from_slice(&perm[..b]);
+                for (j, &k) in sample.swaps.iter().enumerate().rev() {
+                    perm.swap(j, k);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn samples_per_draw(&self) -> usize {
+        self.batch_size
+    }
+
+    fn points_read(&self, sample: &Batch) -> usize {
+        sample.len()
+    }
+}
+
+/// A stochastic oracle over a [`FiniteSum`] (built with [`Minibatch::new`]) or a
+/// [`TwoBlockFiniteSum`] (built with [`Minibatch::two_block`]): its samples are [`Batch`]es
+/// drawn by a [`BatchSampler`], and it evaluates the minibatch means at a given batch.
+///
+/// Draw a batch once, then evaluate any quantity at it, as often as needed, at any point
+/// (∇ᵧg, ∇²ᵧᵧg·v, ∇²ₓᵧg·v on one batch; the gradient at x_t and x_{t−1}). Every draw is an
+/// independent batch from the caller's RNG, as the convergence theory of stochastic methods
+/// assumes (epoch-wise reshuffling is a different scheme). Nothing is kept in shared or
+/// thread-local state, so calls nest freely inside rayon tasks.
+///
+/// ```
+/// use lisse_core::{Dimension, FiniteSum, OracleExt, Result, RngStreams, Sampler};
+/// use lisse_oracles::sampling::{Minibatch, Sampling};
+/// use nalgebra::{DVector, dvector};
+/// /// fᵢ(x) = ½(x − i)², a finite sum over i = 0..10 with minimizer 4.5.
+/// struct Points;
+/// impl Dimension for Points { fn dim(&self) -> usize { 1 } }
+/// impl FiniteSum for Points {
+///     fn n_terms(&self) -> usize { 10 }
+///     fn term_value(&self, x: &DVector<f64>, i: usize) -> Result<f64> { Ok(0.5 * (x[0] - i as f64).powi(2)) }
+///     fn term_gradient_into(&self, x: &DVector<f64>, i: usize, out: &mut DVector<f64>) -> Result<()> {
+///         out[0] = x[0] - i as f64;
+///         Ok(())
+///     }
+/// }
+/// let oracle = Minibatch::new(Points, 10, Sampling::WithoutReplacement)?;
+/// let batch = oracle.draw(&mut RngStreams::new(1).stream(0))?;
+/// // A batch of all 10 distinct terms is the full gradient, at any point.
+/// assert!((oracle.gradient_at(&dvector![0.0], &batch)?[0] + 4.5).abs() < 1e-12);
+/// assert!((oracle.gradient_at(&dvector![1.0], &batch)?[0] + 3.5).abs() < 1e-12);
+/// assert_eq!(oracle.samples_per_draw(), 10);
+/// # Ok::<(), lisse_core::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Minibatch<F> {
+    inner: F,
+    sampler: BatchSampler,
+}
+
+impl<F: FiniteSum> Minibatch<F> {
+    /// Minibatches of `batch_size` terms of the finite sum `inner`.
+    ///
+    /// # Errors
+    /// As [`BatchSampler::new`].
+    pub fn new(inner: F, batch_size: usize, sampling: Sampling) -> Result<Self> {
+        let sampler = BatchSampler::new(inner.n_terms(), batch_size, sampling)?;
+        Ok(Self { inner, sampler })
+    }
+}
+
+impl<F: TwoBlockFiniteSum> Minibatch<F> {
+    /// Minibatches of `batch_size` terms of the two-block finite sum `inner`, giving the
+    /// stochastic two-block oracles a bilevel solver consumes.
+    ///
+    /// # Errors
+    /// As [`BatchSampler::new`].
+    pub fn two_block(inner: F, batch_size: usize, sampling: Sampling) -> Result<Self> {
+        let sampler = BatchSampler::new(inner.n_terms_xy(), batch_size, sampling)?;
+        Ok(Self { inner, sampler })
+    }
+}
+
+impl<F> Minibatch<F> {
+    /// The wrapped finite sum.
+    pub fn inner(&self) -> &F {
+        &self.inner
+    }
+
+    /// The batch sampler.
+    pub fn sampler(&self) -> &BatchSampler {
+        &self.sampler
+    }
+
+    /// The batch size b.
+    pub fn batch_size(&self) -> usize {
+        self.sampler.batch_size
+    }
+
+    /// The sampling scheme.
+    pub fn sampling(&self) -> Sampling {
+        self.sampler.sampling
+    }
+}
+
+impl<F> Sampler for Minibatch<F> {
+    type Sample = Batch;
+    fn empty_sample(&self) -> Batch {
+        self.sampler.empty_sample()
+    }
+    fn draw_into<R: Rng + ?Sized>(&self, rng: &mut R, sample: &mut Batch) -> Result<()> {
+        self.sampler.draw_into(rng, sample)
+    }
+    fn samples_per_draw(&self) -> usize {
+        self.sampler.batch_size
+    }
+    fn points_read(&self, sample: &Batch) -> usize {
+        sample.len()
     }
 }
 
@@ -163,43 +281,37 @@ impl<F: FiniteSum> Dimension for Minibatch<F> {
     fn dim(&self) -> usize {
         self.inner.dim()
     }
+    fn full_batch_size(&self) -> usize {
+        self.inner.full_batch_size()
+    }
 }
 
 impl<F: FiniteSum> StochasticObjective for Minibatch<F> {
-    fn stochastic_value<R: Rng + ?Sized>(&self, x: &DVector<f64>, rng: &mut R) -> Result<f64> {
-        self.with_batch(rng, |b| self.inner.batch_value(x, b))
-    }
-    fn samples_per_call(&self) -> usize {
-        self.batch_size
+    fn value_at(&self, x: &DVector<f64>, sample: &Batch) -> Result<f64> {
+        self.inner.batch_value(x, sample.indices())
     }
 }
 
 impl<F: FiniteSum> StochasticGradient for Minibatch<F> {
-    fn stochastic_gradient_into<R: Rng + ?Sized>(
+    fn gradient_at_into(
         &self,
         x: &DVector<f64>,
-        rng: &mut R,
+        sample: &Batch,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        self.with_batch(rng, |b| self.inner.batch_gradient_into(x, b, out))
-    }
-    fn samples_per_call(&self) -> usize {
-        self.batch_size
+        self.inner.batch_gradient_into(x, sample.indices(), out)
     }
 }
 
 impl<F: FiniteSumHvp> StochasticHvp for Minibatch<F> {
-    fn stochastic_hvp_into<R: Rng + ?Sized>(
+    fn hvp_at_into(
         &self,
         x: &DVector<f64>,
         v: &DVector<f64>,
-        rng: &mut R,
+        sample: &Batch,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        self.with_batch(rng, |b| self.inner.batch_hvp_into(x, v, b, out))
-    }
-    fn samples_per_call(&self) -> usize {
-        self.batch_size
+        self.inner.batch_hvp_into(x, v, sample.indices(), out)
     }
 }
 
@@ -210,71 +322,51 @@ impl<F: TwoBlockFiniteSum> TwoBlock for Minibatch<F> {
     fn dim_y(&self) -> usize {
         self.inner.dim_y()
     }
+    fn full_batch_size_xy(&self) -> usize {
+        self.inner.full_batch_size_xy()
+    }
 }
 
 impl<F: TwoBlockFiniteSum> StochasticPartialGradients for Minibatch<F> {
-    fn stochastic_grad_x_into<R: Rng + ?Sized>(
+    fn grad_x_at_into(
         &self,
         x: &DVector<f64>,
         y: &DVector<f64>,
-        rng: &mut R,
+        sample: &Batch,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        self.with_batch(rng, |b| self.inner.batch_grad_x_into(x, y, b, out))
+        self.inner.batch_grad_x_into(x, y, sample.indices(), out)
     }
-    fn stochastic_grad_y_into<R: Rng + ?Sized>(
+    fn grad_y_at_into(
         &self,
         x: &DVector<f64>,
         y: &DVector<f64>,
-        rng: &mut R,
+        sample: &Batch,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        self.with_batch(rng, |b| self.inner.batch_grad_y_into(x, y, b, out))
-    }
-    /// Both partial gradients on **one** shared minibatch.
-    fn stochastic_grads_into<R: Rng + ?Sized>(
-        &self,
-        x: &DVector<f64>,
-        y: &DVector<f64>,
-        rng: &mut R,
-        out_x: &mut DVector<f64>,
-        out_y: &mut DVector<f64>,
-    ) -> Result<()> {
-        self.with_batch(rng, |b| {
-            self.inner.batch_grad_x_into(x, y, b, out_x)?;
-            self.inner.batch_grad_y_into(x, y, b, out_y)
-        })
-    }
-    fn samples_per_call(&self) -> usize {
-        self.batch_size
-    }
-    fn samples_per_grads_call(&self) -> usize {
-        self.batch_size
+        self.inner.batch_grad_y_into(x, y, sample.indices(), out)
     }
 }
 
 impl<F: TwoBlockFiniteSumHvp> StochasticPartialHvps for Minibatch<F> {
-    fn stochastic_hvp_yy_into<R: Rng + ?Sized>(
+    fn hvp_yy_at_into(
         &self,
         x: &DVector<f64>,
         y: &DVector<f64>,
         v: &DVector<f64>,
-        rng: &mut R,
+        sample: &Batch,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        self.with_batch(rng, |b| self.inner.batch_hvp_yy_into(x, y, v, b, out))
+        self.inner.batch_hvp_yy_into(x, y, v, sample.indices(), out)
     }
-    fn stochastic_hvp_xy_into<R: Rng + ?Sized>(
+    fn hvp_xy_at_into(
         &self,
         x: &DVector<f64>,
         y: &DVector<f64>,
         v: &DVector<f64>,
-        rng: &mut R,
+        sample: &Batch,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        self.with_batch(rng, |b| self.inner.batch_hvp_xy_into(x, y, v, b, out))
-    }
-    fn samples_per_call(&self) -> usize {
-        self.batch_size
+        self.inner.batch_hvp_xy_into(x, y, v, sample.indices(), out)
     }
 }

@@ -1,12 +1,13 @@
 //! Additive Gaussian gradient noise of a set variance.
 
-use lisse_core::{Dimension, Error, Gradient, Result, StochasticGradient, check_dim};
+use lisse_core::{Dimension, Error, Gradient, Result, Sampler, StochasticGradient, check_dim};
 use nalgebra::DVector;
 use rand::Rng;
 use rand_distr::{Distribution, StandardNormal};
 
 /// g(x; ξ) = ∇f(x) + ξ with ξ ~ N(0, (σ²/d)·I), so E\[g\] = ∇f(x) and E‖g − ∇f(x)‖² = σ²
-/// exactly: the bounded-variance assumption of stochastic optimization, with σ² known.
+/// exactly: the bounded-variance assumption of stochastic optimization, with σ² known. The
+/// sample is the noise vector ξ, so one draw can be reused at several points.
 ///
 /// ```
 /// use lisse_core::{Dimension, Gradient, OracleExt, Result, RngStreams};
@@ -64,22 +65,53 @@ impl<O: Gradient> Dimension for GradientNoise<O> {
     fn dim(&self) -> usize {
         self.inner.dim()
     }
+    fn full_batch_size(&self) -> usize {
+        self.inner.full_batch_size()
+    }
+}
+
+/// The sample is the noise vector ξ itself (length `dim`).
+///
+/// Counting: one draw is **one** sample; each evaluation computes the exact gradient of the
+/// inner oracle, so it reads that oracle's [`full_batch_size`](Dimension::full_batch_size)
+/// points (n for a loss over n samples, 0 for an analytic function), not 1.
+impl<O: Gradient> Sampler for GradientNoise<O> {
+    type Sample = DVector<f64>;
+
+    fn empty_sample(&self) -> DVector<f64> {
+        DVector::zeros(self.dim())
+    }
+
+    fn draw_into<R: Rng + ?Sized>(&self, rng: &mut R, sample: &mut DVector<f64>) -> Result<()> {
+        check_dim("noise sample", self.dim(), sample.len())?;
+        let scale = (self.variance / self.dim().max(1) as f64).sqrt();
+        for o in sample.iter_mut() {
+            let z: f64 = StandardNormal.sample(rng);
+            *o = scale * z;
+        }
+        Ok(())
+    }
+
+    fn samples_per_draw(&self) -> usize {
+        1
+    }
+
+    fn points_read(&self, _sample: &DVector<f64>) -> usize {
+        self.inner.full_batch_size()
+    }
 }
 
 impl<O: Gradient> StochasticGradient for GradientNoise<O> {
-    fn stochastic_gradient_into<R: Rng + ?Sized>(
+    fn gradient_at_into(
         &self,
         x: &DVector<f64>,
-        rng: &mut R,
+        sample: &DVector<f64>,
         out: &mut DVector<f64>,
     ) -> Result<()> {
         check_dim("output buffer", self.dim(), out.len())?;
+        check_dim("noise sample", self.dim(), sample.len())?;
         self.inner.gradient_into(x, out)?;
-        let scale = (self.variance / self.dim().max(1) as f64).sqrt();
-        for o in out.iter_mut() {
-            let z: f64 = StandardNormal.sample(rng);
-            *o += scale * z;
-        }
+        *out += sample;
         Ok(())
     }
 }
