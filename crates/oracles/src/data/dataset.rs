@@ -235,6 +235,55 @@ impl Dataset {
         }
     }
 
+    /// A copy whose classes are encoded like `reference`'s: each sample's original label
+    /// becomes `reference`'s class index for it, and `reference`'s label encoding is kept. Use
+    /// it to read a test file (which may lack some classes) with the training file's classes.
+    ///
+    /// ```
+    /// use lisse_oracles::data::{CsvOptions, TargetKind, parse_csv};
+    /// let options = CsvOptions::new().target_kind(TargetKind::classes());
+    /// let train = parse_csv("0.1,2\n0.2,4\n0.3,8\n", "train", &options)?;
+    /// let test = parse_csv("0.4,8\n0.5,4\n", "test", &options)?; // classes 4 → 0, 8 → 1
+    /// let test = test.with_classes_like(&train)?; // classes 4 → 1, 8 → 2
+    /// assert_eq!(test.labels(), Some(&[2, 1][..]));
+    /// assert_eq!(test.n_classes(), Some(3));
+    /// # Ok::<(), lisse_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] unless both are classification data sets and every label of
+    /// this one is a class of `reference`.
+    pub fn with_classes_like(&self, reference: &Dataset) -> Result<Dataset> {
+        let (Some(labels), Some(n_classes)) = (self.labels(), reference.n_classes()) else {
+            return Err(Error::invalid(
+                "targets",
+                "real values",
+                "class labels (Targets::Classes) in both data sets",
+            ));
+        };
+        let mut encoded = Vec::with_capacity(labels.len());
+        for &class in labels {
+            let label = self.class_label(class).unwrap_or_default();
+            let Some(new_class) = reference.class_of_label(label) else {
+                return Err(Error::invalid(
+                    "class label",
+                    label,
+                    "one of the reference data set's classes (a label the training data lacks \
+                     cannot be predicted)",
+                ));
+            };
+            encoded.push(new_class);
+        }
+        let targets = Targets::Classes {
+            labels: encoded,
+            n_classes,
+        };
+        Ok(
+            Dataset::from_parts_unchecked(self.features.clone(), targets)
+                .with_classes_of(reference),
+        )
+    }
+
     /// The class index of an original label (the inverse of [`class_label`](Self::class_label)),
     /// for example to encode the labels of a second file like this one's.
     pub fn class_of_label(&self, label: i64) -> Option<usize> {
@@ -324,7 +373,6 @@ impl Dataset {
 
     /// Keeps the label encoding of `source`, whose classes these targets share.
     pub(crate) fn with_classes_of(mut self, source: &Dataset) -> Self {
-        debug_assert_eq!(self.n_classes(), source.n_classes());
         self.class_labels.clone_from(&source.class_labels);
         self
     }
@@ -378,6 +426,39 @@ mod tests {
         assert_eq!(ids.class_label(2), None);
         assert_eq!(ids.class_of_label(1_600_000_001), Some(1));
         assert!(three().with_class_labels(vec![0, 1]).is_err());
+    }
+
+    #[test]
+    fn label_encoding_survives_serde_and_transfers() {
+        let targets = Targets::Classes {
+            labels: vec![1, 0, 1],
+            n_classes: 2,
+        };
+        let data = Dataset::new(DMatrix::zeros(1, 3), targets)
+            .unwrap()
+            .with_class_labels(vec![-1, 1])
+            .unwrap();
+        let json = serde_json::to_string(&data).unwrap();
+        let back: Dataset = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, data);
+        let bad = json.replace("[-1,1]", "[1,-1]");
+        assert!(serde_json::from_str::<Dataset>(&bad).is_err());
+        // Re-encoding like a reference with more classes, and a label the reference lacks.
+        let reference = Dataset::new(
+            DMatrix::zeros(1, 3),
+            Targets::Classes {
+                labels: vec![0, 1, 2],
+                n_classes: 3,
+            },
+        )
+        .unwrap()
+        .with_class_labels(vec![-1, 0, 1])
+        .unwrap();
+        let like = data.with_classes_like(&reference).unwrap();
+        assert_eq!(like.labels(), Some(&[2, 0, 2][..]));
+        assert_eq!(like.class_labels(), Some(&[-1, 0, 1][..]));
+        assert!(reference.with_classes_like(&data).is_err());
+        assert!(three().with_classes_like(&data).is_err());
     }
 
     #[test]
