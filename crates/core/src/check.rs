@@ -165,4 +165,36 @@ mod tests {
         let good = DerivativeCheck::compare(&dvector![1.0, 2.0], &dvector![1.0, 2.0 + 1e-9]);
         assert!(good.unwrap().passes(1e-8));
     }
+
+    /// f(x) = ½‖x‖² with a gradient that is all NaN.
+    struct NanGradient;
+
+    impl crate::Dimension for NanGradient {
+        fn dim(&self) -> usize {
+            2
+        }
+    }
+
+    impl Objective for NanGradient {
+        fn value(&self, x: &DVector<f64>) -> Result<f64> {
+            Ok(0.5 * x.norm_squared())
+        }
+    }
+
+    impl Gradient for NanGradient {
+        fn gradient_into(&self, _x: &DVector<f64>, out: &mut DVector<f64>) -> Result<()> {
+            out.fill(f64::NAN);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn check_gradient_fails_an_all_nan_gradient() {
+        use crate::OracleExt;
+        // Issue 6, item 5: `check_gradient` passed an all-NaN gradient (relative error 0).
+        let check = NanGradient
+            .check_gradient(&dvector![1.0, -2.0], 1e-5)
+            .unwrap();
+        assert!(!check.passes(1e-6), "{check:?}");
+    }
 }
