@@ -97,32 +97,6 @@ fn on_simplex(x: &[f64], z: f64, tol: f64) -> bool {
     (sum - z).abs() <= tol * z.max(1.0) + rounding
 }
 
-/// Neumaier's compensated sum of the entries of `values` that pass `keep`, and their count.
-fn compensated_sum(values: &[f64], keep: impl Fn(f64) -> bool) -> (f64, usize) {
-    compensated_sum_map(values, keep, |v| v)
-}
-
-/// Neumaier's compensated sum of `map(v)` over the entries `v` that pass `keep`, and their
-/// count.
-fn compensated_sum_map(
-    values: &[f64],
-    keep: impl Fn(f64) -> bool,
-    map: impl Fn(f64) -> f64,
-) -> (f64, usize) {
-    let (mut sum, mut compensation, mut count) = (0.0f64, 0.0f64, 0usize);
-    for v in values.iter().copied().filter(|&v| keep(v)).map(map) {
-        let t = sum + v;
-        compensation += if sum.abs() >= v.abs() {
-            (sum - t) + v
-        } else {
-            (v - t) + sum
-        };
-        sum = t;
-        count += 1;
-    }
-    (sum + compensation, count)
-}
-
 /// Finds the water level θ of (y, z) with `find_level`, on (y, z) scaled by 2⁻⁵¹² when some
 /// |yᵢ| or z exceeds 2⁶⁰⁰, so that the running sums and differences of the methods cannot
 /// overflow; y and θ are scaled back.
@@ -152,19 +126,31 @@ fn rescaled(y: &mut [f64], z: f64, find_level: impl FnOnce(&mut [f64], f64) -> f
 }
 
 /// Writes xᵢ = max(yᵢ − θ, 0) exactly where it matters (see the module docs): relative to the
-/// mean of the support S = {i : yᵢ > θ} (which always holds the maxima of y, even when θ has
-/// rounded onto max y).
+/// mean of the support S = {i : yᵢ > θ}, or, when θ has rounded onto max y (z below its
+/// resolution), of the support S = {i : yᵢ = max y}.
 fn water_fill(y: &mut [f64], z: f64, theta: f64) {
-    let y_max = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let in_support = |v: f64| v > theta || v >= y_max;
-    let count = y.iter().filter(|&&v| in_support(v)).count();
-    #[allow(clippy::cast_precision_loss)]
-    let n = count as f64;
-    // Σ (yᵢ / |S|) cannot overflow, unlike Σ yᵢ.
-    let (mean, _) = compensated_sum_map(y, in_support, |v| v / n);
-    let share = z / n;
+    let (sum, count) = neumaier(y.iter().copied().filter(|&v| v > theta));
+    if count == 0 {
+        // Exact arithmetic has max y > θ; rounding put θ on it: the support is the maxima,
+        // and their mean is max y itself.
+        let y_max = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let ties = y.iter().filter(|&&v| v >= y_max).count();
+        fill(y, y_max.next_down(), y_max, z / count_f64(ties));
+        return;
+    }
+    let n = count_f64(count);
+    let mut mean = sum / n;
+    if !mean.is_finite() {
+        // Σ yᵢ overflowed; Σ (yᵢ / |S|) cannot.
+        (mean, _) = neumaier(y.iter().copied().filter(|&v| v > theta).map(|v| v / n));
+    }
+    fill(y, theta, mean, z / n);
+}
+
+/// Writes xᵢ = max((yᵢ − mean) + share, 0) for yᵢ > `floor`, and 0 elsewhere.
+fn fill(y: &mut [f64], floor: f64, mean: f64, share: f64) {
     for yi in y.iter_mut() {
-        *yi = if in_support(*yi) {
+        *yi = if *yi > floor {
             ((*yi - mean) + share).max(0.0)
         } else {
             0.0
@@ -172,10 +158,34 @@ fn water_fill(y: &mut [f64], z: f64, theta: f64) {
     }
 }
 
+/// A count as `f64` (exact below 2⁵³).
+#[allow(clippy::cast_precision_loss)]
+fn count_f64(count: usize) -> f64 {
+    count as f64
+}
+
+/// Neumaier's compensated sum of `values`, and their count.
+fn neumaier(values: impl Iterator<Item = f64>) -> (f64, usize) {
+    let (mut sum, mut compensation, mut count) = (0.0f64, 0.0f64, 0usize);
+    for v in values {
+        let t = sum + v;
+        compensation += if sum.abs() >= v.abs() {
+            (sum - t) + v
+        } else {
+            (v - t) + sum
+        };
+        sum = t;
+        count += 1;
+    }
+    (sum + compensation, count)
+}
+
 /// Rescales a nonnegative `x` by z/Σx so that its sum matches z to rounding relative to z
 /// (done at the caller's scale, after [`rescaled`], so that z is never subnormal here).
 fn match_total(y: &mut [f64], z: f64) {
-    let (total, _) = compensated_sum(y, |_| true);
+    // A plain sum: the entries are nonnegative, so its relative error is at most about d·ε,
+    // within what `contains` allows.
+    let total: f64 = y.iter().sum();
     if total > 0.0 && (total - z).abs() > 0.0 {
         let factor = z / total;
         for yi in y.iter_mut() {
