@@ -7,7 +7,8 @@ use nalgebra::{DMatrix, DVector};
 use lisse_core::{Error, Result};
 
 use super::text::{
-    class_targets, numbered_lines, parse_error, parse_finite, parse_integer_label, read_text,
+    check_no_nul, class_targets, numbered_lines, parse_error, parse_finite, parse_integer_label,
+    read_text,
 };
 use super::{Dataset, TargetKind, Targets};
 
@@ -184,6 +185,7 @@ pub fn read_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Dataset>
 pub fn parse_csv(text: &str, source_name: &str, options: &CsvOptions) -> Result<Dataset> {
     options.validate()?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    check_no_nul(text, source_name)?;
     let mut layout: Option<Layout> = None;
     let mut header_pending = options.has_header;
     let mut comment_before_header = false;

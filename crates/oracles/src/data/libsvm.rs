@@ -8,7 +8,8 @@ use lisse_core::{Error, Result};
 
 use super::dataset::{DEFAULT_MAX_DENSE_BYTES, check_dense_size};
 use super::text::{
-    class_targets, numbered_lines, parse_error, parse_finite, parse_integer_label, read_text, shown,
+    check_no_nul, class_targets, numbered_lines, parse_error, parse_finite, parse_integer_label,
+    read_text, shown,
 };
 use super::{Dataset, TargetKind, Targets};
 
@@ -146,6 +147,7 @@ pub fn parse_libsvm(text: &str, source_name: &str, options: &LibsvmOptions) -> R
         ));
     }
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    check_no_nul(text, source_name)?;
     // Sparse entries (feature row, value), sample by sample; sample j owns starts[j]..starts[j+1].
     let mut entries: Vec<(usize, f64)> = Vec::new();
     let mut starts: Vec<usize> = vec![0];

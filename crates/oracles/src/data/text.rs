@@ -125,6 +125,24 @@ fn decode_error(bytes: &[u8], source_name: &str) -> Error {
     )
 }
 
+/// Refuses text holding NUL characters, which is UTF-16 (without a byte-order mark) or binary
+/// data that happens to be valid UTF-8; the error names the line.
+///
+/// # Errors
+/// [`Error::Parse`] at the line of the first NUL.
+pub(super) fn check_no_nul(text: &str, source_name: &str) -> Result<()> {
+    let Some(at) = text.find('\0') else {
+        return Ok(());
+    };
+    let line = numbered_lines(&text[..at]).count().max(1);
+    Err(parse_error(
+        source_name,
+        line,
+        "the text holds NUL characters: the file is probably UTF-16 encoded or binary; save it \
+         as UTF-8 text (for example iconv -f UTF-16 -t UTF-8)",
+    ))
+}
+
 /// The lines of `text` with their 1-based numbers, split at `\n`, `\r\n` or a lone `\r` (old
 /// Mac line endings), so that no line holds a line break.
 pub(super) fn numbered_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
@@ -441,6 +459,12 @@ mod tests {
             "{e}"
         );
         assert_eq!(shown("a\rb"), "a\\rb");
+        let e = check_no_nul("1,2\n3\0,\0", "f").unwrap_err();
+        assert!(
+            matches!(&e, Error::Parse { line: 2, reason, .. } if reason.contains("UTF-16")),
+            "{e}"
+        );
+        assert!(check_no_nul("1,2\n", "f").is_ok());
     }
 
     #[test]
