@@ -14,7 +14,7 @@ use lisse_core::{
 };
 use lisse_examples::{
     AnyError, ProgressObserver, Scale, Series, line_plot_svg, markdown_table, output_dir,
-    write_json,
+    write_json, write_text,
 };
 use lisse_oracles::data::{Dataset, Standardizer, digits, train_test_split};
 use lisse_oracles::loss::MultinomialLogistic;
@@ -32,7 +32,10 @@ const BATCH: u64 = 32;
 /// One row of the results table.
 #[derive(Debug, Serialize)]
 struct Outcome {
+    /// The run's base seed (`--seed`).
     seed: u64,
+    /// The replicate: its streams are `RngStreams::new(seed).child(replicate)`.
+    replicate: u64,
     method: String,
     epochs: f64,
     gradient_calls: u64,
@@ -51,34 +54,53 @@ pub(crate) fn run(opts: Options) -> Result<(), AnyError> {
 
     let mut outcomes = Vec::new();
     let mut plotted = Vec::new();
-    for seed in 0..seeds {
-        let (reports, n) = run_seed(&streams.child(seed), epochs)?;
-        for report in &reports {
-            let last = report.trace.records.last().ok_or("empty trace")?;
-            outcomes.push(Outcome {
-                seed,
-                method: report.solver.clone(),
-                epochs: report.counts.get(CountKind::TotalPoints) as f64 / n as f64,
-                gradient_calls: report.counts.calls.gradients,
-                samples: report.counts.get(CountKind::TotalPoints),
-                train_loss: last.metrics["train_loss"],
-                test_accuracy: last.metrics["test_accuracy"],
-                seconds: report.elapsed_s,
-            });
-        }
-        if seed == 0 {
+    for replicate in 0..seeds {
+        let (reports, n) = run_seed(&streams.child(replicate), epochs)?;
+        record_outcomes(opts.seed, replicate, &reports, n, &mut outcomes)?;
+        if replicate == 0 {
             plotted = reports.into_iter().map(|r| (r, n)).collect();
         }
     }
 
     let table = results_table(&outcomes);
     println!("{table}");
-    std::fs::write(out.join("table.md"), &table)?;
+    write_text(&out.join("table.md"), &table)?;
     write_json(&out.join("outcomes.json"), &outcomes)?;
     let reports: Vec<&Report> = plotted.iter().map(|(r, _)| r).collect();
     write_json(&out.join("reports.json"), &reports)?;
     write_plots(&out, &plotted)?;
     println!("wrote {}", out.display());
+    Ok(())
+}
+
+/// Appends one [`Outcome`] per report of replicate `replicate` of a run with base seed `seed`.
+fn record_outcomes(
+    seed: u64,
+    replicate: u64,
+    reports: &[Report],
+    n: u64,
+    outcomes: &mut Vec<Outcome>,
+) -> Result<(), AnyError> {
+    for report in reports {
+        let last = report.trace.records.last().ok_or("empty trace")?;
+        let metric = |name: &str| {
+            last.metrics
+                .get(name)
+                .copied()
+                .ok_or_else(|| format!("the trace of {} has no {name}", report.solver))
+        };
+        outcomes.push(Outcome {
+            seed,
+            replicate,
+            method: report.solver.clone(),
+            epochs: report.counts.get(CountKind::TotalPoints) as f64 / n as f64,
+            gradient_calls: report.counts.calls.gradients,
+            samples: report.counts.get(CountKind::TotalPoints),
+            train_loss: metric("train_loss")?,
+            test_accuracy: metric("test_accuracy")?,
+            seconds: report.elapsed_s,
+        });
+    }
     Ok(())
 }
 
@@ -181,6 +203,7 @@ fn results_table(outcomes: &[Outcome]) -> String {
         .map(|o| {
             vec![
                 o.seed.to_string(),
+                o.replicate.to_string(),
                 o.method.clone(),
                 format!("{:.1}", o.epochs),
                 o.gradient_calls.to_string(),
@@ -193,6 +216,7 @@ fn results_table(outcomes: &[Outcome]) -> String {
         .collect();
     let headers = [
         "seed",
+        "replicate",
         "method",
         "epochs",
         "gradient calls",
@@ -229,7 +253,7 @@ fn results_table(outcomes: &[Outcome]) -> String {
             .collect();
         table.push('\n');
         table.push_str(&markdown_table(
-            &["method", "seeds", "test accuracy (mean ± sd)"],
+            &["method", "replicates", "test accuracy (mean ± sd)"],
             &summary,
         ));
     }
@@ -280,4 +304,27 @@ fn write_plots(out: &Path, runs: &[(Report, u64)]) -> Result<(), AnyError> {
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_record_the_base_seed() {
+        // Issue 6, item 15: outcomes.json and table.md said seed 0 whatever --seed said.
+        let seed = 7;
+        let (reports, n) = run_seed(&RngStreams::new(seed).child(1), 1).unwrap();
+        let mut outcomes = Vec::new();
+        record_outcomes(seed, 1, &reports, n, &mut outcomes).unwrap();
+        assert_eq!(outcomes.len(), 2);
+        assert!(outcomes.iter().all(|o| o.seed == 7 && o.replicate == 1));
+        let json = serde_json::to_value(&outcomes).unwrap();
+        assert_eq!(json[0]["seed"], 7);
+        let table = results_table(&outcomes);
+        assert!(
+            table.lines().nth(2).unwrap().starts_with("| 7 | 1 |"),
+            "{table}"
+        );
+    }
 }

@@ -17,7 +17,7 @@ mod bilevel;
 mod digits;
 
 use clap::{Parser, Subcommand};
-use lisse_examples::AnyError;
+use lisse_examples::{error_chain, output_dir};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -44,6 +44,16 @@ enum Job {
     Bilevel,
 }
 
+impl Job {
+    /// The job's folder under `target/reproduce/`.
+    fn folder(self) -> &'static str {
+        match self {
+            Job::Digits => "digits",
+            Job::Bilevel => "bilevel",
+        }
+    }
+}
+
 /// Options every job receives.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Options {
@@ -51,7 +61,7 @@ pub(crate) struct Options {
     pub(crate) seed: u64,
 }
 
-fn main() -> Result<(), AnyError> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let opts = Options {
         full: cli.full,
@@ -60,11 +70,23 @@ fn main() -> Result<(), AnyError> {
     let jobs = cli
         .job
         .map_or_else(|| vec![Job::Digits, Job::Bilevel], |j| vec![j]);
-    for job in jobs {
-        match job {
-            Job::Digits => digits::run(opts)?,
-            Job::Bilevel => bilevel::run(opts)?,
+    // Check every output folder before computing anything: a folder that cannot be written
+    // fails now, not after the runs.
+    for job in &jobs {
+        if let Err(e) = output_dir(job.folder()) {
+            eprintln!("error: {}", error_chain(e.as_ref()));
+            return std::process::ExitCode::FAILURE;
         }
     }
-    Ok(())
+    for job in jobs {
+        let result = match job {
+            Job::Digits => digits::run(opts),
+            Job::Bilevel => bilevel::run(opts),
+        };
+        if let Err(e) = result {
+            eprintln!("error in job {}: {}", job.folder(), error_chain(e.as_ref()));
+            return std::process::ExitCode::FAILURE;
+        }
+    }
+    std::process::ExitCode::SUCCESS
 }

@@ -19,31 +19,122 @@ pub struct ReadmeDoctests;
 /// Boxed error for example binaries.
 pub type AnyError = Box<dyn Error + Send + Sync>;
 
-/// `<workspace>/target/reproduce/<sub>` (or under `$CARGO_TARGET_DIR`), created if missing.
-///
-/// # Errors
-/// When the folder cannot be created.
-pub fn output_dir(sub: &str) -> Result<PathBuf, AnyError> {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+/// A file-system failure of the main job, with the path and the operating system's cause; its
+/// message reads `cannot <action> <path>: <cause>`.
+#[derive(Debug)]
+pub struct OutputError {
+    /// What was attempted ("create the output folder", "write").
+    pub action: &'static str,
+    /// The path that failed.
+    pub path: PathBuf,
+    /// The cause, with a hint where one helps.
+    pub cause: String,
+}
+
+impl std::fmt::Display for OutputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "cannot {} {}: {}",
+            self.action,
+            self.path.display(),
+            self.cause
+        )
+    }
+}
+
+impl Error for OutputError {}
+
+/// The target folder results go under: `$CARGO_TARGET_DIR`, or the workspace's `target/`.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(
         || {
             Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("..")
                 .join("target")
         },
         PathBuf::from,
-    );
+    )
+}
+
+/// `<workspace>/target/reproduce/<sub>` (or under `$CARGO_TARGET_DIR`), created if missing and
+/// checked to be writable, so that a job fails before it computes rather than after.
+///
+/// # Errors
+/// An [`OutputError`] naming the folder and the cause when it cannot be created or written.
+pub fn output_dir(sub: &str) -> Result<PathBuf, AnyError> {
+    output_dir_in(&target_dir(), sub)
+}
+
+/// [`output_dir`] under a given target folder: `<target>/reproduce/<sub>`.
+///
+/// # Errors
+/// As [`output_dir`].
+pub fn output_dir_in(target: &Path, sub: &str) -> Result<PathBuf, AnyError> {
     let dir = target.join("reproduce").join(sub);
-    std::fs::create_dir_all(&dir)?;
+    let failed = |action, cause: std::io::Error| OutputError {
+        action,
+        path: dir.clone(),
+        cause: with_hint(&dir, &cause),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| failed("create the output folder", e))?;
+    // Probe that the folder is writable now, not after the computation.
+    let probe = dir.join(".write-check");
+    std::fs::write(&probe, b"").map_err(|e| failed("write to the output folder", e))?;
+    let _ = std::fs::remove_file(&probe);
     Ok(dir.canonicalize().unwrap_or(dir))
+}
+
+/// The cause of an I/O failure at `path`, with a hint when a part of the path is a file.
+fn with_hint(path: &Path, cause: &std::io::Error) -> String {
+    let file_in_the_way = path
+        .ancestors()
+        .skip(1)
+        .find(|a| a.exists())
+        .filter(|a| !a.is_dir());
+    match file_in_the_way {
+        Some(file) => format!(
+            "{cause}; {} is a file, not a folder: move it away or set CARGO_TARGET_DIR",
+            file.display()
+        ),
+        None if cause.kind() == std::io::ErrorKind::PermissionDenied => {
+            format!("{cause}; make the folder writable or set CARGO_TARGET_DIR to a writable one")
+        }
+        None => cause.to_string(),
+    }
+}
+
+/// Writes `contents` to `path`.
+///
+/// # Errors
+/// An [`OutputError`] naming the path and the cause.
+pub fn write_text(path: &Path, contents: &str) -> Result<(), AnyError> {
+    std::fs::write(path, contents).map_err(|e| {
+        Box::new(OutputError {
+            action: "write",
+            path: path.to_owned(),
+            cause: with_hint(path, &e),
+        }) as AnyError
+    })
 }
 
 /// Writes `value` as pretty JSON.
 ///
 /// # Errors
-/// On I/O or serialization failure.
+/// On serialization failure, or an [`OutputError`] naming the path.
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), AnyError> {
-    std::fs::write(path, serde_json::to_string_pretty(value)?)?;
-    Ok(())
+    write_text(path, &serde_json::to_string_pretty(value)?)
+}
+
+/// The message of an error and of its chain of sources, for printing at the end of a run.
+pub fn error_chain(error: &(dyn Error + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let _ = write!(message, ": {cause}");
+        source = cause.source();
+    }
+    message
 }
 
 /// A Markdown table.
@@ -219,5 +310,51 @@ impl Observer for ProgressObserver {
     fn finish(&mut self, report: &Report) {
         self.bar.set_position(report.iterations);
         self.bar.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fresh temporary folder, removed when dropped.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(name: &str) -> Self {
+            let dir =
+                std::env::temp_dir().join(format!("lisse-examples-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(&dir).unwrap();
+            Self(dir)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn output_folder_errors_name_the_path_and_the_cause() {
+        // Issue 6, item 14: `target/reproduce` as a file printed `Os { code: 20, .. }`.
+        let tmp = TempDir::new("file-in-the-way");
+        std::fs::write(tmp.0.join("reproduce"), "not a folder").unwrap();
+        let e = output_dir_in(&tmp.0, "digits").unwrap_err();
+        let message = error_chain(e.as_ref());
+        assert!(
+            message.starts_with("cannot create the output folder "),
+            "{message}"
+        );
+        assert!(message.contains("reproduce/digits"), "{message}");
+        assert!(message.contains("is a file, not a folder"), "{message}");
+        assert!(!message.contains("Os {"), "{message}");
+        let ok = TempDir::new("writable");
+        let dir = output_dir_in(&ok.0, "digits").unwrap();
+        assert!(dir.is_dir() && !dir.join(".write-check").exists());
+        let e = write_text(&ok.0.join("missing").join("table.md"), "x").unwrap_err();
+        assert!(e.to_string().starts_with("cannot write "), "{e}");
+        assert!(e.to_string().contains("missing"), "{e}");
     }
 }

@@ -11,7 +11,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Everything that can go wrong when a user hands lisse a problem, a point or a parameter.
 ///
-/// Each message says what was wrong and how to fix it.
+/// Each message says what was wrong and how to fix it. The `what` field of
+/// [`DimensionMismatch`](Error::DimensionMismatch) and [`NonFinite`](Error::NonFinite) names the
+/// place, optionally followed by `"; "` and the fix that fits that place (built by
+/// [`Error::dimension_hint`], [`check_dim_hint`] and [`check_finite_hint`]); without one the
+/// message ends with the hint for the common place, an oracle's or a solver's vector.
 ///
 /// ```
 /// use lisse_core::Error;
@@ -27,11 +31,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// A vector or matrix has the wrong shape.
     #[error(
-        "dimension mismatch in {what}: expected length {expected}, got {got}; \
-         allocate the vector with the oracle's dim()"
+        "dimension mismatch in {}: expected length {expected}, got {got}; {}",
+        place(what),
+        hint(what, DIMENSION_HINT)
     )]
     DimensionMismatch {
-        /// Which argument was wrong.
+        /// Which argument was wrong, optionally followed by `"; "` and how to fix it.
         what: String,
         /// The length the callee needs.
         expected: usize,
@@ -40,11 +45,12 @@ pub enum Error {
     },
     /// A NaN or infinite number where a finite one is required.
     #[error(
-        "non-finite value {value} in {what} at index {index}; remove or impute NaN/inf entries, \
-         or lower the step size if an iterate diverged"
+        "non-finite value {value} in {} at index {index}; {}",
+        place(what),
+        hint(what, NON_FINITE_HINT)
     )]
     NonFinite {
-        /// Which argument held it.
+        /// Which argument held it, optionally followed by `"; "` and how to fix it.
         what: String,
         /// Its position (0 for scalars).
         index: usize,
@@ -85,6 +91,23 @@ pub enum Error {
         /// What did not move, and what to set instead.
         reason: String,
     },
+    /// A dense allocation the input asks for exceeds a stated memory limit (checked before
+    /// allocating, so that it is an error and not an abort).
+    #[error(
+        "{what} needs {bytes} bytes ({:.1} GiB), over the limit of {limit} bytes ({:.1} GiB); {remedy}",
+        gib(*bytes),
+        gib(*limit)
+    )]
+    TooLarge {
+        /// What would be allocated, with its shape.
+        what: String,
+        /// The bytes it needs.
+        bytes: u128,
+        /// The limit in force.
+        limit: u128,
+        /// How to raise the limit or avoid the allocation.
+        remedy: String,
+    },
     /// An I/O failure while reading user data.
     #[error("i/o error on {path}: {message}")]
     Io {
@@ -95,7 +118,60 @@ pub enum Error {
     },
 }
 
+/// The fix for a dimension mismatch at an oracle's or a solver's vector, the common place.
+const DIMENSION_HINT: &str = "allocate the vector with the oracle's dim()";
+
+/// The fix for a non-finite entry at an oracle's or a solver's vector, the common place.
+const NON_FINITE_HINT: &str =
+    "if the point is an iterate, the run diverged: lower the step size or check the gradient";
+
+/// Bytes in GiB, for messages.
+#[allow(clippy::cast_precision_loss)]
+fn gib(bytes: u128) -> f64 {
+    bytes as f64 / f64::from(1u32 << 30)
+}
+
+/// The place named by a `what` field: the part before `"; "`.
+fn place(what: &str) -> &str {
+    what.split_once("; ").map_or(what, |(place, _)| place)
+}
+
+/// The fix named by a `what` field (the part after `"; "`), or the default one.
+fn hint<'a>(what: &'a str, default: &'a str) -> &'a str {
+    what.split_once("; ").map_or(default, |(_, hint)| hint)
+}
+
 impl Error {
+    /// A [`Error::DimensionMismatch`] with a fix that fits the place (the default hint is for
+    /// an oracle's vector).
+    ///
+    /// ```
+    /// use lisse_core::Error;
+    /// let e = Error::dimension_hint("box upper bounds", 2, 3, "give one bound per coordinate");
+    /// assert_eq!(
+    ///     e.to_string(),
+    ///     "dimension mismatch in box upper bounds: expected length 2, got 3; \
+    ///      give one bound per coordinate"
+    /// );
+    /// ```
+    pub fn dimension_hint(what: &str, expected: usize, got: usize, hint: &str) -> Self {
+        Error::DimensionMismatch {
+            what: format!("{what}; {hint}"),
+            expected,
+            got,
+        }
+    }
+
+    /// The place this error names (`what` without its hint), for variants that have one.
+    pub fn place(&self) -> Option<&str> {
+        match self {
+            Error::DimensionMismatch { what, .. } | Error::NonFinite { what, .. } => {
+                Some(place(what))
+            }
+            _ => None,
+        }
+    }
+
     /// A [`Error::DimensionMismatch`].
     pub fn dimension(what: impl Into<String>, expected: usize, got: usize) -> Self {
         Error::DimensionMismatch {
@@ -136,6 +212,35 @@ pub fn check_dim(what: &str, expected: usize, got: usize) -> Result<()> {
         Ok(())
     } else {
         Err(Error::dimension(what, expected, got))
+    }
+}
+
+/// Checks that `got == expected`, with a fix that fits the place in the error.
+///
+/// # Errors
+/// [`Error::DimensionMismatch`] when the lengths differ.
+#[inline]
+pub fn check_dim_hint(what: &str, expected: usize, got: usize, hint: &str) -> Result<()> {
+    if expected == got {
+        Ok(())
+    } else {
+        Err(Error::dimension_hint(what, expected, got, hint))
+    }
+}
+
+/// Checks that every entry of `values` is finite, with a fix that fits the place in the error
+/// (for data: `"remove or impute NaN/inf entries"`).
+///
+/// # Errors
+/// [`Error::NonFinite`] naming the first offending index.
+pub fn check_finite_hint(what: &str, values: &[f64], hint: &str) -> Result<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(index) => Err(Error::NonFinite {
+            what: format!("{what}; {hint}"),
+            index,
+            value: values[index],
+        }),
     }
 }
 
@@ -190,6 +295,47 @@ mod tests {
     fn errors_are_send_sync_static() {
         fn assert_bounds<T: Send + Sync + 'static + std::error::Error>() {}
         assert_bounds::<Error>();
+    }
+
+    #[test]
+    fn hints_fit_the_place() {
+        // Issue 6, item 12: every dimension error ended with the oracle's dim() and every
+        // non-finite one with the step size, also for data.
+        let e = Error::dimension("gradient buffer", 3, 4).to_string();
+        assert!(
+            e.ends_with("allocate the vector with the oracle's dim()"),
+            "{e}"
+        );
+        let e = check_dim_hint("targets", 3, 2, "give one target per sample").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "dimension mismatch in targets: expected length 3, got 2; give one target per sample"
+        );
+        assert_eq!(e.place(), Some("targets"));
+        assert!(!e.to_string().contains("dim()"));
+        let e = check_finite_hint("features", &[0.0, f64::NAN], "impute them").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "non-finite value NaN in features at index 1; impute them"
+        );
+        assert!(matches!(e, Error::NonFinite { index: 1, .. }));
+        let e = check_finite("iterate", &[f64::INFINITY])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("step size") && !e.contains("impute"), "{e}");
+        assert!(check_dim_hint("x", 1, 1, "h").is_ok());
+        assert!(check_finite_hint("x", &[1.0], "h").is_ok());
+        let e = Error::TooLarge {
+            what: "features".into(),
+            bytes: 3 << 30,
+            limit: 1 << 30,
+            remedy: "raise the limit".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "features needs 3221225472 bytes (3.0 GiB), over the limit of 1073741824 bytes \
+             (1.0 GiB); raise the limit"
+        );
     }
 
     #[test]

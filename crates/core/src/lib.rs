@@ -54,7 +54,10 @@ pub mod two_block_check;
 
 pub use counting::{CallCounter, CountKind, Counted, KindCounts, OracleCounts, OracleKind};
 pub use domain::Domain;
-pub use error::{Error, Result, check_dim, check_finite, check_positive, check_range};
+pub use error::{
+    Error, Result, check_dim, check_dim_hint, check_finite, check_finite_hint, check_positive,
+    check_range,
+};
 pub use executor::{
     DEFAULT_MAX_RECORDS, Executor, Observer, Report, Solver, StopReason, Stopping, Trace,
     TraceRecord,

@@ -393,11 +393,13 @@ fn simplex_methods_agree_on_long_inputs() {
 #[test]
 fn simplex_extreme_magnitudes_stay_finite() {
     // z far below the resolution of y (θ rounds onto max y), and sums that would overflow
-    // without rescaling: every method returns finite, nonnegative numbers whose sum is within
-    // rounding of z relative to the scale.
+    // without rescaling: every method returns finite, nonnegative numbers whose sum is z to
+    // rounding relative to z itself (issue 5, item 11: a tolerance relative to max |y|
+    // accepted the zero vector, which is not in the simplex).
     let big = f64::MAX;
     let cases = [
         vec![1e20, 0.0, -1e20],
+        vec![1e16, 0.0],
         vec![1e300, 1e300],
         vec![-1e300, 1e300, 1e-300],
         vec![big, -big, big, 0.0],
@@ -412,10 +414,93 @@ fn simplex_extreme_magnitudes_stay_finite() {
                 "{m:?} on {y:?}: {x:?}"
             );
             let sum: f64 = x.iter().sum();
-            assert!(
-                (sum - 1.0).abs() <= 1e-12 * (amax(&y) + 1.0),
-                "{m:?} on {y:?}: {x:?}"
-            );
+            assert!((sum - 1.0).abs() <= 1e-14, "{m:?} on {y:?}: {x:?}");
+            let simplex = Simplex::probability(y.len()).unwrap().with_method(m);
+            assert!(simplex.contains(&DVector::from_vec(x), 0.0));
+        }
+    }
+}
+
+#[test]
+fn simplex_below_resolution_gives_the_exact_vertex() {
+    // Issue 5, item 9: y = [1e16, 0], z = 1 returned the zero vector.
+    for m in METHODS {
+        assert_eq!(project_with(m, &[1e16, 0.0], 1.0), [1.0, 0.0], "{m:?}");
+        assert_eq!(
+            project_with(m, &[0.0, -3.0, 1e17], 1.0),
+            [0.0, 0.0, 1.0],
+            "{m:?}"
+        );
+        assert_eq!(project_with(m, &[1e16, 1e16], 1.0), [0.5, 0.5], "{m:?}");
+    }
+}
+
+#[test]
+fn ball_recentres_in_place() {
+    let mut ball = L2Ball::centered(2, 1.0).unwrap();
+    let buffer = ball.center().as_ptr();
+    ball.set_center(&[10.0, -4.0]).unwrap();
+    assert_eq!(ball.center().as_ptr(), buffer, "set_center reallocated");
+    assert_eq!(ball.center().as_slice(), &[10.0, -4.0]);
+    let mut y = dvector![10.0, 0.0];
+    ball.project_in_place(&mut y).unwrap();
+    assert_eq!(y, dvector![10.0, -3.0]);
+    assert!(matches!(
+        ball.set_center(&[1.0]),
+        Err(Error::DimensionMismatch { .. })
+    ));
+    assert!(matches!(
+        ball.set_center(&[1.0, f64::NAN]),
+        Err(Error::NonFinite { .. })
+    ));
+    assert_eq!(
+        ball.center().as_slice(),
+        &[10.0, -4.0],
+        "unchanged on error"
+    );
+    ball.set_radius(2.0).unwrap();
+    assert!(ball.set_radius(-1.0).is_err());
+    assert_eq!(ball.radius(), 2.0);
+}
+
+/// A finite f64 of any magnitude from 1e-300 to 1e300, either sign, or zero.
+fn any_magnitude() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        Just(0.0),
+        (-1.0f64..1.0, -300i32..300).prop_map(|(m, e)| m * 10f64.powi(e)),
+        -10.0f64..10.0,
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn projections_are_exactly_feasible_and_bitwise_idempotent(
+        y in proptest::collection::vec(any_magnitude(), 1..12),
+        z_mantissa in 0.01f64..10.0,
+        z_exponent in -300i32..300,
+        center_scale in any_magnitude(),
+        radius in any_magnitude(),
+    ) {
+        let z = z_mantissa * 10f64.powi(z_exponent);
+        let d = y.len();
+        let y = DVector::from_vec(y);
+        let mut domains: Vec<Box<dyn Domain>> = METHODS
+            .iter()
+            .map(|&m| Box::new(Simplex::new(d, z).unwrap().with_method(m)) as Box<dyn Domain>)
+            .collect();
+        let center = DVector::from_fn(d, |i, _| center_scale * (i as f64 - 1.5));
+        domains.push(Box::new(L2Ball::new(center, radius.abs()).unwrap()));
+        domains.push(Box::new(BoxDomain::uniform(d, -radius.abs(), radius.abs()).unwrap()));
+        for (k, domain) in domains.iter().enumerate() {
+            let mut once = y.clone();
+            domain.project_in_place(&mut once).unwrap();
+            prop_assert!(domain.contains(&once, 0.0), "domain {k}, z = {z:e}: {y} -> {once}");
+            let mut twice = once.clone();
+            domain.project_in_place(&mut twice).unwrap();
+            let same = once.iter().zip(twice.iter()).all(|(a, b)| a.to_bits() == b.to_bits());
+            prop_assert!(same, "domain {k}: {once} -> {twice}");
         }
     }
 }

@@ -73,7 +73,7 @@ fn digits_has_the_known_shape_range_and_class_counts() {
     // First sample of the scikit-learn copy: a zero.
     assert_eq!(data.labels().unwrap()[0], 0);
     assert_eq!(
-        &data.sample(0).as_slice()[..8],
+        &data.sample(0).unwrap().as_slice()[..8],
         &[0.0, 0.0, 5.0, 13.0, 9.0, 1.0, 0.0, 0.0]
     );
     assert!(DIGITS_ATTRIBUTION.contains("CC BY 4.0"));
@@ -91,8 +91,8 @@ fn csv_round_trip_from_string_and_file() {
         .target_kind(TargetKind::classes());
     let from_text = parse_csv(text, "inline", &options).unwrap();
     assert_eq!((from_text.n_features(), from_text.n_samples()), (3, 3));
-    assert_eq!(from_text.sample(0).as_slice(), &[0.5, -1.0, 2e-3]);
-    assert_eq!(from_text.sample(2).as_slice(), &[-2.0, 4.25, 1.0]);
+    assert_eq!(from_text.sample(0).unwrap().as_slice(), &[0.5, -1.0, 2e-3]);
+    assert_eq!(from_text.sample(2).unwrap().as_slice(), &[-2.0, 4.25, 1.0]);
     assert_eq!(from_text.labels(), Some(&[2, 0, 1][..]));
     assert_eq!(from_text.n_classes(), Some(3));
 
@@ -106,7 +106,7 @@ fn csv_round_trip_from_string_and_file() {
     for j in 0..data.n_samples() {
         let y = data.real_targets().unwrap()[j];
         let row: Vec<String> = std::iter::once(y)
-            .chain(data.sample(j).iter().copied())
+            .chain(data.sample(j).unwrap().iter().copied())
             .map(|v| v.to_string())
             .collect();
         out.push_str(&row.join(";"));
@@ -171,9 +171,9 @@ fn libsvm_round_trip_from_string_and_file() {
     let options = LibsvmOptions::new().target_kind(TargetKind::classes());
     let data = parse_libsvm(text, "inline", &options).unwrap();
     assert_eq!((data.n_features(), data.n_samples()), (4, 3));
-    assert_eq!(data.sample(0).as_slice(), &[0.5, 0.0, -2.0, 0.0]);
-    assert_eq!(data.sample(1).as_slice(), &[0.0, 1.25, 0.0, 1e-2]);
-    assert_eq!(data.sample(2).as_slice(), &[0.0; 4]);
+    assert_eq!(data.sample(0).unwrap().as_slice(), &[0.5, 0.0, -2.0, 0.0]);
+    assert_eq!(data.sample(1).unwrap().as_slice(), &[0.0, 1.25, 0.0, 1e-2]);
+    assert_eq!(data.sample(2).unwrap().as_slice(), &[0.0; 4]);
     assert_eq!(data.labels(), Some(&[1, 0, 1][..]));
     let file = TempFile::new(text);
     assert_eq!(read_libsvm(&file.0, &options).unwrap(), data);
@@ -183,7 +183,7 @@ fn libsvm_round_trip_from_string_and_file() {
     let mut out = String::new();
     for j in 0..head.n_samples() {
         out.push_str(&head.labels().unwrap()[j].to_string());
-        for (i, &v) in head.sample(j).iter().enumerate() {
+        for (i, &v) in head.sample(j).unwrap().iter().enumerate() {
             if v != 0.0 {
                 write!(out, " {}:{v}", i + 1).unwrap();
             }
@@ -480,9 +480,9 @@ fn standardizer_uses_training_statistics_only() {
     let mut in_place = test.clone();
     scaler.transform_in_place(&mut in_place).unwrap();
     assert_eq!(in_place, test_std);
-    let mut point: Vec<f64> = test.sample(0).iter().copied().collect();
+    let mut point: Vec<f64> = test.sample(0).unwrap().iter().copied().collect();
     scaler.transform_point(&mut point).unwrap();
-    assert_eq!(point.as_slice(), test_std.sample(0).as_slice());
+    assert_eq!(point.as_slice(), test_std.sample(0).unwrap().as_slice());
 
     // Constant features map to 0; the intercept goes last, after standardizing.
     let pixel0 = scaler.std()[0];
@@ -559,7 +559,7 @@ proptest! {
         let data = parse_csv(&text, "prop", &CsvOptions::new().target_kind(TargetKind::classes_with(5))).unwrap();
         prop_assert_eq!(data.n_samples(), rows.len());
         for (j, row) in rows.iter().enumerate() {
-            let sample = data.sample(j);
+            let sample = data.sample(j).unwrap();
             prop_assert_eq!(sample.as_slice(), row.as_slice());
             prop_assert_eq!(data.labels().unwrap()[j], labels[j]);
         }

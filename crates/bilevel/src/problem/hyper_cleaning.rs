@@ -529,7 +529,7 @@ impl HyperCleaning {
         let lower_loss = MultinomialLogistic::new(Arc::clone(&train))?;
         let n = train.n_samples();
         let max_sq = (0..n)
-            .map(|i| train.sample(i).norm_squared())
+            .map(|i| train.features().column(i).norm_squared())
             .fold(0.0, f64::max);
         // ‖∇²CEᵢ‖ ≤ ‖xᵢ‖²/2 (the softmax Jacobian has norm ≤ 1/2), σ ≤ 1.
         let constants = LowerConstants::new(spec.l2, spec.l2 + 0.5 * max_sq)?;

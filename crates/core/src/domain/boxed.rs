@@ -4,7 +4,8 @@ use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
 
 use super::Domain;
-use crate::{Dimension, Error, Result, check_dim, check_finite};
+use super::PROJECT_DIM_HINT;
+use crate::{Dimension, Error, Result, check_dim_hint, check_finite};
 
 /// The box [l, u] = {x : lᵢ ≤ xᵢ ≤ uᵢ for every i}.
 ///
@@ -80,7 +81,12 @@ impl BoxDomain {
     /// bound is +∞ or an upper bound is −∞; [`Error::Infeasible`] when `lower[i] > upper[i]`
     /// (the box is empty).
     pub fn new(lower: DVector<f64>, upper: DVector<f64>) -> Result<Self> {
-        check_dim("box upper bounds", lower.len(), upper.len())?;
+        check_dim_hint(
+            "box upper bounds",
+            lower.len(),
+            upper.len(),
+            "give as many upper bounds as lower bounds, one per coordinate",
+        )?;
         for (i, (&lo, &hi)) in lower.iter().zip(upper.iter()).enumerate() {
             check_bounds(i, lo, hi)?;
         }
@@ -127,7 +133,7 @@ impl Dimension for BoxDomain {
 impl Domain for BoxDomain {
     /// xᵢ ← min(max(xᵢ, lᵢ), uᵢ).
     fn project_in_place(&self, x: &mut DVector<f64>) -> Result<()> {
-        check_dim("point to project", self.dim(), x.len())?;
+        check_dim_hint("point to project", self.dim(), x.len(), PROJECT_DIM_HINT)?;
         check_finite("point to project", x.as_slice())?;
         for ((xi, &lo), &hi) in x.iter_mut().zip(self.lower.iter()).zip(self.upper.iter()) {
             *xi = xi.max(lo).min(hi);

@@ -46,8 +46,16 @@ pub trait Domain: Dimension {
     /// # Errors
     /// As [`Domain::project_in_place`], and a wrong length of `out`.
     fn project_into(&self, y: &DVector<f64>, out: &mut DVector<f64>) -> Result<()> {
-        crate::check_dim("output buffer", y.len(), out.len())?;
+        crate::check_dim_hint(
+            "output buffer",
+            y.len(),
+            out.len(),
+            "allocate the output with the length of the point to project",
+        )?;
         out.copy_from(y);
         self.project_in_place(out)
     }
 }
+
+/// The fix for a point of the wrong length handed to a projection.
+pub(crate) const PROJECT_DIM_HINT: &str = "give a point with the domain's dim() entries";

@@ -10,9 +10,14 @@
 //! | [`project_simplex_condat`] | Condat 2016, Algorithm 2 | O(d) observed, O(d²) worst case |
 //! | [`project_simplex_bisection`] | bisection on φ, finished by an exact step | O(d log(1/ε)) |
 //!
-//! All three agree to about 1e-12 relative to the scale maxᵢ |yᵢ| + z. The absolute error of
-//! each xᵢ is a few ulps of that scale, so for |yᵢ| ≫ z the sum Σxᵢ matches z only to
-//! about ε·maxᵢ |yᵢ|.
+//! All three share the last step, which keeps the result exact where it matters: on the
+//! support S = {i : yᵢ > θ} the result is written relative to the support's mean ȳ_S,
+//! xᵢ = (yᵢ − ȳ_S) + z/|S| (the same as yᵢ − θ, since θ = ȳ_S − z/|S|), so that z below the
+//! resolution of max y is not lost (y = [1e16, 0], z = 1 gives exactly e₁, where yᵢ − θ would
+//! give the zero vector); the result is then rescaled by z/Σx, so its sum matches z to
+//! rounding relative to z, not to maxᵢ |yᵢ|. A point already in Δ(z) (by [`Simplex`]'s
+//! `contains` with zero tolerance) is returned unchanged, so projecting twice gives the same
+//! bits.
 //!
 //! References:
 //! - M. Held, P. Wolfe, H. P. Crowder, "Validation of subgradient optimization",
@@ -26,7 +31,7 @@ use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
 
 use super::Domain;
-use crate::{Dimension, Error, Result, check_dim, check_finite, check_positive};
+use crate::{Dimension, Error, Result, check_dim_hint, check_finite, check_positive};
 
 /// Which algorithm [`Simplex`] uses to find the water level θ.
 ///
@@ -74,12 +79,31 @@ fn check_simplex_input(y: &[f64], z: f64) -> Result<()> {
     check_finite("point to project onto the simplex", y)
 }
 
-/// Runs `project` on (y, z), first scaled by 2⁻⁵¹² when some |yᵢ| or z exceeds 2⁶⁰⁰, so that
-/// the running sums and differences of the methods cannot overflow; the result is scaled back.
+/// Whether `x` lies in Δ(z) up to `tol`: xᵢ ≥ −tol and |Σᵢ xᵢ − z| ≤ tol·max(1, z) plus the
+/// rounding of the floating-point sum itself, 2(d + 1)·ε·max(z, Σx) (a sum of d nonnegative
+/// numbers carries a relative error up to about d·ε; Higham, *Accuracy and Stability of
+/// Numerical Algorithms*, 2nd ed., §4.2). With `tol = 0` this is membership up to the rounding
+/// of evaluating the sum, which every projection meets.
+fn on_simplex(x: &[f64], z: f64, tol: f64) -> bool {
+    if !x.iter().all(|&v| v.is_finite() && v >= -tol) {
+        return false;
+    }
+    let sum: f64 = x.iter().sum();
+    if !sum.is_finite() {
+        return false;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let rounding = 2.0 * (x.len() as f64 + 1.0) * f64::EPSILON * z.max(sum);
+    (sum - z).abs() <= tol * z.max(1.0) + rounding
+}
+
+/// Finds the water level θ of (y, z) with `find_level`, on (y, z) scaled by 2⁻⁵¹² when some
+/// |yᵢ| or z exceeds 2⁶⁰⁰, so that the running sums and differences of the methods cannot
+/// overflow; y and θ are scaled back.
 /// The projection is positively homogeneous, Π_{Δ(sz)}(s·y) = s·Π_{Δ(z)}(y), and scaling by a
 /// power of two is exact (barring underflow of entries far below the scale, which do not
 /// matter at it).
-fn rescaled(y: &mut [f64], z: f64, project: impl FnOnce(&mut [f64], f64)) {
+fn rescaled(y: &mut [f64], z: f64, find_level: impl FnOnce(&mut [f64], f64) -> f64) -> f64 {
     /// 2^e for a normal exponent e.
     const fn pow2(e: i32) -> f64 {
         f64::from_bits(((1023 + e) as u64) << 52)
@@ -89,23 +113,101 @@ fn rescaled(y: &mut [f64], z: f64, project: impl FnOnce(&mut [f64], f64)) {
     const UP: f64 = pow2(512);
     let m = y.iter().fold(z, |acc, v| acc.max(v.abs()));
     if m <= LARGE {
-        project(y, z);
-        return;
+        return find_level(y, z);
     }
     for v in y.iter_mut() {
         *v *= DOWN;
     }
-    project(y, z * DOWN);
+    let theta = find_level(y, z * DOWN);
     for v in y.iter_mut() {
         *v *= UP;
     }
+    theta * UP
 }
 
-/// Writes xᵢ = max(yᵢ − θ, 0).
-fn water_fill(y: &mut [f64], theta: f64) {
-    for yi in y {
-        *yi = (*yi - theta).max(0.0);
+/// Writes xᵢ = max(yᵢ − θ, 0) exactly where it matters (see the module docs): relative to the
+/// mean of the support S = {i : yᵢ > θ}, or, when θ has rounded onto max y (z below its
+/// resolution), of the support S = {i : yᵢ = max y}.
+fn water_fill(y: &mut [f64], z: f64, theta: f64) {
+    let (sum, count) = neumaier(y.iter().copied().filter(|&v| v > theta));
+    if count == 0 {
+        // Exact arithmetic has max y > θ; rounding put θ on it: the support is the maxima,
+        // and their mean is max y itself.
+        let y_max = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let ties = y.iter().filter(|&&v| v >= y_max).count();
+        fill(y, y_max.next_down(), y_max, z / count_f64(ties));
+        return;
     }
+    let n = count_f64(count);
+    let mut mean = sum / n;
+    if !mean.is_finite() {
+        // Σ yᵢ overflowed; Σ (yᵢ / |S|) cannot.
+        (mean, _) = neumaier(y.iter().copied().filter(|&v| v > theta).map(|v| v / n));
+    }
+    fill(y, theta, mean, z / n);
+}
+
+/// Writes xᵢ = max((yᵢ − mean) + share, 0) for yᵢ > `floor`, and 0 elsewhere.
+fn fill(y: &mut [f64], floor: f64, mean: f64, share: f64) {
+    for yi in y.iter_mut() {
+        *yi = if *yi > floor {
+            ((*yi - mean) + share).max(0.0)
+        } else {
+            0.0
+        };
+    }
+}
+
+/// A count as `f64` (exact below 2⁵³).
+#[allow(clippy::cast_precision_loss)]
+fn count_f64(count: usize) -> f64 {
+    count as f64
+}
+
+/// Neumaier's compensated sum of `values`, and their count.
+fn neumaier(values: impl Iterator<Item = f64>) -> (f64, usize) {
+    let (mut sum, mut compensation, mut count) = (0.0f64, 0.0f64, 0usize);
+    for v in values {
+        let t = sum + v;
+        compensation += if sum.abs() >= v.abs() {
+            (sum - t) + v
+        } else {
+            (v - t) + sum
+        };
+        sum = t;
+        count += 1;
+    }
+    (sum + compensation, count)
+}
+
+/// Rescales a nonnegative `x` by z/Σx so that its sum matches z to rounding relative to z
+/// (done at the caller's scale, after [`rescaled`], so that z is never subnormal here).
+fn match_total(y: &mut [f64], z: f64) {
+    // A plain sum: the entries are nonnegative, so its relative error is at most about d·ε,
+    // within what `contains` allows.
+    let total: f64 = y.iter().sum();
+    if total > 0.0 && (total - z).abs() > 0.0 {
+        let factor = z / total;
+        for yi in y.iter_mut() {
+            *yi *= factor;
+        }
+    }
+}
+
+/// Runs a checked projection: a point already in Δ(z) (with zero tolerance) is left unchanged,
+/// so that projecting twice gives the same bits.
+fn project_checked(
+    y: &mut [f64],
+    z: f64,
+    find_level: impl FnOnce(&mut [f64], f64) -> f64,
+) -> Result<()> {
+    check_simplex_input(y, z)?;
+    if !on_simplex(y, z, 0.0) {
+        let theta = rescaled(y, z, find_level);
+        water_fill(y, z, theta);
+        match_total(y, z);
+    }
+    Ok(())
 }
 
 /// Projects `y` onto Δ(`z`) = {x ≥ 0, Σx = z} in place by sorting, in O(d log d).
@@ -129,13 +231,11 @@ fn water_fill(y: &mut [f64], theta: f64) {
 /// # Ok::<(), lisse_core::Error>(())
 /// ```
 pub fn project_simplex_sort(y: &mut [f64], z: f64, scratch: &mut Vec<f64>) -> Result<()> {
-    check_simplex_input(y, z)?;
-    rescaled(y, z, |y, z| sort_in_place(y, z, scratch));
-    Ok(())
+    project_checked(y, z, |y, z| sort_in_place(y, z, scratch))
 }
 
-/// [`project_simplex_sort`] on checked input.
-fn sort_in_place(y: &mut [f64], z: f64, scratch: &mut Vec<f64>) {
+/// The water level θ of [`project_simplex_sort`] on checked input.
+fn sort_in_place(y: &mut [f64], z: f64, scratch: &mut Vec<f64>) -> f64 {
     scratch.clear();
     scratch.extend_from_slice(y);
     scratch.sort_unstable_by(|a, b| b.total_cmp(a));
@@ -153,7 +253,7 @@ fn sort_in_place(y: &mut [f64], z: f64, scratch: &mut Vec<f64>) {
             break;
         }
     }
-    water_fill(y, theta);
+    theta
 }
 
 /// Projects `y` onto Δ(`z`) = {x ≥ 0, Σx = z} in place with Condat's algorithm: linear time in
@@ -187,13 +287,11 @@ fn sort_in_place(y: &mut [f64], z: f64, scratch: &mut Vec<f64>) {
 /// # Ok::<(), lisse_core::Error>(())
 /// ```
 pub fn project_simplex_condat(y: &mut [f64], z: f64, scratch: &mut Vec<f64>) -> Result<()> {
-    check_simplex_input(y, z)?;
-    rescaled(y, z, |y, z| condat_in_place(y, z, scratch));
-    Ok(())
+    project_checked(y, z, |y, z| condat_in_place(y, z, scratch))
 }
 
-/// [`project_simplex_condat`] on checked input.
-fn condat_in_place(y: &mut [f64], z: f64, buf: &mut Vec<f64>) {
+/// The water level θ of [`project_simplex_condat`] on checked input.
+fn condat_in_place(y: &[f64], z: f64, buf: &mut Vec<f64>) -> f64 {
     buf.clear();
     buf.reserve(y.len());
 
@@ -259,7 +357,7 @@ fn condat_in_place(y: &mut [f64], z: f64, buf: &mut Vec<f64>) {
         }
     }
 
-    water_fill(y, rho);
+    rho
 }
 
 /// Projects `y` onto Δ(`z`) = {x ≥ 0, Σx = z} in place by bisection; the robust reference used
@@ -284,13 +382,11 @@ fn condat_in_place(y: &mut [f64], z: f64, buf: &mut Vec<f64>) {
 /// # Ok::<(), lisse_core::Error>(())
 /// ```
 pub fn project_simplex_bisection(y: &mut [f64], z: f64) -> Result<()> {
-    check_simplex_input(y, z)?;
-    rescaled(y, z, bisection_in_place);
-    Ok(())
+    project_checked(y, z, bisection_in_place)
 }
 
-/// [`project_simplex_bisection`] on checked input.
-fn bisection_in_place(y: &mut [f64], z: f64) {
+/// The water level θ of [`project_simplex_bisection`] on checked input.
+fn bisection_in_place(y: &mut [f64], z: f64) -> f64 {
     const MAX_HALVINGS: usize = 200;
     let y_max = y.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let y_abs_max = y.iter().fold(0.0, |acc: f64, v| acc.max(v.abs()));
@@ -320,12 +416,11 @@ fn bisection_in_place(y: &mut [f64], z: f64) {
         .iter()
         .filter(|&&v| v > mid)
         .fold((0.0, 0usize), |(s, c), &v| (s + v, c + 1));
-    let theta = if count == 0 {
+    if count == 0 {
         mid
     } else {
         (sum - z) / count as f64
-    };
-    water_fill(y, theta);
+    }
 }
 
 /// The scaled simplex Δ(z) = {x ∈ ℝᵈ : xᵢ ≥ 0, Σᵢ xᵢ = z} with d ≥ 1 and z > 0; the probability
@@ -427,7 +522,12 @@ impl Simplex {
     /// [`Error::DimensionMismatch`] when `x.len() != dim()`; [`Error::NonFinite`] when `x`
     /// holds NaN or ±∞.
     pub fn project_with_scratch(&self, x: &mut DVector<f64>, scratch: &mut Vec<f64>) -> Result<()> {
-        check_dim("point to project", self.dim, x.len())?;
+        check_dim_hint(
+            "point to project",
+            self.dim,
+            x.len(),
+            super::PROJECT_DIM_HINT,
+        )?;
         self.method.project(x.as_mut_slice(), self.total, scratch)
     }
 }
@@ -451,12 +551,11 @@ impl Domain for Simplex {
         SIMPLEX_SCRATCH.with_borrow_mut(|scratch| self.project_with_scratch(x, scratch))
     }
 
-    /// xᵢ ≥ −`tol` for every i and |Σᵢ xᵢ − z| ≤ `tol`·max(1, z); `false` on a wrong length or
-    /// non-finite entries.
+    /// xᵢ ≥ −`tol` for every i and |Σᵢ xᵢ − z| ≤ `tol`·max(1, z) plus the rounding of the
+    /// floating-point sum, 2(d + 1)·ε·max(z, Σx); `false` on a wrong length or non-finite
+    /// entries. Every projection satisfies it with `tol = 0`.
     fn contains(&self, x: &DVector<f64>, tol: f64) -> bool {
-        x.len() == self.dim
-            && x.iter().all(|&v| v.is_finite() && v >= -tol)
-            && (x.sum() - self.total).abs() <= tol * self.total.max(1.0)
+        x.len() == self.dim && on_simplex(x.as_slice(), self.total, tol)
     }
 
     /// z·√2 (the distance between two vertices) for d ≥ 2; 0 for d = 1.

@@ -4,7 +4,8 @@ use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
 
 use super::Domain;
-use crate::{Dimension, Result, check_dim, check_finite};
+use super::PROJECT_DIM_HINT;
+use crate::{Dimension, Result, check_dim_hint, check_finite};
 
 /// The whole space ℝᵈ: no constraint, the projection is the identity.
 ///
@@ -42,7 +43,7 @@ impl Dimension for WholeSpace {
 impl Domain for WholeSpace {
     /// Leaves `x` unchanged after checking its length and that every entry is finite.
     fn project_in_place(&self, x: &mut DVector<f64>) -> Result<()> {
-        check_dim("point to project", self.dim, x.len())?;
+        check_dim_hint("point to project", self.dim, x.len(), PROJECT_DIM_HINT)?;
         check_finite("point to project", x.as_slice())
     }
 

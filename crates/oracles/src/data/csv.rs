@@ -6,7 +6,10 @@ use nalgebra::{DMatrix, DVector};
 
 use lisse_core::{Error, Result};
 
-use super::text::{infer_n_classes, parse_error, parse_finite, parse_integer_label, read_text};
+use super::text::{
+    check_no_nul, class_targets, numbered_lines, parse_error, parse_finite, parse_integer_label,
+    read_text,
+};
 use super::{Dataset, TargetKind, Targets};
 
 /// Which column of a delimited file holds the target.
@@ -39,11 +42,15 @@ pub enum TargetColumn {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct CsvOptions {
-    /// The field separator (default `,`). A whitespace delimiter (`' '` or `'\t'`) splits on
-    /// runs of whitespace. Quoted fields are not supported.
+    /// The field separator (default `,`). The space delimiter `' '` splits on runs of
+    /// whitespace (aligned columns); every other delimiter, the tab included, separates fields
+    /// one by one, so a blank cell is a missing value and an error. Quoted fields are not
+    /// supported.
     pub delimiter: char,
     /// Whether the first line that is neither blank nor a comment is a header to skip
-    /// (default `false`). It must have as many fields as the data rows.
+    /// (default `false`). It must have as many fields as the data rows. A header written as a
+    /// comment, as `numpy.savetxt` does (`# x1,x2,y`), is recognised too: when comment lines
+    /// come first and the first other line is all numbers, that line is data.
     pub has_header: bool,
     /// Which column holds the target (default [`TargetColumn::Last`]).
     pub target_column: TargetColumn,
@@ -155,8 +162,9 @@ pub fn read_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Dataset>
 /// Every data line has the same number of fields (at least two): the target in
 /// [`CsvOptions::target_column`] and the features in the other columns, in file order. Fields
 /// are trimmed; blank lines and comment lines are skipped; a leading byte-order mark is
-/// ignored. Class labels must be non-negative integers below the given `n_classes`
-/// (otherwise K is the largest label plus one, at least 2).
+/// ignored; lines end in `\n`, `\r\n` or `\r`. A blank cell is a missing value, which is an
+/// error naming its line and column. Class labels are integers, encoded as classes 0..K−1 in
+/// ascending order unless `n_classes` is given (see [`TargetKind::Classes`]).
 ///
 /// ```
 /// use lisse_oracles::data::{CsvOptions, parse_csv};
@@ -169,29 +177,38 @@ pub fn read_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Dataset>
 ///
 /// # Errors
 /// - [`Error::Parse`] with the 1-based line number for a line with the wrong number of fields,
-///   an empty or non-numeric field, a non-finite number, a label that is not a non-negative
-///   integer or not below the given `n_classes`, or text with no data rows;
+///   an empty (missing), quoted or non-numeric field, a non-finite number, a label that is not
+///   an integer or not a class index below a given `n_classes`, or text with no data rows;
+/// - [`Error::InvalidParameter`] for class labels that are all equal (with `n_classes` unset);
 /// - [`Error::InvalidParameter`] for a target column index beyond the row width, a line break
 ///   or quote as delimiter, a comment character equal to the delimiter, or `n_classes < 2`.
 pub fn parse_csv(text: &str, source_name: &str, options: &CsvOptions) -> Result<Dataset> {
     options.validate()?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    check_no_nul(text, source_name)?;
     let mut layout: Option<Layout> = None;
     let mut header_pending = options.has_header;
+    let mut comment_before_header = false;
     let mut features: Vec<f64> = Vec::new();
     let mut real: Vec<f64> = Vec::new();
-    let mut labels: Vec<usize> = Vec::new();
+    let mut raw_labels: Vec<i64> = Vec::new();
+    let mut label_lines: Vec<usize> = Vec::new();
     let mut fields: Vec<&str> = Vec::new();
     let mut last_line = 0;
-    for (i, raw) in text.lines().enumerate() {
-        let line_no = i + 1;
+    let whitespace = options.delimiter == ' ';
+    for (line_no, raw) in numbered_lines(text) {
         last_line = line_no;
-        let line = raw.trim();
-        if line.is_empty() || options.comment.is_some_and(|c| line.starts_with(c)) {
+        if raw.trim().is_empty() {
+            continue;
+        }
+        // Trim the line, but never of the delimiter: a leading tab is a blank first cell.
+        let line = raw.trim_matches(|c: char| c.is_whitespace() && c != options.delimiter);
+        if options.comment.is_some_and(|c| line.starts_with(c)) {
+            comment_before_header |= header_pending;
             continue;
         }
         fields.clear();
-        if options.delimiter.is_whitespace() {
+        if whitespace {
             fields.extend(line.split_whitespace());
         } else {
             fields.extend(line.split(options.delimiter).map(str::trim));
@@ -206,41 +223,45 @@ pub fn parse_csv(text: &str, source_name: &str, options: &CsvOptions) -> Result<
             )?),
         };
         if fields.len() != layout.width {
-            return Err(parse_error(
-                source_name,
-                line_no,
-                format!(
-                    "expected {} fields (as on line {}), found {}",
-                    layout.width,
-                    layout.first_line,
-                    fields.len()
-                ),
-            ));
+            return Err(layout.width_error(source_name, line_no, line, fields.len()));
         }
         if header_pending {
             header_pending = false;
-            continue;
+            // numpy.savetxt writes its header as a comment (`# x1,x2,y`): when a comment line
+            // came first and this line is all numbers, the comment was the header.
+            if !(comment_before_header
+                && fields
+                    .iter()
+                    .all(|f| f.parse::<f64>().is_ok_and(f64::is_finite)))
+            {
+                continue;
+            }
         }
         for (j, field) in fields.iter().enumerate() {
             if j == layout.target {
                 continue;
             }
-            let v = parse_finite(field, &format!("field {}", j + 1))
+            let v = parse_finite(field, &format!("field {} (column {})", j + 1, j + 1))
                 .map_err(|r| parse_error(source_name, line_no, r))?;
             features.push(v);
         }
         let target = fields[layout.target];
+        let what = format!(
+            "the target (field {}, column {})",
+            layout.target + 1,
+            layout.target + 1
+        );
+        let err = |r| parse_error(source_name, line_no, r);
         match options.target_kind {
-            TargetKind::Real => {
-                let v = parse_finite(target, &format!("the target (field {})", layout.target + 1))
-                    .map_err(|r| parse_error(source_name, line_no, r))?;
-                real.push(v);
+            TargetKind::Real => real.push(parse_finite(target, &what).map_err(err)?),
+            TargetKind::Classes { .. } if target.is_empty() => {
+                return Err(err(format!(
+                    "{what} is empty; missing labels are not supported"
+                )));
             }
-            TargetKind::Classes { n_classes } => {
-                labels.push(
-                    class_label(target, n_classes)
-                        .map_err(|r| parse_error(source_name, line_no, r))?,
-                );
+            TargetKind::Classes { .. } => {
+                raw_labels.push(parse_integer_label(target).map_err(err)?);
+                label_lines.push(line_no);
             }
         }
     }
@@ -253,17 +274,17 @@ pub fn parse_csv(text: &str, source_name: &str, options: &CsvOptions) -> Result<
             "no data rows (only blank lines, comments or a header)",
         ));
     }
-    let targets = match options.target_kind {
-        TargetKind::Real => Targets::Real(DVector::from_vec(real)),
+    let (targets, class_labels) = match options.target_kind {
+        TargetKind::Real => (Targets::Real(DVector::from_vec(real)), None),
         TargetKind::Classes { n_classes } => {
-            let max = labels.iter().copied().max().unwrap_or(0);
-            Targets::Classes {
-                labels,
-                n_classes: infer_n_classes(n_classes, max),
-            }
+            class_targets(&raw_labels, &label_lines, n_classes, false, source_name)?
         }
     };
-    Dataset::new(DMatrix::from_vec(d, n, features), targets)
+    let data = Dataset::new(DMatrix::from_vec(d, n, features), targets)?;
+    match class_labels {
+        Some(labels) => data.with_class_labels(labels),
+        None => Ok(data),
+    }
 }
 
 /// The row width and target position, fixed by the first non-blank, non-comment line.
@@ -275,6 +296,23 @@ struct Layout {
 }
 
 impl Layout {
+    /// The error for a row of `found` fields.
+    fn width_error(&self, source_name: &str, line_no: usize, line: &str, found: usize) -> Error {
+        let quotes = if line.contains(['"', '\'']) {
+            " (quoted fields are not supported; a delimiter inside quotes splits the field)"
+        } else {
+            ""
+        };
+        parse_error(
+            source_name,
+            line_no,
+            format!(
+                "expected {} fields (as on line {}), found {found}{quotes}",
+                self.width, self.first_line
+            ),
+        )
+    }
+
     fn new(
         width: usize,
         first_line: usize,
@@ -309,20 +347,6 @@ impl Layout {
             target,
             first_line,
         })
-    }
-}
-
-/// A non-negative integer label below the given K.
-fn class_label(field: &str, n_classes: Option<usize>) -> std::result::Result<usize, String> {
-    let v = parse_integer_label(field)?;
-    let label = usize::try_from(v).map_err(|_| {
-        format!(
-            "the label {v} is negative; class labels must be non-negative integers 0, 1, 2, ..."
-        )
-    })?;
-    match n_classes {
-        Some(k) if label >= k => Err(format!("the label {label} is not below n_classes = {k}")),
-        _ => Ok(label),
     }
 }
 
@@ -380,9 +404,20 @@ mod tests {
     #[test]
     fn n_classes_inferred_or_given() {
         let data = parse_csv("0,3\n1,0\n", "t", &classes()).unwrap();
-        assert_eq!(data.n_classes(), Some(4));
-        let all_zero = parse_csv("0,0\n1,0\n", "t", &classes()).unwrap();
-        assert_eq!(all_zero.n_classes(), Some(2));
+        assert_eq!(data.n_classes(), Some(2));
+        assert_eq!(data.labels(), Some(&[1, 0][..]));
+        assert_eq!(data.class_labels(), Some(&[0, 3][..]));
+        let all_zero = parse_csv("0,0\n1,0\n", "t", &classes()).unwrap_err();
+        assert!(
+            matches!(all_zero, Error::InvalidParameter { .. }),
+            "{all_zero}"
+        );
+        let zero_given_k = parse_csv(
+            "0,0\n1,0\n",
+            "t",
+            &classes().target_kind(TargetKind::classes_with(2)),
+        );
+        assert_eq!(zero_given_k.unwrap().n_classes(), Some(2));
         let given = parse_csv(
             "0,3\n1,0\n",
             "t",
@@ -433,9 +468,10 @@ mod tests {
             matches!(&e, Error::Parse { line: 1, reason, .. } if reason.contains("not an integer")),
             "{e}"
         );
-        let e = parse_csv("1,-1\n", "t", &classes()).unwrap_err();
+        let k2 = classes().target_kind(TargetKind::classes_with(2));
+        let e = parse_csv("1,-1\n", "t", &k2).unwrap_err();
         assert!(
-            matches!(&e, Error::Parse { reason, .. } if reason.contains("negative")),
+            matches!(&e, Error::Parse { reason, .. } if reason.contains("class index in 0..2")),
             "{e}"
         );
         let e = parse_csv("1,inf\n", "t", &CsvOptions::new()).unwrap_err();

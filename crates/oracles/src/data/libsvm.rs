@@ -6,7 +6,11 @@ use nalgebra::{DMatrix, DVector};
 
 use lisse_core::{Error, Result};
 
-use super::text::{infer_n_classes, parse_error, parse_finite, parse_integer_label, read_text};
+use super::dataset::{DEFAULT_MAX_DENSE_BYTES, check_dense_size};
+use super::text::{
+    check_no_nul, class_targets, numbered_lines, parse_error, parse_finite, parse_integer_label,
+    read_text, shown,
+};
 use super::{Dataset, TargetKind, Targets};
 
 /// Options for [`read_libsvm`] and [`parse_libsvm`].
@@ -19,7 +23,7 @@ use super::{Dataset, TargetKind, Targets};
 /// let options = LibsvmOptions::new().n_features(123).target_kind(TargetKind::classes());
 /// assert_eq!(options.n_features, Some(123));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub struct LibsvmOptions {
     /// The number of features d; `None` (the default) takes the largest index seen. Give it
@@ -28,6 +32,21 @@ pub struct LibsvmOptions {
     pub n_features: Option<usize>,
     /// How to read the labels (default [`TargetKind::Real`]).
     pub target_kind: TargetKind,
+    /// The most memory the dense d×n feature matrix may take, in bytes (default
+    /// [`DEFAULT_MAX_DENSE_BYTES`], 4 GiB). A file shaped like news20 (1,355,191 features)
+    /// would need hundreds of GB densely: it is refused with [`Error::TooLarge`] before
+    /// anything is allocated. Raise the limit when the machine has the memory.
+    pub max_dense_bytes: usize,
+}
+
+impl Default for LibsvmOptions {
+    fn default() -> Self {
+        Self {
+            n_features: None,
+            target_kind: TargetKind::Real,
+            max_dense_bytes: DEFAULT_MAX_DENSE_BYTES,
+        }
+    }
 }
 
 impl LibsvmOptions {
@@ -47,6 +66,13 @@ impl LibsvmOptions {
     #[must_use]
     pub fn target_kind(mut self, target_kind: TargetKind) -> Self {
         self.target_kind = target_kind;
+        self
+    }
+
+    /// Sets the most memory the dense feature matrix may take, in bytes.
+    #[must_use]
+    pub fn max_dense_bytes(mut self, max_dense_bytes: usize) -> Self {
+        self.max_dense_bytes = max_dense_bytes;
         self
     }
 }
@@ -82,29 +108,35 @@ pub fn read_libsvm(path: impl AsRef<Path>, options: &LibsvmOptions) -> Result<Da
 /// A line with only a label is a sample whose features are all zero.
 ///
 /// Labels: with [`TargetKind::Real`] any finite number. With [`TargetKind::Classes`] they
-/// must be integers: binary labels -1/+1 map to classes 0/1 (-1 may then not be mixed with
-/// other labels than +1), and non-negative labels 0, 1, 2, ... are classes as they are
-/// (so 0/1 stay 0/1, and 1-based multiclass labels 1..K leave class 0 empty, with K + 1 classes).
+/// must be integers, encoded as classes 0..K−1 in ascending order (−1/+1 and 0/1 become 0/1,
+/// breast-cancer's 2/4 become 0/1, 1-based multiclass labels 1..K become 0..K−1); the original
+/// labels are kept in [`Dataset::class_labels`]. With a given `n_classes` the labels are class
+/// indices 0..K−1 as they are, or binary −1/+1 read as 0/1.
+///
+/// The features are stored densely; a shape over [`LibsvmOptions::max_dense_bytes`] is refused
+/// before allocating.
 ///
 /// ```
 /// use lisse_oracles::data::{LibsvmOptions, TargetKind, parse_libsvm};
 /// let text = "-1 1:0.5 4:1\n+1 2:-1.0  # a comment\n+1\n";
 /// let data = parse_libsvm(text, "inline", &LibsvmOptions::new().target_kind(TargetKind::classes()))?;
 /// assert_eq!((data.n_features(), data.n_samples()), (4, 3));
-/// assert_eq!(data.sample(0).as_slice(), &[0.5, 0.0, 0.0, 1.0]);
+/// assert_eq!(data.sample(0)?.as_slice(), &[0.5, 0.0, 0.0, 1.0]);
 /// assert_eq!(data.labels(), Some(&[0, 1, 1][..]));
 /// assert_eq!(data.n_classes(), Some(2));
+/// assert_eq!(data.class_labels(), Some(&[-1, 1][..]));
 /// # Ok::<(), lisse_core::Error>(())
 /// ```
 ///
 /// # Errors
 /// - [`Error::Parse`] with the 1-based line number for a token that is not `index:value`, an
 ///   index that is 0, not an integer, not above the previous one or above a given
-///   `n_features`, a value or label that is not a finite number, a class label that is not an
-///   integer, is negative (other than binary -1), mixes -1 with labels other than +1, or is not
-///   below a given `n_classes`, or text with no samples;
+///   `n_features`, a `qid:` field, a value or label that is not a finite number, a class label
+///   that is not an integer or not a class index below a given `n_classes`, or text with no
+///   samples;
 /// - [`Error::InvalidParameter`] for `n_features = Some(0)`, `n_classes < 2`, a file with no
-///   feature entries when `n_features` is not given, or a dense matrix too large to index.
+///   feature entries when `n_features` is not given, or class labels that are all equal;
+/// - [`Error::TooLarge`] when the dense d×n matrix would exceed `max_dense_bytes`.
 pub fn parse_libsvm(text: &str, source_name: &str, options: &LibsvmOptions) -> Result<Dataset> {
     options.target_kind.validate()?;
     if options.n_features == Some(0) {
@@ -115,6 +147,7 @@ pub fn parse_libsvm(text: &str, source_name: &str, options: &LibsvmOptions) -> R
         ));
     }
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    check_no_nul(text, source_name)?;
     // Sparse entries (feature row, value), sample by sample; sample j owns starts[j]..starts[j+1].
     let mut entries: Vec<(usize, f64)> = Vec::new();
     let mut starts: Vec<usize> = vec![0];
@@ -123,8 +156,7 @@ pub fn parse_libsvm(text: &str, source_name: &str, options: &LibsvmOptions) -> R
     let mut raw_labels: Vec<i64> = Vec::new();
     let mut max_index = 0;
     let mut last_line = 0;
-    for (i, raw) in text.lines().enumerate() {
-        let line_no = i + 1;
+    for (line_no, raw) in numbered_lines(text) {
         last_line = line_no;
         let content = raw.split_once('#').map_or(raw, |(data, _)| data);
         let mut tokens = content.split_whitespace();
@@ -160,19 +192,21 @@ pub fn parse_libsvm(text: &str, source_name: &str, options: &LibsvmOptions) -> R
             "at least 1: the text has no index:value entries, so give n_features explicitly",
         ));
     }
-    if d.checked_mul(n)
-        .is_none_or(|len| len > isize::MAX as usize / size_of::<f64>())
-    {
-        return Err(Error::invalid(
-            "data set shape",
-            format!("{d}×{n}"),
-            "small enough to store densely (features are stored as a dense d×n matrix)",
-        ));
-    }
-    let targets = match options.target_kind {
-        TargetKind::Real => Targets::Real(DVector::from_vec(real)),
+    check_dense_size(
+        "the feature matrix",
+        d,
+        n,
+        options.max_dense_bytes,
+        &format!(
+            "lisse stores features densely (d = {d} from the largest feature index); raise \
+             LibsvmOptions::max_dense_bytes if the machine has the memory, or reduce the features \
+             (hashed or sparse ids need re-indexing to 1..d)"
+        ),
+    )?;
+    let (targets, class_labels) = match options.target_kind {
+        TargetKind::Real => (Targets::Real(DVector::from_vec(real)), None),
         TargetKind::Classes { n_classes } => {
-            class_targets(&raw_labels, &lines, n_classes, source_name)?
+            class_targets(&raw_labels, &lines, n_classes, true, source_name)?
         }
     };
     let mut features = DMatrix::zeros(d, n);
@@ -182,7 +216,11 @@ pub fn parse_libsvm(text: &str, source_name: &str, options: &LibsvmOptions) -> R
             column[row] = value;
         }
     }
-    Dataset::new(features, targets)
+    let data = Dataset::new(features, targets)?;
+    match class_labels {
+        Some(labels) => data.with_class_labels(labels),
+        None => Ok(data),
+    }
 }
 
 /// Parses one `index:value` token; `previous` is the previous index on the line (0 at first).
@@ -192,10 +230,31 @@ fn parse_entry(
     n_features: Option<usize>,
 ) -> std::result::Result<(usize, f64), String> {
     let Some((index, value)) = token.split_once(':') else {
-        return Err(format!("expected index:value, found \"{token}\""));
+        return Err(format!("expected index:value, found \"{}\"", shown(token)));
     };
+    if index == "qid" {
+        return Err(format!(
+            "\"{}\" is a ranking query id (SVMrank format), which lisse does not read; remove \
+             the qid:... fields",
+            shown(token)
+        ));
+    }
     let index: usize = index.parse().map_err(|_| {
-        format!("the feature index \"{index}\" in \"{token}\" is not a positive integer")
+        if !index.is_empty() && index.bytes().all(|b| b.is_ascii_digit()) {
+            format!(
+                "the feature index {} in \"{}\" is too large (more than {} features); \
+                 re-index hashed or sparse feature ids to 1..d",
+                shown(index),
+                shown(token),
+                usize::MAX
+            )
+        } else {
+            format!(
+                "the feature index \"{}\" in \"{}\" is not a positive integer",
+                shown(index),
+                shown(token)
+            )
+        }
     })?;
     if index == 0 {
         return Err(format!(
@@ -212,56 +271,6 @@ fn parse_entry(
     }
     let value = parse_finite(value, &format!("the value of feature {index}"))?;
     Ok((index, value))
-}
-
-/// Maps integer labels to classes: -1/+1 to 0/1, non-negative labels as they are.
-fn class_targets(
-    raw: &[i64],
-    lines: &[usize],
-    n_classes: Option<usize>,
-    source_name: &str,
-) -> Result<Targets> {
-    let minus_one = raw.iter().position(|&l| l == -1);
-    let mut labels = Vec::with_capacity(raw.len());
-    for (&label, &line) in raw.iter().zip(lines) {
-        let class = match (label, minus_one) {
-            (-1, _) => 0,
-            (1, Some(_)) => 1,
-            (l, Some(first)) if l >= 0 => {
-                return Err(parse_error(
-                    source_name,
-                    line.max(lines[first]),
-                    format!(
-                        "the labels mix -1 (line {}) with {l} (line {line}); binary labels must be -1/+1 \
-                         or 0/1, multiclass labels 0, 1, 2, ...",
-                        lines[first]
-                    ),
-                ));
-            }
-            (l, _) => usize::try_from(l).map_err(|_| {
-                parse_error(
-                    source_name,
-                    line,
-                    format!(
-                        "the label {l} is negative; class labels are -1/+1 (binary) or 0, 1, 2, ..."
-                    ),
-                )
-            })?,
-        };
-        if let Some(k) = n_classes.filter(|&k| class >= k) {
-            return Err(parse_error(
-                source_name,
-                line,
-                format!("the label {label} (class {class}) is not below n_classes = {k}"),
-            ));
-        }
-        labels.push(class);
-    }
-    let max = labels.iter().copied().max().unwrap_or(0);
-    Ok(Targets::Classes {
-        labels,
-        n_classes: infer_n_classes(n_classes, max),
-    })
 }
 
 #[cfg(test)]
@@ -290,27 +299,31 @@ mod tests {
         assert_eq!(zero_one.labels(), Some(&[0, 1][..]));
         assert_eq!(zero_one.n_classes(), Some(2));
         let multi = parse_libsvm("3 1:1\n1 1:2\n2.0 1:3\n", "t", &classes()).unwrap();
-        assert_eq!(multi.labels(), Some(&[3, 1, 2][..]));
-        assert_eq!(multi.n_classes(), Some(4));
-        let only_minus = parse_libsvm("-1 1:1\n", "t", &classes()).unwrap();
+        assert_eq!(multi.labels(), Some(&[2, 0, 1][..]));
+        assert_eq!(multi.n_classes(), Some(3));
+        assert_eq!(multi.class_labels(), Some(&[1, 2, 3][..]));
+        let k2 = LibsvmOptions::new().target_kind(TargetKind::classes_with(2));
+        let only_minus = parse_libsvm("-1 1:1\n", "t", &k2).unwrap();
         assert_eq!(
             (only_minus.labels(), only_minus.n_classes()),
             (Some(&[0][..]), Some(2))
         );
+        assert!(parse_libsvm("-1 1:1\n", "t", &classes()).is_err());
+        let mixed = parse_libsvm("-1 1:1\n0 1:1\n1 1:1\n", "t", &classes()).unwrap();
+        assert_eq!(mixed.labels(), Some(&[0, 1, 2][..]));
     }
 
     #[test]
     fn label_errors() {
-        let e = parse_libsvm("-1 1:1\n0 1:1\n", "t", &classes()).unwrap_err();
+        let k2 = LibsvmOptions::new().target_kind(TargetKind::classes_with(2));
+        let e = parse_libsvm("-1 1:1\n0 1:1\n", "t", &k2).unwrap_err();
         assert!(
-            matches!(&e, Error::Parse { line: 2, reason, .. } if reason.contains("mix -1")),
+            matches!(&e, Error::Parse { line: 2, reason, .. } if reason.contains("-1 or +1")),
             "{e}"
         );
-        let e = parse_libsvm("2 1:1\n\n-1 1:1\n", "t", &classes()).unwrap_err();
-        assert!(matches!(&e, Error::Parse { line: 3, .. }), "{e}");
-        let e = parse_libsvm("-2 1:1\n", "t", &classes()).unwrap_err();
+        let e = parse_libsvm("1 1:1\n\n-2 1:1\n", "t", &k2).unwrap_err();
         assert!(
-            matches!(&e, Error::Parse { reason, .. } if reason.contains("negative")),
+            matches!(&e, Error::Parse { line: 3, reason, .. } if reason.contains("0..2")),
             "{e}"
         );
         let e = parse_libsvm("0.5 1:1\n", "t", &classes()).unwrap_err();
@@ -339,7 +352,8 @@ mod tests {
             ("1 a:1\n", "not a positive integer"),
             ("1 -1:1\n", "not a positive integer"),
             ("1 11\n", "index:value"),
-            ("1 qid:3 1:1\n", "not a positive integer"),
+            ("1 qid:3 1:1\n", "query id"),
+            ("1 123456789012345678901:1\n", "too large"),
         ];
         for (text, needle) in cases {
             let e = parse_libsvm(text, "t", &LibsvmOptions::new()).unwrap_err();
@@ -368,7 +382,7 @@ mod tests {
         assert_eq!(labels_only.features().as_slice(), &[0.0; 4]);
         let e =
             parse_libsvm("1 1:1\n", "t", &LibsvmOptions::new().n_features(usize::MAX)).unwrap_err();
-        assert!(matches!(e, Error::InvalidParameter { .. }));
+        assert!(matches!(e, Error::TooLarge { .. }), "{e}");
     }
 
     #[test]

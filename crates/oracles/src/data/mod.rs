@@ -21,7 +21,7 @@ mod standardize;
 mod text;
 
 pub use csv::{CsvOptions, TargetColumn, parse_csv, read_csv};
-pub use dataset::{Dataset, Targets};
+pub use dataset::{DEFAULT_MAX_DENSE_BYTES, Dataset, Targets, check_dense_size};
 pub use digits::{DIGITS_ATTRIBUTION, digits};
 pub use libsvm::{LibsvmOptions, parse_libsvm, read_libsvm};
 pub use split::{Split, SplitIndices, split, split_indices, stratified_split, train_test_split};

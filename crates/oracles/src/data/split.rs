@@ -18,7 +18,7 @@ impl Dataset {
     /// let first_three = data.subset(&[0, 1, 2])?;
     /// assert_eq!(first_three.n_samples(), 3);
     /// assert_eq!(first_three.n_classes(), Some(10));
-    /// assert_eq!(first_three.sample(2), data.sample(2));
+    /// assert_eq!(first_three.sample(2)?, data.sample(2)?);
     /// # Ok::<(), lisse_core::Error>(())
     /// ```
     ///
@@ -51,7 +51,7 @@ impl Dataset {
                 n_classes: *n_classes,
             },
         };
-        Ok(Dataset::from_parts_unchecked(features, targets))
+        Ok(Dataset::from_parts_unchecked(features, targets).with_classes_of(self))
     }
 }
 

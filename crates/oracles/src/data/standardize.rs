@@ -3,7 +3,12 @@
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 
-use lisse_core::{Error, Result, check_dim, check_finite};
+use lisse_core::{Error, Result, check_dim_hint, check_finite_hint};
+
+use super::dataset::DATA_HINT;
+
+/// The fix for a bad saved statistic.
+const SAVED_HINT: &str = "give the statistics saved from a Standardizer::fit";
 
 use super::Dataset;
 
@@ -13,7 +18,9 @@ use super::Dataset;
 /// Fit it on the **training** set only and apply the same statistics to validation and test
 /// data, so that no information leaks from them. The standard deviation is the population one
 /// (divided by n), so standardized training features have mean 0 and standard deviation 1
-/// exactly up to rounding. A constant feature gets standard deviation 1 and maps to 0.
+/// exactly up to rounding. A constant feature gets standard deviation 1 and maps to 0; so does
+/// a feature that is constant up to rounding, whose standard deviation is at most 1e-12 times
+/// its largest magnitude.
 ///
 /// Standardize before [`Dataset::with_intercept`]: the constant intercept feature would
 /// otherwise map to 0.
@@ -73,10 +80,11 @@ impl Standardizer {
     ///   positive;
     /// - [`Error::NonFinite`] for a NaN or infinite entry.
     pub fn new(mean: DVector<f64>, std: DVector<f64>) -> Result<Self> {
-        check_dim(
-            "standardizer std (one per feature, like mean)",
+        check_dim_hint(
+            "standardizer std",
             mean.len(),
             std.len(),
+            "give one mean and one standard deviation per feature",
         )?;
         if mean.is_empty() {
             return Err(Error::invalid(
@@ -85,8 +93,8 @@ impl Standardizer {
                 "at least one feature",
             ));
         }
-        check_finite("standardizer mean", mean.as_slice())?;
-        check_finite("standardizer std", std.as_slice())?;
+        check_finite_hint("standardizer mean", mean.as_slice(), SAVED_HINT)?;
+        check_finite_hint("standardizer std", std.as_slice(), SAVED_HINT)?;
         if let Some(&bad) = std.iter().find(|&&s| s <= 0.0) {
             return Err(Error::invalid(
                 "standardizer std",
@@ -140,10 +148,11 @@ impl Standardizer {
     /// # Errors
     /// As [`transform`](Self::transform).
     pub fn transform_in_place(&self, data: &mut Dataset) -> Result<()> {
-        check_dim(
+        check_dim_hint(
             "features of the data set to standardize",
             self.n_features(),
             data.n_features(),
+            "fit the standardizer on data with the same features (before adding an intercept)",
         )?;
         self.check_transform(data.features())?;
         for mut column in data.features_mut().column_iter_mut() {
@@ -161,8 +170,13 @@ impl Standardizer {
     /// [`Error::DimensionMismatch`] for the wrong length, [`Error::NonFinite`] for a NaN or
     /// infinite entry or an overflow.
     pub fn transform_point(&self, x: &mut [f64]) -> Result<()> {
-        check_dim("point to standardize", self.n_features(), x.len())?;
-        check_finite("point to standardize", x)?;
+        check_dim_hint(
+            "point to standardize",
+            self.n_features(),
+            x.len(),
+            "give one value per feature the standardizer was fitted on",
+        )?;
+        check_finite_hint("point to standardize", x, DATA_HINT)?;
         self.check_transform(&DMatrix::from_column_slice(x.len(), 1, x))?;
         for ((x, m), s) in x.iter_mut().zip(self.mean.iter()).zip(self.std.iter()) {
             *x = (*x - m) / s;
@@ -182,7 +196,9 @@ impl Standardizer {
                 let z = (x - m) / s;
                 if !z.is_finite() {
                     return Err(Error::NonFinite {
-                        what: "standardized features (column-major index)".into(),
+                        what: "standardized features (column-major index); the data are too large for the fitted \
+                            scale: check for outliers or fit on comparable data"
+                        .into(),
                         index: j * features.nrows() + i,
                         value: z,
                     });
@@ -216,13 +232,19 @@ fn mean_std(values: impl Iterator<Item = f64> + Clone, n: usize) -> (f64, f64) {
     let mean = (scale * mean_scaled).clamp(lo, hi);
     (
         mean,
-        if std.is_finite() && std > 0.0 {
+        if std.is_finite() && std > RELATIVE_CONSTANT_STD * scale {
             std
         } else {
             1.0
         },
     )
 }
+
+/// A feature whose standard deviation is at most this fraction of its largest magnitude is
+/// constant up to rounding (values such as `0.1 + 0.2` and `0.3` differ by one ulp, 1.1e-16
+/// relative) and is treated as constant: standard deviation 1, so it maps to (almost) 0
+/// instead of to ±1e14.
+pub(crate) const RELATIVE_CONSTANT_STD: f64 = 1e-12;
 
 impl Dataset {
     /// A copy with a constant-1 feature appended as the **last** feature (d + 1 features), so a
@@ -242,7 +264,7 @@ impl Dataset {
     pub fn with_intercept(&self) -> Dataset {
         let d = self.n_features();
         let features = self.features().clone().insert_row(d, 1.0);
-        Dataset::from_parts_unchecked(features, self.targets().clone())
+        Dataset::from_parts_unchecked(features, self.targets().clone()).with_classes_of(self)
     }
 }
 
@@ -286,6 +308,27 @@ mod tests {
             std: DVector::from_row_slice(&[-1.0]),
         };
         assert!(Standardizer::try_from(parts).is_err());
+    }
+
+    #[test]
+    fn near_constant_features_are_constant() {
+        // Issue 6, item 8: rounding noise (std 3e-17) standardized to 3e14.
+        let values = [0.1 + 0.2, 0.3, 0.3, 0.1 + 0.2, 0.3];
+        let (_, std) = mean_std(values.iter().copied(), values.len());
+        assert!((std - 1.0).abs() < f64::EPSILON, "{std}");
+        let data = Dataset::new(
+            DMatrix::from_row_slice(2, 5, &[values, [1.0, 2.0, 3.0, 4.0, 5.0]].concat()),
+            super::super::Targets::Real(DVector::from_element(5, 0.0)),
+        )
+        .unwrap();
+        let scaler = Standardizer::fit(&data);
+        assert!((scaler.std()[0] - 1.0).abs() < f64::EPSILON);
+        let out = scaler.transform(&data).unwrap();
+        assert!(out.features().row(0).amax() < 1e-15, "{}", out.features());
+        // A small but genuine spread is kept: relative spread 1e-9 is far above rounding.
+        let small = [1.0, 1.0 + 1e-9, 1.0 - 1e-9];
+        let (_, std) = mean_std(small.iter().copied(), 3);
+        assert!((std - 1e-9 * (2.0f64 / 3.0).sqrt()).abs() < 1e-15, "{std}");
     }
 
     #[test]

@@ -86,7 +86,9 @@ impl MultinomialLogistic {
     /// Multinomial logistic regression on `data`, with unit weights and no regularization.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] unless the targets are [`Targets::Classes`].
+    /// [`Error::InvalidParameter`] unless the targets are [`Targets::Classes`];
+    /// [`Error::TooLarge`](lisse_core::Error::TooLarge) when the d×K
+    /// weights would exceed [`DEFAULT_MAX_DENSE_BYTES`](crate::data::DEFAULT_MAX_DENSE_BYTES).
     pub fn new(data: impl Into<Arc<Dataset>>) -> Result<Self> {
         let data = data.into();
         let Targets::Classes { n_classes, .. } = *data.targets() else {
@@ -97,6 +99,7 @@ impl MultinomialLogistic {
             ));
         };
         let n = data.n_samples();
+        check_class_count(n_classes, data.n_features())?;
         Ok(Self {
             data,
             weights: vec![1.0; n],
@@ -817,4 +820,18 @@ impl FiniteSumHvp for MultinomialLogistic {
         );
         Ok(())
     }
+}
+
+/// Checks, before any d×K buffer is allocated, that the d×K weights of `n_classes` classes on
+/// `d` features fit the dense memory limit (class ids used as class indices, such as
+/// 1600000000, would otherwise abort on a 25 GB allocation or overflow).
+fn check_class_count(n_classes: usize, d: usize) -> Result<()> {
+    crate::data::check_dense_size(
+        "the multinomial weights",
+        d,
+        n_classes,
+        crate::data::DEFAULT_MAX_DENSE_BYTES,
+        "encode class labels as dense indices 0..K-1 (the data readers do so when n_classes is \
+         not given), or reduce the features (see docs/limits.md)",
+    )
 }

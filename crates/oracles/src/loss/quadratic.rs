@@ -5,11 +5,35 @@ use rand::{Rng, RngExt};
 use rand_distr::StandardNormal;
 
 use lisse_core::{
-    Dimension, Error, Gradient, Hvp, Objective, Result, check_dim, check_finite, check_positive,
+    Dimension, Error, Gradient, Hvp, Objective, Result, check_dim, check_dim_hint,
+    check_finite_hint, check_positive,
 };
+
+/// The error for a condition number [`Quadratic::random`] cannot honour, in the caller's terms;
+/// `got_mu` is the smallest eigenvalue that came out, when one was computed.
+fn condition_error(dim: usize, mu: f64, l: f64, max_condition: f64, got_mu: Option<f64>) -> Error {
+    let came_out = match got_mu {
+        Some(m) if m.is_finite() => format!(" (the smallest eigenvalue came out as {m:e})"),
+        Some(_) => " (A came out not positive definite)".to_owned(),
+        None => String::new(),
+    };
+    Error::invalid(
+        "l / mu",
+        format!("{:e}", l / mu),
+        format!(
+            "a condition number at most about {max_condition:.1e} at dim = {dim}: rounding \
+             moves the eigenvalues of A by about dim·ε·L, so mu = {mu:e} cannot be kept within \
+             1e-6 relative{came_out}; raise mu or lower l"
+        ),
+    )
+}
 
 /// Relative tolerance of the symmetry check in [`Quadratic::new`].
 const SYMMETRY_TOL: f64 = 1e-10;
+
+/// How far (relative) the computed μ and L of [`Quadratic::random`] may be from the requested
+/// ones: the spectrum is promised at both ends.
+const SPECTRUM_TOL: f64 = 1e-6;
 
 /// f(x) = ½xᵀAx − bᵀx with A symmetric positive definite: ∇f(x) = Ax − b, ∇²f(x)·v = Av,
 /// minimizer x* = A⁻¹b, and f is μ-strongly convex and L-smooth with μ = λ_min(A),
@@ -65,10 +89,10 @@ impl Quadratic {
                 "a non-empty square matrix",
             ));
         }
-        check_dim("A (columns must equal rows: A is square)", rows, cols)?;
-        check_dim("b (length must equal A's size)", rows, b.len())?;
-        check_finite("A", a.as_slice())?;
-        check_finite("b", b.as_slice())?;
+        check_dim_hint("A's columns", rows, cols, "A must be square")?;
+        check_dim_hint("b", rows, b.len(), "give b one entry per row of A")?;
+        check_finite_hint("A", a.as_slice(), "give A finite entries")?;
+        check_finite_hint("b", b.as_slice(), "give b finite entries")?;
 
         let tol = SYMMETRY_TOL * a.amax();
         for j in 0..cols {
@@ -117,9 +141,15 @@ impl Quadratic {
     /// eigenvalues λⱼ = μ + (L − μ)·j/(dim − 1) evenly spaced from μ to L (both ends
     /// included), and b standard Gaussian.
     ///
+    /// Rounding in forming A perturbs its eigenvalues by about dim·ε·L (ε = 2.2e-16), so the
+    /// condition number L/μ cannot be arbitrarily large: the computed μ = λ_min(A) and
+    /// L = λ_max(A) must be within 1e-6 (relative) of the requested ones, which holds for
+    /// L/μ up to about 1e-6 / (dim·ε) (≈ 9e7 at dim = 50).
+    ///
     /// # Errors
     /// [`Error::InvalidParameter`] when `dim == 0`, μ is not a finite positive number, L is
-    /// not finite or below μ, or `dim == 1` with μ ≠ L.
+    /// not finite or below μ, `dim == 1` with μ ≠ L, or the condition number L/μ is too large to
+    /// honour at this dimension (the message gives the largest one that is).
     pub fn random<R: Rng + ?Sized>(dim: usize, mu: f64, l: f64, rng: &mut R) -> Result<Self> {
         if dim == 0 {
             return Err(Error::invalid("dim", dim, "at least 1"));
@@ -138,6 +168,12 @@ impl Quadratic {
                 l,
                 format!("equal to mu = {mu} when dim = 1 (one eigenvalue)"),
             ));
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let max_condition = SPECTRUM_TOL / (dim as f64 * f64::EPSILON);
+        let condition = l / mu;
+        if condition > max_condition {
+            return Err(condition_error(dim, mu, l, max_condition, None));
         }
         let gaussian = DMatrix::<f64>::from_fn(dim, dim, |_, _| rng.sample(StandardNormal));
         let qr = gaussian.qr();
@@ -166,7 +202,21 @@ impl Quadratic {
         // A = Q diag(λ) Qᵀ
         let a = scaled * q.transpose();
         let b = DVector::<f64>::from_fn(dim, |_, _| rng.sample(StandardNormal));
-        Self::new(a, b)
+        let quadratic = Self::new(a, b)
+            .map_err(|_| condition_error(dim, mu, l, max_condition, Some(f64::NAN)))?;
+        // The a-priori bound is an estimate; check the promise itself.
+        if (quadratic.mu - mu).abs() > SPECTRUM_TOL * mu
+            || (quadratic.l - l).abs() > SPECTRUM_TOL * l
+        {
+            return Err(condition_error(
+                dim,
+                mu,
+                l,
+                max_condition,
+                Some(quadratic.mu),
+            ));
+        }
+        Ok(quadratic)
     }
 
     /// The (symmetrized) matrix A.
@@ -243,5 +293,45 @@ impl Hvp for Quadratic {
         check_dim("output buffer", self.dim(), out.len())?;
         out.gemv(1.0, &self.a, v, 0.0);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lisse_core::RngStreams;
+
+    #[test]
+    fn condition_numbers_beyond_f64_are_refused_in_the_callers_terms() {
+        // Issue 6, item 11: (50, 1, 1e16) returned μ = 6.83; (50, 1e-8, 1e8) blamed a matrix A.
+        let mut rng = RngStreams::new(11).stream(0);
+        for (mu, l) in [(1.0, 1e16), (1e-8, 1e8)] {
+            let e = Quadratic::random(50, mu, l, &mut rng).unwrap_err();
+            assert!(
+                matches!(&e, Error::InvalidParameter { name, allowed, .. }
+                    if name == "l / mu" && allowed.contains("dim = 50") && allowed.contains("raise mu or lower l")),
+                "{e}"
+            );
+        }
+        // Up to the stated bound the spectrum is honoured at both ends.
+        let max_condition = SPECTRUM_TOL / (50.0 * f64::EPSILON);
+        for kappa in [1e3, 1e6, max_condition] {
+            let f = Quadratic::random(50, 0.5, 0.5 * kappa, &mut rng).unwrap();
+            assert!(
+                (f.mu() / 0.5 - 1.0).abs() <= SPECTRUM_TOL,
+                "{kappa}: {}",
+                f.mu()
+            );
+            assert!((f.l() / (0.5 * kappa) - 1.0).abs() <= SPECTRUM_TOL);
+        }
+    }
+
+    #[test]
+    fn new_names_the_callers_arguments() {
+        let e = Quadratic::new(DMatrix::identity(2, 3), DVector::zeros(2)).unwrap_err();
+        assert!(e.to_string().contains("A must be square"), "{e}");
+        let e = Quadratic::new(DMatrix::identity(2, 2), DVector::zeros(3)).unwrap_err();
+        assert!(e.to_string().contains("one entry per row of A"), "{e}");
+        assert!(!e.to_string().contains("dim()"), "{e}");
     }
 }
