@@ -1,0 +1,82 @@
+//! The Euclidean mirror map ψ(x) = ½‖x‖²: optimistic online gradient descent.
+
+use lisse_core::{Domain, Result, check_dim, check_finite};
+use nalgebra::DVector;
+
+use super::MirrorMap;
+
+/// ψ(x) = ½‖x‖² over a [`Domain`] with an exact Euclidean projection: the step is
+/// Π_X(x̂ − η v) (Chen et al. 2023, eq. (3) with ψ_t = ‖·‖²/(2η_t)). Allocation-free when the
+/// domain's projection is (ball, box; the simplex uses a per-thread scratch).
+///
+/// ```
+/// use lisse_core::domain::L2Ball;
+/// use lisse_online::mirror::{Euclidean, MirrorMap};
+/// use nalgebra::dvector;
+/// let mut map = Euclidean::new(L2Ball::centered(2, 1.0)?, dvector![0.0, 0.0])?;
+/// let mut x = dvector![0.0, 0.0];
+/// map.step_from_center(1.0, &dvector![-3.0, 4.0], &mut x)?;
+/// assert!((x - dvector![0.6, -0.8]).norm() < 1e-15); // Π onto the unit ball
+/// # Ok::<(), lisse_core::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Euclidean<D> {
+    domain: D,
+    center: DVector<f64>,
+}
+
+impl<D: Domain> Euclidean<D> {
+    /// The map over `domain`, started at Π_X(`start`).
+    ///
+    /// # Errors
+    /// When `start` has the wrong length or non-finite entries.
+    pub fn new(domain: D, start: DVector<f64>) -> Result<Self> {
+        let mut center = start;
+        domain.project_in_place(&mut center)?;
+        Ok(Self { domain, center })
+    }
+
+    /// The domain X.
+    pub fn domain(&self) -> &D {
+        &self.domain
+    }
+}
+
+impl<D: Domain> MirrorMap for Euclidean<D> {
+    fn dim(&self) -> usize {
+        self.domain.dim()
+    }
+
+    fn name(&self) -> &'static str {
+        "euclidean"
+    }
+
+    fn step_from_center(
+        &mut self,
+        eta: f64,
+        v: &DVector<f64>,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        check_dim("direction", self.center.len(), v.len())?;
+        check_dim("output buffer", self.center.len(), out.len())?;
+        for ((o, c), vi) in out.iter_mut().zip(self.center.iter()).zip(v.iter()) {
+            *o = c - eta * vi;
+        }
+        self.domain.project_in_place(out)
+    }
+
+    fn advance_center(&mut self, eta: f64, g: &DVector<f64>) -> Result<()> {
+        check_dim("gradient", self.center.len(), g.len())?;
+        check_finite("gradient", g.as_slice())?;
+        self.center.axpy(-eta, g, 1.0);
+        self.domain.project_in_place(&mut self.center)
+    }
+
+    fn dual_norm_sq_diff(&mut self, a: &DVector<f64>, b: &DVector<f64>) -> f64 {
+        a.iter().zip(b.iter()).map(|(x, y)| (x - y) * (x - y)).sum()
+    }
+
+    fn center(&self) -> DVector<f64> {
+        self.center.clone()
+    }
+}
