@@ -8,10 +8,13 @@
 //! Jobs so far:
 //! - `digits`: the foundation's smoke test — multinomial logistic regression on the embedded
 //!   UCI handwritten digits, full-batch gradient descent against minibatch SGD per oracle call.
+//! - `online`: optimistic OMD in the SEA model (Chen et al. 2023) against OGD and the optimistic
+//!   FTRL of Sachs et al. (2022): regret against T, σ and Σ beside the bound curves.
 //!
 //! Each paper crate adds its job here (`bilevel`, `subset`, `smoothing`, `online`).
 
 mod digits;
+mod online;
 
 use clap::{Parser, Subcommand};
 use lisse_examples::AnyError;
@@ -36,6 +39,8 @@ struct Cli {
 enum Job {
     /// Multinomial logistic regression on the embedded handwritten digits (GD vs SGD).
     Digits,
+    /// Optimistic OMD in the SEA model: regret against T, sigma and Sigma, with bound curves.
+    Online,
 }
 
 /// Options every job receives.
@@ -51,10 +56,13 @@ fn main() -> Result<(), AnyError> {
         full: cli.full,
         seed: cli.seed,
     };
-    let jobs = cli.job.map_or_else(|| vec![Job::Digits], |j| vec![j]);
+    let jobs = cli
+        .job
+        .map_or_else(|| vec![Job::Digits, Job::Online], |j| vec![j]);
     for job in jobs {
         match job {
             Job::Digits => digits::run(opts)?,
+            Job::Online => online::run_job(opts)?,
         }
     }
     Ok(())
