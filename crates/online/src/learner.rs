@@ -10,7 +10,7 @@
 //!
 //! Learners that are not optimistic (OGD, AdaGrad-norm, ONS, Hedge) check and ignore the hint.
 
-use lisse_core::{Error, Result, check_dim, check_finite};
+use lisse_core::{Error, Result, check_dim};
 use nalgebra::DVector;
 
 /// The optimistic guess M_t of the coming gradient g_t.
@@ -72,17 +72,20 @@ pub(crate) fn round_order_error() -> Error {
 /// Checks an observed gradient: right length, finite entries.
 pub(crate) fn check_gradient(dim: usize, gradient: &DVector<f64>) -> Result<()> {
     check_dim("gradient", dim, gradient.len())?;
-    check_finite("gradient", gradient.as_slice())
+    crate::kernels::check_finite_fast("gradient", gradient.as_slice())
 }
 
 /// Resolves [`Hint`]s into a buffer and remembers the last gradient; allocation-free after
 /// construction.
 #[derive(Debug, Clone)]
 pub(crate) struct HintState {
-    /// g_{t−1} (zero before the first update).
-    pub(crate) last_gradient: DVector<f64>,
+    /// g_{t−1} (zero before the first update), unless `swapped`.
+    last_gradient: DVector<f64>,
     /// M_t of the current round.
     pub(crate) current: DVector<f64>,
+    /// `current` holds g_{t−1} (moved there by a swap, not a copy) and `last_gradient` is
+    /// scratch.
+    swapped: bool,
 }
 
 impl HintState {
@@ -90,6 +93,7 @@ impl HintState {
         Self {
             last_gradient: DVector::zeros(dim),
             current: DVector::zeros(dim),
+            swapped: false,
         }
     }
 
@@ -97,7 +101,7 @@ impl HintState {
     pub(crate) fn check(dim: usize, hint: Hint<'_>) -> Result<()> {
         if let Hint::External(h) = hint {
             check_dim("hint", dim, h.len())?;
-            check_finite("hint", h.as_slice())?;
+            crate::kernels::check_finite_fast("hint", h.as_slice())?;
         }
         Ok(())
     }
@@ -105,10 +109,22 @@ impl HintState {
     /// Writes M_t into `self.current`.
     pub(crate) fn resolve(&mut self, hint: Hint<'_>) -> Result<()> {
         Self::check(self.current.len(), hint)?;
+        if let Hint::LastGradient = hint {
+            // O(1): move g_{t−1} into place instead of copying it.
+            if !self.swapped {
+                std::mem::swap(&mut self.current, &mut self.last_gradient);
+                self.swapped = true;
+            }
+            return Ok(());
+        }
+        if self.swapped {
+            std::mem::swap(&mut self.current, &mut self.last_gradient);
+            self.swapped = false;
+        }
         match hint {
-            Hint::LastGradient => self.current.copy_from(&self.last_gradient),
             Hint::Zero => self.current.fill(0.0),
             Hint::External(h) => self.current.copy_from(h),
+            Hint::LastGradient => {}
         }
         Ok(())
     }
@@ -116,5 +132,31 @@ impl HintState {
     /// Records g_t as the next round's default hint.
     pub(crate) fn record(&mut self, gradient: &DVector<f64>) {
         self.last_gradient.copy_from(gradient);
+        self.swapped = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Hint, HintState};
+    use nalgebra::dvector;
+
+    #[test]
+    fn hints_survive_repeated_predictions_in_a_round() {
+        let mut h = HintState::new(2);
+        h.record(&dvector![1.0, 2.0]);
+        h.resolve(Hint::LastGradient).unwrap();
+        assert_eq!(h.current, dvector![1.0, 2.0]);
+        h.resolve(Hint::LastGradient).unwrap();
+        assert_eq!(h.current, dvector![1.0, 2.0]);
+        h.resolve(Hint::Zero).unwrap();
+        assert_eq!(h.current, dvector![0.0, 0.0]);
+        h.resolve(Hint::External(&dvector![5.0, 6.0])).unwrap();
+        assert_eq!(h.current, dvector![5.0, 6.0]);
+        h.resolve(Hint::LastGradient).unwrap();
+        assert_eq!(h.current, dvector![1.0, 2.0]);
+        h.record(&dvector![3.0, 4.0]);
+        h.resolve(Hint::LastGradient).unwrap();
+        assert_eq!(h.current, dvector![3.0, 4.0]);
     }
 }

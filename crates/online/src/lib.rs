@@ -54,6 +54,7 @@
 
 pub mod baseline;
 pub mod env;
+mod kernels;
 pub mod learner;
 pub mod mirror;
 pub mod omd;

@@ -5,6 +5,8 @@ use lisse_core::domain::{BoxDomain, L2Ball, Simplex, WholeSpace};
 use lisse_core::{Dimension, Domain, Error, Result, check_dim, check_finite};
 use nalgebra::{DMatrix, DVector};
 
+use crate::kernels::{step_and_sq_dist, step_in_place_and_sq_dist, sum_sq_diff};
+
 /// Sweeps / iterations cap of the iterative projections (every run ends).
 const MAX_ITERS: usize = 20_000;
 
@@ -186,8 +188,9 @@ impl MetricProjection for BoxDomain {
 
 impl MetricProjection for Simplex {
     /// The QP min ½(x − y)ᵀA(x − y) over the simplex by accelerated projected gradient
-    /// (FISTA, Beck & Teboulle 2009) with step 1/λ_max(A) and the exact Euclidean simplex
-    /// projection of lisse-core as the inner step; every iterate is feasible.
+    /// (FISTA, Beck & Teboulle 2009, with adaptive restart) with step 1/λ_max(A) and the exact
+    /// Euclidean simplex projection of lisse-core as the inner step, stopped when the gradient
+    /// mapping vanishes; every iterate is feasible.
     fn project_in_metric(
         &self,
         a: &DMatrix<f64>,
@@ -211,30 +214,171 @@ impl MetricProjection for Simplex {
         let mut scratch = Vec::new();
         let mut x = y.clone();
         self.project_with_scratch(&mut x, &mut scratch)?;
+        let objective = |p: &DVector<f64>| {
+            let r = p - y;
+            r.dot(&(a * &r))
+        };
         let mut z = x.clone();
         let mut prev = x.clone();
+        let mut check = x.clone();
         let mut tk = 1.0_f64;
+        let mut value = objective(&x);
         let scale = 1.0 + y.amax();
         for _ in 0..MAX_ITERS {
+            // Stop on the gradient mapping at x (not on the movement, which momentum can
+            // make vanish away from the solution).
+            check.copy_from(&x);
+            check.axpy(-step, &(a * (&x - y)), 1.0);
+            self.project_with_scratch(&mut check, &mut scratch)?;
+            if (&check - &x).amax() <= 1e-15 * scale {
+                break;
+            }
             let grad = a * (&z - y);
             prev.copy_from(&x);
             x.copy_from(&z);
             x.axpy(-step, &grad, 1.0);
             self.project_with_scratch(&mut x, &mut scratch)?;
+            let next_value = objective(&x);
+            if next_value > value {
+                // Adaptive restart (O'Donoghue & Candès 2015): drop the momentum.
+                tk = 1.0;
+                x.copy_from(&check);
+                z.copy_from(&check);
+                value = objective(&x);
+                continue;
+            }
+            value = next_value;
             let t_next = 0.5 * (1.0 + (1.0 + 4.0 * tk * tk).sqrt());
             let moment = (tk - 1.0) / t_next;
             for ((zi, xi), pi) in z.iter_mut().zip(x.iter()).zip(prev.iter()) {
                 *zi = xi + moment * (xi - pi);
             }
             tk = t_next;
-            if (&x - &prev).amax() <= 1e-15 * scale {
-                break;
-            }
         }
         out.copy_from(&x);
         Ok(())
     }
 }
+
+/// A Euclidean projection for the learners' hot loop, where the point to project was just
+/// computed from finite, already checked inputs.
+///
+/// The defaults call [`Domain::project_in_place`]. [`L2Ball`] fuses the step x − η·v with the
+/// accumulation of ‖x − c‖² (8 partial sums, no rescaling) in one pass, checks once that the sum
+/// is finite (a NaN or ±∞ entry, or an overflow, makes it non-finite and sends the point to the
+/// robust projection of lisse-core, which reports the error), and scales only when x lies
+/// outside. The result agrees with lisse-core's projection to a few ulps.
+pub trait FastProjection: Domain {
+    /// Replaces `x` by Π_X(x).
+    ///
+    /// # Errors
+    /// As [`Domain::project_in_place`].
+    fn project_in_place_fast(&self, x: &mut DVector<f64>) -> Result<()> {
+        self.project_in_place(x)
+    }
+
+    /// Writes Π_X(base − η·v) into `out` (inputs already checked finite).
+    ///
+    /// # Errors
+    /// As [`Domain::project_in_place`], and on wrong lengths.
+    fn project_step(
+        &self,
+        base: &DVector<f64>,
+        eta: f64,
+        v: &DVector<f64>,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        check_dim("direction", base.len(), v.len())?;
+        check_dim("output buffer", base.len(), out.len())?;
+        for ((o, x), g) in out.iter_mut().zip(base.iter()).zip(v.iter()) {
+            *o = x - eta * g;
+        }
+        self.project_in_place_fast(out)
+    }
+
+    /// Replaces `x` by Π_X(x − η·v) (inputs already checked finite).
+    ///
+    /// # Errors
+    /// As [`Domain::project_in_place`], and on wrong lengths.
+    fn project_step_in_place(
+        &self,
+        x: &mut DVector<f64>,
+        eta: f64,
+        v: &DVector<f64>,
+    ) -> Result<()> {
+        check_dim("direction", x.len(), v.len())?;
+        x.axpy(-eta, v, 1.0);
+        self.project_in_place_fast(x)
+    }
+}
+
+/// Finishes a fused projection onto `ball` given sq = ‖x − c‖² (falls back to the robust
+/// projection when sq is not finite).
+fn finish_ball_projection(ball: &L2Ball, x: &mut DVector<f64>, sq: f64) -> Result<()> {
+    if !sq.is_finite() {
+        return ball.project_in_place(x);
+    }
+    let r = ball.radius();
+    if sq <= r * r {
+        return Ok(());
+    }
+    let scale = r / sq.sqrt();
+    for (xi, ci) in x.iter_mut().zip(ball.center().iter()) {
+        *xi = ci + (*xi - ci) * scale;
+    }
+    Ok(())
+}
+
+impl FastProjection for L2Ball {
+    fn project_in_place_fast(&self, x: &mut DVector<f64>) -> Result<()> {
+        check_dim("point to project", self.dim(), x.len())?;
+        let sq = sum_sq_diff(x.as_slice(), self.center().as_slice());
+        finish_ball_projection(self, x, sq)
+    }
+
+    fn project_step(
+        &self,
+        base: &DVector<f64>,
+        eta: f64,
+        v: &DVector<f64>,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        let d = self.dim();
+        check_dim("point to project", d, base.len())?;
+        check_dim("direction", d, v.len())?;
+        check_dim("output buffer", d, out.len())?;
+        let sq = step_and_sq_dist(
+            base.as_slice(),
+            eta,
+            v.as_slice(),
+            self.center().as_slice(),
+            out.as_mut_slice(),
+        );
+        finish_ball_projection(self, out, sq)
+    }
+
+    fn project_step_in_place(
+        &self,
+        x: &mut DVector<f64>,
+        eta: f64,
+        v: &DVector<f64>,
+    ) -> Result<()> {
+        let d = self.dim();
+        check_dim("point to project", d, x.len())?;
+        check_dim("direction", d, v.len())?;
+        let sq = step_in_place_and_sq_dist(
+            x.as_mut_slice(),
+            eta,
+            v.as_slice(),
+            self.center().as_slice(),
+        );
+        finish_ball_projection(self, x, sq)
+    }
+}
+
+impl FastProjection for BoxDomain {}
+impl FastProjection for Simplex {}
+impl FastProjection for WholeSpace {}
 
 /// A domain on which argmin_{u∈X} ⟨c, u⟩ and sup_{x∈X} ‖x‖₂ are known in closed form; the
 /// SEA simulator uses it for exact comparators and gradient bounds.

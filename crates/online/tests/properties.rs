@@ -105,7 +105,9 @@ proptest! {
         d in 2usize..8, horizon in 2u64..800, sigma_sq in 0.0..500.0f64,
         variation_sq in 0.0..50.0f64, seed in any::<u64>(),
     ) {
-        let config = SeaConfig::with_totals(BaseLoss::Quadratic, d, horizon, sigma_sq, variation_sq, 2.0, seed).unwrap();
+        // The chord must fit the circle: radius ≥ step/2.
+        let radius = (variation_sq / (horizon - 1) as f64).sqrt().max(2.0);
+        let config = SeaConfig::with_totals(BaseLoss::Quadratic, d, horizon, sigma_sq, variation_sq, radius, seed).unwrap();
         let mut env = SeaEnvironment::new(L2Ball::centered(d, 1.0).unwrap(), config.clone()).unwrap();
         let (x, mut g) = (DVector::zeros(d), DVector::zeros(d));
         let mut prev: Option<DVector<f64>> = None;

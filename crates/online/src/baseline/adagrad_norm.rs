@@ -1,10 +1,11 @@
 //! AdaGrad-norm: OGD with the scalar AdaGrad step (Streeter & McMahan 2010; Ward, Wu & Bottou
 //! 2019).
 
-use lisse_core::{Domain, Result, check_positive};
+use lisse_core::{Result, check_positive};
 use nalgebra::DVector;
 
 use crate::learner::{Hint, HintState, OnlineLearner, check_gradient, round_order_error};
+use crate::projection::FastProjection;
 
 /// x_{t+1} = Π_X(x_t − η_t g_t), η_t = D/√(2·Σ_{s≤t}‖g_s‖²) (no step while all gradients so far
 /// are 0). Regret ≤ √2·D·√(Σ_t‖g_t‖²) ([`adagrad_norm_bound`]; Orabona, *A Modern
@@ -32,7 +33,7 @@ pub struct AdaGradNorm<D> {
     pending: bool,
 }
 
-impl<D: Domain> AdaGradNorm<D> {
+impl<D: FastProjection> AdaGradNorm<D> {
     /// AdaGrad-norm over a bounded `domain` (D = its diameter), started at Π_X(0).
     ///
     /// # Errors
@@ -60,7 +61,7 @@ impl<D: Domain> AdaGradNorm<D> {
     }
 }
 
-impl<D: Domain> OnlineLearner for AdaGradNorm<D> {
+impl<D: FastProjection> OnlineLearner for AdaGradNorm<D> {
     fn dim(&self) -> usize {
         self.x.len()
     }
@@ -83,8 +84,8 @@ impl<D: Domain> OnlineLearner for AdaGradNorm<D> {
         self.sum_sq += gradient.norm_squared();
         let eta = self.eta();
         if eta > 0.0 {
-            self.x.axpy(-eta, gradient, 1.0);
-            self.domain.project_in_place(&mut self.x)?;
+            self.domain
+                .project_step_in_place(&mut self.x, eta, gradient)?;
         }
         self.pending = false;
         Ok(())

@@ -2,13 +2,14 @@
 //! geometrically spaced step sizes, combined by optimistic Hedge with a switching penalty
 //! (Sword++: Zhao, Zhang, Zhang & Zhou 2024; its SEA analysis: Chen et al. 2024, JMLR).
 
-use lisse_core::{Domain, Error, Result, check_positive, check_range};
+use lisse_core::{Error, Result, check_positive, check_range};
 use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
 
 use crate::learner::{Hint, HintState, OnlineLearner, check_gradient, round_order_error};
 use crate::mirror::Euclidean;
 use crate::omd::OptimisticOmd;
+use crate::projection::FastProjection;
 use crate::step_size::Constant;
 
 /// The constants of an [`Ensemble`].
@@ -57,7 +58,7 @@ pub struct Ensemble<D> {
     started: bool,
 }
 
-impl<D: Domain + Clone> Ensemble<D> {
+impl<D: FastProjection + Clone> Ensemble<D> {
     /// The ensemble over a bounded `domain`.
     ///
     /// # Errors
@@ -150,7 +151,7 @@ impl<D: Domain + Clone> Ensemble<D> {
     }
 }
 
-impl<D: Domain + Clone> OnlineLearner for Ensemble<D> {
+impl<D: FastProjection + Clone> OnlineLearner for Ensemble<D> {
     fn dim(&self) -> usize {
         self.x.len()
     }

@@ -1,10 +1,11 @@
 //! Online (projected) gradient descent (Zinkevich 2003).
 
-use lisse_core::{Domain, Result, check_positive};
+use lisse_core::{Result, check_positive};
 use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
 
 use crate::learner::{Hint, HintState, OnlineLearner, check_gradient, round_order_error};
+use crate::projection::FastProjection;
 
 /// The step-size rule of [`Ogd`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -77,7 +78,7 @@ pub struct Ogd<D> {
     pending: bool,
 }
 
-impl<D: Domain> Ogd<D> {
+impl<D: FastProjection> Ogd<D> {
     /// OGD over `domain` with step rule `step`.
     ///
     /// # Errors
@@ -96,7 +97,7 @@ impl<D: Domain> Ogd<D> {
     }
 }
 
-impl<D: Domain> OnlineLearner for Ogd<D> {
+impl<D: FastProjection> OnlineLearner for Ogd<D> {
     fn dim(&self) -> usize {
         self.x.len()
     }
@@ -121,8 +122,8 @@ impl<D: Domain> OnlineLearner for Ogd<D> {
         }
         check_gradient(self.dim(), gradient)?;
         self.round += 1;
-        self.x.axpy(-self.step.eta(self.round), gradient, 1.0);
-        self.domain.project_in_place(&mut self.x)?;
+        self.domain
+            .project_step_in_place(&mut self.x, self.step.eta(self.round), gradient)?;
         self.pending = false;
         Ok(())
     }

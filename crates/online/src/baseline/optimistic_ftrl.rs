@@ -1,9 +1,11 @@
 //! Optimistic FTRL with the AdaFTRL step size (Sachs, Hadiji, van Erven & Guzmán 2022).
 
-use lisse_core::{Domain, Result, check_positive, check_range};
+use lisse_core::{Result, check_positive, check_range};
 use nalgebra::DVector;
 
+use crate::kernels::sum_sq_diff;
 use crate::learner::{Hint, HintState, OnlineLearner, check_gradient, round_order_error};
+use crate::projection::FastProjection;
 use crate::step_size::SeaConstants;
 
 /// Optimistic FTRL of Sachs et al. (2022, eq. (2), Thm. 5):
@@ -40,7 +42,7 @@ pub struct OptimisticFtrl<D> {
     pending: bool,
 }
 
-impl<D: Domain> OptimisticFtrl<D> {
+impl<D: FastProjection> OptimisticFtrl<D> {
     /// OFTRL over a bounded `domain` (D = its diameter) with AdaFTRL parameter ν > 0.
     ///
     /// # Errors
@@ -78,7 +80,7 @@ impl<D: Domain> OptimisticFtrl<D> {
     }
 }
 
-impl<D: Domain> OnlineLearner for OptimisticFtrl<D> {
+impl<D: FastProjection> OnlineLearner for OptimisticFtrl<D> {
     fn dim(&self) -> usize {
         self.x.len()
     }
@@ -100,7 +102,7 @@ impl<D: Domain> OnlineLearner for OptimisticFtrl<D> {
         {
             *x = a - half * (s + m);
         }
-        self.domain.project_in_place(&mut self.x)?;
+        self.domain.project_in_place_fast(&mut self.x)?;
         self.pending = true;
         Ok(&self.x)
     }
@@ -110,11 +112,7 @@ impl<D: Domain> OnlineLearner for OptimisticFtrl<D> {
             return Err(round_order_error());
         }
         check_gradient(self.dim(), gradient)?;
-        let residual: f64 = gradient
-            .iter()
-            .zip(self.hints.current.iter())
-            .map(|(g, m)| (g - m) * (g - m))
-            .sum();
+        let residual = sum_sq_diff(gradient.as_slice(), self.hints.current.as_slice());
         self.accumulated += self.eta * residual;
         self.sum_gradients += gradient;
         self.hints.record(gradient);

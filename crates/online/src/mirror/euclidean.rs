@@ -1,11 +1,13 @@
 //! The Euclidean mirror map ψ(x) = ½‖x‖²: optimistic online gradient descent.
 
-use lisse_core::{Domain, Result, check_dim, check_finite};
+use lisse_core::{Result, check_dim};
 use nalgebra::DVector;
 
 use super::MirrorMap;
+use crate::kernels::{check_finite_fast, sum_sq_diff};
+use crate::projection::FastProjection;
 
-/// ψ(x) = ½‖x‖² over a [`Domain`] with an exact Euclidean projection: the step is
+/// ψ(x) = ½‖x‖² over a domain with an exact Euclidean projection ([`FastProjection`]): the step is
 /// Π_X(x̂ − η v) (Chen et al. 2023, eq. (3) with ψ_t = ‖·‖²/(2η_t)). Allocation-free when the
 /// domain's projection is (ball, box; the simplex uses a per-thread scratch).
 ///
@@ -25,7 +27,7 @@ pub struct Euclidean<D> {
     center: DVector<f64>,
 }
 
-impl<D: Domain> Euclidean<D> {
+impl<D: FastProjection> Euclidean<D> {
     /// The map over `domain`, started at Π_X(`start`).
     ///
     /// # Errors
@@ -42,7 +44,7 @@ impl<D: Domain> Euclidean<D> {
     }
 }
 
-impl<D: Domain> MirrorMap for Euclidean<D> {
+impl<D: FastProjection> MirrorMap for Euclidean<D> {
     fn dim(&self) -> usize {
         self.domain.dim()
     }
@@ -57,23 +59,17 @@ impl<D: Domain> MirrorMap for Euclidean<D> {
         v: &DVector<f64>,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        check_dim("direction", self.center.len(), v.len())?;
-        check_dim("output buffer", self.center.len(), out.len())?;
-        for ((o, c), vi) in out.iter_mut().zip(self.center.iter()).zip(v.iter()) {
-            *o = c - eta * vi;
-        }
-        self.domain.project_in_place(out)
+        self.domain.project_step(&self.center, eta, v, out)
     }
 
     fn advance_center(&mut self, eta: f64, g: &DVector<f64>) -> Result<()> {
         check_dim("gradient", self.center.len(), g.len())?;
-        check_finite("gradient", g.as_slice())?;
-        self.center.axpy(-eta, g, 1.0);
-        self.domain.project_in_place(&mut self.center)
+        check_finite_fast("gradient", g.as_slice())?;
+        self.domain.project_step_in_place(&mut self.center, eta, g)
     }
 
     fn dual_norm_sq_diff(&mut self, a: &DVector<f64>, b: &DVector<f64>) -> f64 {
-        a.iter().zip(b.iter()).map(|(x, y)| (x - y) * (x - y)).sum()
+        sum_sq_diff(a.as_slice(), b.as_slice())
     }
 
     fn center(&self) -> DVector<f64> {

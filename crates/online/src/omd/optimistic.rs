@@ -1,12 +1,12 @@
 //! Optimistic OMD in its two-step form (Chen, Zhang, Tu, Zhao & Zhang 2023, Algorithm 1).
 
-use lisse_core::{Domain, Error, Result};
+use lisse_core::{Error, Result};
 use nalgebra::DVector;
 
 use crate::learner::{Hint, OnlineLearner};
 use crate::learner::{HintState, check_gradient, round_order_error};
 use crate::mirror::{Entropy, Euclidean, Mahalanobis, MirrorMap};
-use crate::projection::MetricProjection;
+use crate::projection::{FastProjection, MetricProjection};
 use crate::step_size::{SeaConvex, StepSchedule, StronglyConvex, Unit};
 
 /// Optimistic online mirror descent, two-step form (Chen et al. 2023, eq. (3); Rakhlin &
@@ -94,7 +94,7 @@ impl<M: MirrorMap, S: StepSchedule> OptimisticOmd<M, S> {
     }
 }
 
-impl<D: Domain> OptimisticOmd<Euclidean<D>, SeaConvex> {
+impl<D: FastProjection> OptimisticOmd<Euclidean<D>, SeaConvex> {
     /// Optimistic OGD with the convex-smooth adaptive step η_t = D/√(δ + 4G² + V̄_{t−1}),
     /// D = the domain's diameter, started at the projection of the origin.
     ///
@@ -109,7 +109,7 @@ impl<D: Domain> OptimisticOmd<Euclidean<D>, SeaConvex> {
     }
 }
 
-impl<D: Domain> OptimisticOmd<Euclidean<D>, StronglyConvex> {
+impl<D: FastProjection> OptimisticOmd<Euclidean<D>, StronglyConvex> {
     /// Optimistic OGD with η_t = 2/(λt), started at the projection of the origin.
     ///
     /// # Errors
