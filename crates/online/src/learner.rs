@@ -123,7 +123,7 @@ impl HintState {
         }
         match hint {
             Hint::Zero => self.current.fill(0.0),
-            Hint::External(h) => self.current.copy_from(h),
+            Hint::External(h) => self.current.as_mut_slice().copy_from_slice(h.as_slice()),
             Hint::LastGradient => {}
         }
         Ok(())
@@ -131,7 +131,9 @@ impl HintState {
 
     /// Records g_t as the next round's default hint.
     pub(crate) fn record(&mut self, gradient: &DVector<f64>) {
-        self.last_gradient.copy_from(gradient);
+        self.last_gradient
+            .as_mut_slice()
+            .copy_from_slice(gradient.as_slice());
         self.swapped = false;
     }
 }

@@ -290,7 +290,12 @@ pub trait FastProjection: Domain {
     ) -> Result<()> {
         check_dim("direction", base.len(), v.len())?;
         check_dim("output buffer", base.len(), out.len())?;
-        for ((o, x), g) in out.iter_mut().zip(base.iter()).zip(v.iter()) {
+        for ((o, x), g) in out
+            .as_mut_slice()
+            .iter_mut()
+            .zip(base.as_slice())
+            .zip(v.as_slice())
+        {
             *o = x - eta * g;
         }
         self.project_in_place_fast(out)
@@ -323,7 +328,7 @@ fn finish_ball_projection(ball: &L2Ball, x: &mut DVector<f64>, sq: f64) -> Resul
         return Ok(());
     }
     let scale = r / sq.sqrt();
-    for (xi, ci) in x.iter_mut().zip(ball.center().iter()) {
+    for (xi, ci) in x.as_mut_slice().iter_mut().zip(ball.center().as_slice()) {
         *xi = ci + (*xi - ci) * scale;
     }
     Ok(())

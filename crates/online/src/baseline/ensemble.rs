@@ -6,6 +6,7 @@ use lisse_core::{Error, Result, check_positive, check_range};
 use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
 
+use crate::kernels::sum_sq_diff;
 use crate::learner::{Hint, HintState, OnlineLearner, check_gradient, round_order_error};
 use crate::mirror::Euclidean;
 use crate::omd::OptimisticOmd;
@@ -171,7 +172,11 @@ impl<D: FastProjection + Clone> OnlineLearner for Ensemble<D> {
             let xi = base.predict(Hint::External(&self.hints.current))?;
             self.base_points[i].copy_from(xi);
             let cost = if self.started {
-                self.switching * (&self.base_points[i] - &self.previous_points[i]).norm_squared()
+                self.switching
+                    * sum_sq_diff(
+                        self.base_points[i].as_slice(),
+                        self.previous_points[i].as_slice(),
+                    )
             } else {
                 0.0
             };

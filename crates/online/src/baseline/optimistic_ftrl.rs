@@ -95,10 +95,11 @@ impl<D: FastProjection> OnlineLearner for OptimisticFtrl<D> {
         let half = 0.5 * self.eta;
         for (((x, a), s), m) in self
             .x
+            .as_mut_slice()
             .iter_mut()
-            .zip(self.anchor.iter())
-            .zip(self.sum_gradients.iter())
-            .zip(self.hints.current.iter())
+            .zip(self.anchor.as_slice())
+            .zip(self.sum_gradients.as_slice())
+            .zip(self.hints.current.as_slice())
         {
             *x = a - half * (s + m);
         }
@@ -114,7 +115,14 @@ impl<D: FastProjection> OnlineLearner for OptimisticFtrl<D> {
         check_gradient(self.dim(), gradient)?;
         let residual = sum_sq_diff(gradient.as_slice(), self.hints.current.as_slice());
         self.accumulated += self.eta * residual;
-        self.sum_gradients += gradient;
+        for (s, g) in self
+            .sum_gradients
+            .as_mut_slice()
+            .iter_mut()
+            .zip(gradient.as_slice())
+        {
+            *s += g;
+        }
         self.hints.record(gradient);
         self.pending = false;
         Ok(())

@@ -273,9 +273,8 @@ impl<D: LinearMinimizer> SeaEnvironment<D> {
         }
     }
 
-    /// gradient ← ∇h(x) + v.
-    fn base_gradient_plus(&self, x: &DVector<f64>, v: &DVector<f64>, out: &mut DVector<f64>) {
-        out.copy_from(v);
+    /// out ← out + ∇h(x).
+    fn add_base_gradient(&self, x: &DVector<f64>, out: &mut DVector<f64>) {
         match &self.config.base {
             BaseLoss::Linear => {}
             BaseLoss::Quadratic => *out += x,
@@ -310,8 +309,9 @@ impl<D: LinearMinimizer> SeaEnvironment<D> {
                     let mut next = self.u.clone();
                     let scale = 1.0 + self.domain.max_norm();
                     for _ in 0..LOGISTIC_ITERS {
-                        let scaled_cost = cost / n;
-                        self.base_gradient_plus(&self.u, &scaled_cost, &mut grad);
+                        grad.copy_from(cost);
+                        grad /= n;
+                        self.add_base_gradient(&self.u, &mut grad);
                         next.copy_from(&self.u);
                         next.axpy(-n / lip, &grad, 1.0);
                         self.domain.project_in_place(&mut next)?;
@@ -576,14 +576,15 @@ impl<D: LinearMinimizer> Environment for SeaEnvironment<D> {
         // g = ∇h(x) + c_t + ξ_t.
         gradient.copy_from(&self.c);
         *gradient += &self.xi;
-        let v = gradient.clone_owned();
-        self.base_gradient_plus(x, &v, gradient);
+        self.add_base_gradient(x, gradient);
         let comparator = if let BaseLoss::Logistic { .. } = self.config.base {
             None
         } else {
             self.u_prev.copy_from(&self.u);
-            let c = self.c.clone();
-            let value = self.minimize(1.0, &c)?;
+            let c = std::mem::take(&mut self.c);
+            let value = self.minimize(1.0, &c);
+            self.c = c;
+            let value = value?;
             if self.round > 1 {
                 self.stats.path_length += (&self.u - &self.u_prev).norm();
             }

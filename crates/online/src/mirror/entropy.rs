@@ -61,6 +61,7 @@ fn clamp_log(v: f64) -> f64 {
 
 /// Writes softmax(`a`) into `out` given `a` already clamped; returns logsumexp(a) − max(a).
 fn softmax_into(out: &mut DVector<f64>) -> f64 {
+    let out = out.as_mut_slice();
     let m = out.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let mut sum = 0.0;
     for o in out.iter_mut() {
@@ -92,7 +93,12 @@ impl MirrorMap for Entropy {
     ) -> Result<()> {
         check_dim("direction", self.dim(), v.len())?;
         check_dim("output buffer", self.dim(), out.len())?;
-        for ((o, w), vi) in out.iter_mut().zip(self.log_weights.iter()).zip(v.iter()) {
+        for ((o, w), vi) in out
+            .as_mut_slice()
+            .iter_mut()
+            .zip(self.log_weights.as_slice())
+            .zip(v.as_slice())
+        {
             *o = clamp_log(w - eta * vi);
         }
         softmax_into(out);
@@ -102,11 +108,11 @@ impl MirrorMap for Entropy {
     fn advance_center(&mut self, eta: f64, g: &DVector<f64>) -> Result<()> {
         check_dim("gradient", self.dim(), g.len())?;
         let mut m = f64::NEG_INFINITY;
-        for (w, gi) in self.log_weights.iter_mut().zip(g.iter()) {
+        for (w, gi) in self.log_weights.as_mut_slice().iter_mut().zip(g.as_slice()) {
             *w = clamp_log(*w - eta * gi);
             m = m.max(*w);
         }
-        for w in self.log_weights.iter_mut() {
+        for w in self.log_weights.as_mut_slice() {
             // Both in [−MAX/4, MAX/4]: the difference is finite; keep it above the floor.
             *w = clamp_log(*w - m);
         }
@@ -115,8 +121,9 @@ impl MirrorMap for Entropy {
 
     fn dual_norm_sq_diff(&mut self, a: &DVector<f64>, b: &DVector<f64>) -> f64 {
         let m = a
+            .as_slice()
             .iter()
-            .zip(b.iter())
+            .zip(b.as_slice())
             .fold(0.0_f64, |acc, (x, y)| acc.max((x - y).abs()));
         m * m
     }
