@@ -83,6 +83,57 @@ pub(crate) fn step_in_place_and_sq_dist(x: &mut [f64], eta: f64, v: &[f64], cent
     combine(&acc) + rest
 }
 
+/// The fused update half-step on a ball: out ← base − η·g, last ← g, returning
+/// (Σ(outᵢ − cᵢ)², Σ(gᵢ − hᵢ)², Σ 0·gᵢ) in one pass (the last is NaN iff g is not finite).
+pub(crate) fn fused_update(
+    base: &[f64],
+    eta: f64,
+    g: &[f64],
+    hint: &[f64],
+    center: &[f64],
+    out: &mut [f64],
+    last: &mut [f64],
+) -> (f64, f64, f64) {
+    let (mut sq, mut res, mut probe) = ([0.0; LANES], [0.0; LANES], [0.0; LANES]);
+    let n = out.len() - out.len() % LANES;
+    let (out_head, out_tail) = out.split_at_mut(n);
+    let (last_head, last_tail) = last.split_at_mut(n);
+    for (((((o, l), x), gg), h), c) in out_head
+        .chunks_exact_mut(LANES)
+        .zip(last_head.chunks_exact_mut(LANES))
+        .zip(base.chunks_exact(LANES))
+        .zip(g.chunks_exact(LANES))
+        .zip(hint.chunks_exact(LANES))
+        .zip(center.chunks_exact(LANES))
+    {
+        for k in 0..LANES {
+            o[k] = x[k] - eta * gg[k];
+            l[k] = gg[k];
+            let d = o[k] - c[k];
+            sq[k] += d * d;
+            let r = gg[k] - h[k];
+            res[k] += r * r;
+            probe[k] += 0.0 * gg[k];
+        }
+    }
+    let (mut sq_t, mut res_t, mut probe_t) = (0.0, 0.0, 0.0);
+    for (i, (o, l)) in out_tail.iter_mut().zip(last_tail.iter_mut()).enumerate() {
+        let j = n + i;
+        *o = base[j] - eta * g[j];
+        *l = g[j];
+        let d = *o - center[j];
+        sq_t += d * d;
+        let r = g[j] - hint[j];
+        res_t += r * r;
+        probe_t += 0.0 * g[j];
+    }
+    (
+        combine(&sq) + sq_t,
+        combine(&res) + res_t,
+        combine(&probe) + probe_t,
+    )
+}
+
 /// Like [`lisse_core::check_finite`], but one vectorizable pass on the common (finite) path:
 /// Σ 0·vᵢ is NaN exactly when some vᵢ is NaN or ±∞.
 pub(crate) fn check_finite_fast(what: &str, v: &[f64]) -> Result<()> {
@@ -128,6 +179,14 @@ mod tests {
             let plain: f64 = expect.iter().zip(&c).map(|(o, c)| (o - c) * (o - c)).sum();
             assert!((s - plain).abs() <= 1e-12 * (1.0 + plain));
             assert_eq!(s.to_bits(), s2.to_bits());
+            let (mut o2, mut last) = (vec![0.0; n], vec![0.0; n]);
+            let (sq, res, probe) = fused_update(&a, 0.5, &b, &c, &c, &mut o2, &mut last);
+            assert_eq!(o2, expect);
+            assert_eq!(last, b);
+            assert!((sq - plain).abs() <= 1e-12 * (1.0 + plain));
+            let plain_res: f64 = b.iter().zip(&c).map(|(x, y)| (x - y) * (x - y)).sum();
+            assert!((res - plain_res).abs() <= 1e-12 * (1.0 + plain_res));
+            assert_eq!(probe.to_bits(), 0.0f64.to_bits());
             assert!(check_finite_fast("v", &a).is_ok());
             if n > 0 {
                 let mut bad = a.clone();

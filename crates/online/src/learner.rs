@@ -86,6 +86,8 @@ pub(crate) struct HintState {
     /// `current` holds g_{t−1} (moved there by a swap, not a copy) and `last_gradient` is
     /// scratch.
     swapped: bool,
+    /// Receives g_t before it is committed as the next default hint.
+    spare: DVector<f64>,
 }
 
 impl HintState {
@@ -94,6 +96,7 @@ impl HintState {
             last_gradient: DVector::zeros(dim),
             current: DVector::zeros(dim),
             swapped: false,
+            spare: DVector::zeros(dim),
         }
     }
 
@@ -127,6 +130,18 @@ impl HintState {
             Hint::LastGradient => {}
         }
         Ok(())
+    }
+
+    /// (M_t, a buffer for g_t) for a fused update; [`HintState::commit_spare`] then makes the
+    /// buffer the next round's default hint.
+    pub(crate) fn current_and_spare(&mut self) -> (&DVector<f64>, &mut DVector<f64>) {
+        (&self.current, &mut self.spare)
+    }
+
+    /// Makes the spare buffer (holding g_t) the last gradient.
+    pub(crate) fn commit_spare(&mut self) {
+        std::mem::swap(&mut self.spare, &mut self.last_gradient);
+        self.swapped = false;
     }
 
     /// Records g_t as the next round's default hint.

@@ -301,6 +301,27 @@ pub trait FastProjection: Domain {
         self.project_in_place_fast(out)
     }
 
+    /// The whole update half-step of optimistic OGD: checks that `g` is finite, writes
+    /// Π_X(base − η·g) into `out` and g into `last`, and returns ‖g − hint‖². On error the
+    /// caller discards `out` and `last`. [`L2Ball`] does it in one pass.
+    ///
+    /// # Errors
+    /// [`lisse_core::Error::NonFinite`] for a non-finite `g`; as [`Domain::project_in_place`].
+    fn fused_update(
+        &self,
+        base: &DVector<f64>,
+        eta: f64,
+        g: &DVector<f64>,
+        hint: &DVector<f64>,
+        out: &mut DVector<f64>,
+        last: &mut DVector<f64>,
+    ) -> Result<f64> {
+        crate::kernels::check_finite_fast("gradient", g.as_slice())?;
+        self.project_step(base, eta, g, out)?;
+        last.as_mut_slice().copy_from_slice(g.as_slice());
+        Ok(sum_sq_diff(g.as_slice(), hint.as_slice()))
+    }
+
     /// Replaces `x` by Π_X(x − η·v) (inputs already checked finite).
     ///
     /// # Errors
@@ -335,6 +356,41 @@ fn finish_ball_projection(ball: &L2Ball, x: &mut DVector<f64>, sq: f64) -> Resul
 }
 
 impl FastProjection for L2Ball {
+    fn fused_update(
+        &self,
+        base: &DVector<f64>,
+        eta: f64,
+        g: &DVector<f64>,
+        hint: &DVector<f64>,
+        out: &mut DVector<f64>,
+        last: &mut DVector<f64>,
+    ) -> Result<f64> {
+        let d = self.dim();
+        for (what, len) in [
+            ("point to project", base.len()),
+            ("gradient", g.len()),
+            ("hint", hint.len()),
+            ("output buffer", out.len()),
+            ("gradient buffer", last.len()),
+        ] {
+            check_dim(what, d, len)?;
+        }
+        let (sq, residual, probe) = crate::kernels::fused_update(
+            base.as_slice(),
+            eta,
+            g.as_slice(),
+            hint.as_slice(),
+            self.center().as_slice(),
+            out.as_mut_slice(),
+            last.as_mut_slice(),
+        );
+        if probe != 0.0 {
+            check_finite("gradient", g.as_slice())?;
+        }
+        finish_ball_projection(self, out, sq)?;
+        Ok(residual)
+    }
+
     fn project_in_place_fast(&self, x: &mut DVector<f64>) -> Result<()> {
         check_dim("point to project", self.dim(), x.len())?;
         let sq = sum_sq_diff(x.as_slice(), self.center().as_slice());

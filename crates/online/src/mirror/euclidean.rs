@@ -25,6 +25,7 @@ use crate::projection::FastProjection;
 pub struct Euclidean<D> {
     domain: D,
     center: DVector<f64>,
+    scratch: DVector<f64>,
 }
 
 impl<D: FastProjection> Euclidean<D> {
@@ -35,7 +36,12 @@ impl<D: FastProjection> Euclidean<D> {
     pub fn new(domain: D, start: DVector<f64>) -> Result<Self> {
         let mut center = start;
         domain.project_in_place(&mut center)?;
-        Ok(Self { domain, center })
+        let scratch = center.clone();
+        Ok(Self {
+            domain,
+            center,
+            scratch,
+        })
     }
 
     /// The domain X.
@@ -66,6 +72,20 @@ impl<D: FastProjection> MirrorMap for Euclidean<D> {
         check_dim("gradient", self.center.len(), g.len())?;
         check_finite_fast("gradient", g.as_slice())?;
         self.domain.project_step_in_place(&mut self.center, eta, g)
+    }
+
+    fn update_half_step(
+        &mut self,
+        eta: f64,
+        g: &DVector<f64>,
+        hint: &DVector<f64>,
+        last: &mut DVector<f64>,
+    ) -> Result<f64> {
+        let residual =
+            self.domain
+                .fused_update(&self.center, eta, g, hint, &mut self.scratch, last)?;
+        std::mem::swap(&mut self.center, &mut self.scratch);
+        Ok(residual)
     }
 
     fn dual_norm_sq_diff(&mut self, a: &DVector<f64>, b: &DVector<f64>) -> f64 {

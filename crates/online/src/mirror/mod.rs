@@ -51,6 +51,28 @@ pub trait MirrorMap {
     /// On a wrong length of `g` or a non-finite result of the step.
     fn advance_center(&mut self, eta: f64, g: &DVector<f64>) -> Result<()>;
 
+    /// The whole update half-step of optimistic OMD: checks that `g` is finite, advances the
+    /// centre with η ([`advance_center`](MirrorMap::advance_center)), writes g into `last` and
+    /// returns ‖g − hint‖²_*. On error the centre is unchanged (and `last` is to be discarded).
+    /// The Euclidean map on a ball does it in one fused pass.
+    ///
+    /// # Errors
+    /// [`lisse_core::Error::NonFinite`] for a non-finite `g`; errors of the step.
+    fn update_half_step(
+        &mut self,
+        eta: f64,
+        g: &DVector<f64>,
+        hint: &DVector<f64>,
+        last: &mut DVector<f64>,
+    ) -> Result<f64> {
+        lisse_core::check_dim("gradient", self.dim(), g.len())?;
+        lisse_core::check_finite("gradient", g.as_slice())?;
+        self.advance_center(eta, g)?;
+        let residual = self.dual_norm_sq_diff(g, hint);
+        last.as_mut_slice().copy_from_slice(g.as_slice());
+        Ok(residual)
+    }
+
     /// ‖a − b‖²_* in the dual norm of the map's analysis (for the adaptive step sizes).
     fn dual_norm_sq_diff(&mut self, a: &DVector<f64>, b: &DVector<f64>) -> f64;
 

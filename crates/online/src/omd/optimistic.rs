@@ -4,7 +4,7 @@ use lisse_core::{Error, Result};
 use nalgebra::DVector;
 
 use crate::learner::{Hint, OnlineLearner};
-use crate::learner::{HintState, check_gradient, round_order_error};
+use crate::learner::{HintState, round_order_error};
 use crate::mirror::{Entropy, Euclidean, Mahalanobis, MirrorMap};
 use crate::projection::{FastProjection, MetricProjection};
 use crate::step_size::{SeaConvex, StepSchedule, StronglyConvex, Unit};
@@ -183,12 +183,15 @@ impl<M: MirrorMap, S: StepSchedule> OnlineLearner for OptimisticOmd<M, S> {
         if !self.pending {
             return Err(round_order_error());
         }
-        check_gradient(self.dim(), gradient)?;
-        self.mirror.advance_center(self.eta, gradient)?;
-        let residual = self.mirror.dual_norm_sq_diff(gradient, &self.hints.current);
+        lisse_core::check_dim("gradient", self.dim(), gradient.len())?;
+        // Checks g, moves the centre, stores g and measures ‖g − M‖²_* (one pass on a ball).
+        let (hint, spare) = self.hints.current_and_spare();
+        let residual = self
+            .mirror
+            .update_half_step(self.eta, gradient, hint, spare)?;
+        self.hints.commit_spare();
         self.round += 1;
         self.schedule.record(self.round, residual);
-        self.hints.record(gradient);
         self.pending = false;
         Ok(())
     }
