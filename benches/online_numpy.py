@@ -15,6 +15,11 @@ Not run by CI.
 import glob
 import json
 import os
+
+# One thread, like the Rust learner: a multithreaded BLAS inside np.dot would time the thread
+# pool, not the algorithm (and collapses on a shared, oversubscribed machine).
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 import subprocess
 import sys
 import time

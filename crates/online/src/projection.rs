@@ -264,7 +264,7 @@ impl MetricProjection for Simplex {
 /// computed from finite, already checked inputs.
 ///
 /// The defaults call [`Domain::project_in_place`]. [`L2Ball`] fuses the step x − η·v with the
-/// accumulation of ‖x − c‖² (8 partial sums, no rescaling) in one pass, checks once that the sum
+/// accumulation of ‖x − c‖² (4 partial sums, no rescaling) in one pass, checks once that the sum
 /// is finite (a NaN or ±∞ entry, or an overflow, makes it non-finite and sends the point to the
 /// robust projection of lisse-core, which reports the error), and scales only when x lies
 /// outside. The result agrees with lisse-core's projection to a few ulps.
