@@ -42,7 +42,7 @@
 //!   each with a function evaluating its regret bound.
 //! - [`baseline`]: OGD, AdaGrad-norm, ONS, Hedge, the optimistic FTRL of Sachs et al., and a
 //!   two-layer ensemble for dynamic regret.
-//! - [`env`]: the [`Environment`] trait and the SEA simulator [`SeaEnvironment`];
+//! - [`env`](mod@env): the [`Environment`] trait and the SEA simulator [`SeaEnvironment`];
 //!   [`regret`]: pseudo-, realized and dynamic regret; [`protocol`]: the run loop.
 //!
 //! Domains and Euclidean projections come from lisse-core ([`lisse_core::domain`]); errors are

@@ -34,7 +34,7 @@ pub struct EnsembleConfig {
 /// switching penalty λ_c = 2L, and rate ε_t = min{1/(8D²L), 1/√(1 + Σ_{s<t}‖ℓ_s − m_s‖²_∞)}
 /// (PyNOL's `OptimisticLR`). The combined play is x_t = Σᵢ p_{t,i} x_{t,i} ∈ X by convexity.
 ///
-/// Guarantee [recalled, not checked against the paper's constants]: dynamic regret
+/// Guarantee (recalled, not checked against the paper's constants): dynamic regret
 /// O(√((1 + P_T + σ²_{1:T} + Σ²_{1:T})(1 + P_T))) against any comparators with path length
 /// P_T. What the tests check is the meta layer's own regret against every base learner,
 /// [`Ensemble::meta_regret_bound`].

@@ -66,7 +66,7 @@ impl<D: MetricProjection> Mahalanobis<D> {
         })
     }
 
-    /// The optimistic ONS constants of the reference notes §3.3 [derived, not the paper's]:
+    /// The optimistic ONS constants of the reference notes §3.3 (derived, not the paper's):
     /// β = ½·min{1/(4GD), α}, δ = max{2βG², 8L}, with D the domain's diameter.
     ///
     /// # Errors

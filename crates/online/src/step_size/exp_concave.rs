@@ -22,7 +22,7 @@ impl StepSchedule for Unit {
     }
 }
 
-/// (β, δ) = (½·min{1/(4GD), α}, max{2βG², 8L}) [derived; reference notes §3.3]: β is Hazan's
+/// (β, δ) = (½·min{1/(4GD), α}, max{2βG², 8L}) (derived; reference notes §3.3): β is Hazan's
 /// exp-concavity constant (f(x) − f(u) ≤ ⟨g, x − u⟩ − (β/2)⟨g, x − u⟩²), δ ≥ 8L cancels the
 /// smoothness term.
 ///
@@ -43,7 +43,7 @@ pub fn exp_concave_parameters(
     Ok((beta, delta))
 }
 
-/// The regret bound of optimistic ONS in dimension `dim` [derived; reference notes §3.3]:
+/// The regret bound of optimistic ONS in dimension `dim` (derived; reference notes §3.3):
 ///
 /// R_T ≤ δD²/2 + (8d/β)·ln(1 + β(G² + 8σ²_{1:T} + 4Σ²_{1:T})/(4δd)),
 ///

@@ -11,7 +11,7 @@
 //! was not available when this crate was written, so the explicit constants of the bound
 //! functions are *derived* from the standard optimistic-OMD lemma plus the gradient-difference
 //! decomposition of Sachs et al. (2022, proof of Thm. 5), following the lisse reference notes
-//! (§3.1–3.3, tagged [D]); they match the paper's rates, not necessarily its constants. The
+//! (§3.1–3.3, tagged D); they match the paper's rates, not necessarily its constants. The
 //! tests check every bound against measured regret on simulated SEA instances.
 
 mod exp_concave;

@@ -73,7 +73,7 @@ impl StepSchedule for SeaConvex {
 }
 
 /// δ = 50·D²·L², the choice that balances (D/2)√δ against 25D³L²/√δ in [`sea_convex_bound`]
-/// [derived]. For L = 0 (linear losses) δ = G² is returned instead (any δ > 0 is valid; the
+/// (derived). For L = 0 (linear losses) δ = G² is returned instead (any δ > 0 is valid; the
 /// price is (D/2)√δ).
 ///
 /// # Errors
@@ -90,7 +90,7 @@ pub fn sea_convex_delta(diameter: f64, gradient_bound: f64, smoothness: f64) -> 
 }
 
 /// The regret bound of optimistic OGD with [`SeaConvex`] and M_t = g_{t−1}, for any δ > 0
-/// [derived; reference notes §3.1]:
+/// (derived; reference notes §3.1):
 ///
 /// R_T ≤ 5√2·D·√σ²_{1:T} + 5·D·√Σ²_{1:T} + 3.5·G·D + (D/2)·√δ + 25·D³L²/√δ,
 ///

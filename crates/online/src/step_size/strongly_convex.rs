@@ -7,7 +7,7 @@ use super::{SeaConstants, StepSchedule};
 
 /// η_t = 2/(λt) from t = 1 (Chen et al. 2023, strongly convex case). The factor 2 (not
 /// 1/(λt)) pays for telescoping the distance to the centre x̂_t rather than to x_t
-/// (reference notes §3.2 [derived]).
+/// (reference notes §3.2 (derived)).
 ///
 /// ```
 /// use lisse_online::step_size::{StepSchedule, StronglyConvex};
@@ -46,7 +46,7 @@ impl StepSchedule for StronglyConvex {
 }
 
 /// The regret bound of optimistic OGD with [`StronglyConvex`] and M_t = g_{t−1}
-/// [derived; reference notes §3.2]:
+/// (derived; reference notes §3.2):
 ///
 /// R_T ≤ λD²/4 + 2G²/λ + (C_max/λ)·(1 + ln(1 + C_tot/C_max)) + (8L²D²/λ)·ln(8κ + 3),
 ///
