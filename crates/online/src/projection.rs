@@ -375,7 +375,7 @@ impl FastProjection for L2Ball {
         ] {
             check_dim(what, d, len)?;
         }
-        let (sq, residual, probe) = crate::kernels::fused_update(
+        let (sq, residual) = crate::kernels::fused_update(
             base.as_slice(),
             eta,
             g.as_slice(),
@@ -384,8 +384,10 @@ impl FastProjection for L2Ball {
             out.as_mut_slice(),
             last.as_mut_slice(),
         );
-        if probe != 0.0 {
+        if !residual.is_finite() {
+            // NaN or ±∞ in g (the hint is finite), or an overflow: name the entry if any.
             check_finite("gradient", g.as_slice())?;
+            check_finite("hint", hint.as_slice())?;
         }
         finish_ball_projection(self, out, sq)?;
         Ok(residual)
