@@ -37,7 +37,8 @@
 //!   [`Hint`]s (last gradient, zero, user supplied) as a first-class input.
 //! - [`omd`]: [`OptimisticOmd`], the two-step optimistic OMD of Chen et al.
 //! - [`mirror`]: Euclidean, negative-entropy (optimistic Hedge, log domain) and ONS-type
-//!   Mahalanobis mirror maps; [`projection`]: generalized ‖·‖_A projections.
+//!   Mahalanobis mirror maps; [`projection`]: generalized ‖·‖_A projections, exact linear
+//!   minimization, and the fused one-pass ball steps of the hot loop.
 //! - [`step_size`]: the paper's step sizes (convex-smooth adaptive, 2/(λt), optimistic ONS),
 //!   each with a function evaluating its regret bound.
 //! - [`baseline`]: OGD, AdaGrad-norm, ONS, Hedge, the optimistic FTRL of Sachs et al., and a
