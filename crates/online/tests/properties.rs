@@ -361,6 +361,14 @@ fn typed_errors_for_bad_parameters() {
     assert!(Constant::new(0.0).is_err());
     assert!(Hedge::new(0, 1.0).is_err());
     assert!(Mahalanobis::new(ball.clone(), DVector::zeros(3), -1.0, 1.0).is_err());
+    // A dimension whose d×d matrices would not fit is refused before allocating them.
+    let huge = lisse_online::mirror::MAHALANOBIS_MAX_DIM + 1;
+    let big = L2Ball::centered(huge, 1.0).unwrap();
+    assert!(is_invalid(
+        &Ons::new(big.clone(), 1.0, 1.0).unwrap_err(),
+        "dimension"
+    ));
+    assert!(OptimisticOmd::exp_concave(big, 1.0, 1.0, 1.0).is_err());
 }
 
 #[test]

@@ -9,6 +9,9 @@ use crate::projection::MetricProjection;
 /// Sherman–Morrison updates between two exact re-inversions of U (bounds round-off drift).
 const REFACTOR_EVERY: u64 = 512;
 
+/// The largest dimension the O(d²)-memory map accepts: U and U⁻¹ then take 2 × 2 GiB.
+pub const MAX_DIM: usize = 16_384;
+
 /// ψ_t(x) = ½‖x‖²_{U_t} with U_1 = δI and U_{t+1} = U_t + (β/2)·g_t g_tᵀ (optimistic online
 /// Newton step; reference notes §3.3, matrix in the style of Chiang et al. 2012). The step is
 /// the generalized projection Π^{U_t}_X(x̂_t − η U_t⁻¹ v) of [`MetricProjection`]; U_t⁻¹ is kept
@@ -46,13 +49,24 @@ impl<D: MetricProjection> Mahalanobis<D> {
     /// U₁ = δI, rank-one weight β/2, started at Π_X(`start`).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] unless δ > 0 and β > 0 (finite); errors of the start point.
+    /// [`Error::InvalidParameter`] unless δ > 0 and β > 0 (finite), or when d > [`MAX_DIM`]
+    /// (checked before allocating the d×d matrices); errors of the start point.
     pub fn new(domain: D, start: DVector<f64>, delta: f64, beta: f64) -> Result<Self> {
         check_positive("delta", delta)?;
         check_positive("beta", beta)?;
+        let d = start.len();
+        if d > MAX_DIM {
+            return Err(Error::invalid(
+                "dimension",
+                d,
+                format!(
+                    "at most {MAX_DIM} for the ONS-type map (it stores two d×d matrices); \
+                     use the Euclidean map for larger problems"
+                ),
+            ));
+        }
         let mut center = start;
         domain.project_in_place(&mut center)?;
-        let d = center.len();
         Ok(Self {
             domain,
             center,

@@ -23,7 +23,7 @@ use nalgebra::DVector;
 
 pub use entropy::Entropy;
 pub use euclidean::Euclidean;
-pub use mahalanobis::Mahalanobis;
+pub use mahalanobis::{MAX_DIM as MAHALANOBIS_MAX_DIM, Mahalanobis};
 
 /// The geometry of an online mirror descent learner; see the [module docs](self).
 pub trait MirrorMap {
