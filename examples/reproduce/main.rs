@@ -10,11 +10,14 @@
 //!   UCI handwritten digits, full-batch gradient descent against minibatch SGD per oracle call.
 //! - `bilevel`: BO-REP against StocBiO, TTSA, SOBA, MA-SOBA and AmIGO on data hyper-cleaning
 //!   (test accuracy, corrupted-label F1) and on a quadratic with closed-form ∇Φ.
+//! - `online`: optimistic OMD in the SEA model (Chen et al. 2023) against OGD and the optimistic
+//!   FTRL of Sachs et al. (2022): regret against T, σ and Σ beside the bound curves.
 //!
 //! Each paper crate adds its job here (`bilevel`, `subset`, `smoothing`, `online`).
 
 mod bilevel;
 mod digits;
+mod online;
 
 use clap::{Parser, Subcommand};
 use lisse_examples::{error_chain, output_dir};
@@ -42,6 +45,8 @@ enum Job {
     /// Bilevel optimization: BO-REP vs StocBiO, TTSA, SOBA, MA-SOBA, AmIGO on data
     /// hyper-cleaning and a quadratic.
     Bilevel,
+    /// Optimistic OMD in the SEA model: regret against T, sigma and Sigma, with bound curves.
+    Online,
 }
 
 impl Job {
@@ -50,6 +55,7 @@ impl Job {
         match self {
             Job::Digits => "digits",
             Job::Bilevel => "bilevel",
+            Job::Online => "online",
         }
     }
 }
@@ -69,7 +75,7 @@ fn main() -> std::process::ExitCode {
     };
     let jobs = cli
         .job
-        .map_or_else(|| vec![Job::Digits, Job::Bilevel], |j| vec![j]);
+        .map_or_else(|| vec![Job::Digits, Job::Bilevel, Job::Online], |j| vec![j]);
     // Check every output folder before computing anything: a folder that cannot be written
     // fails now, not after the runs.
     for job in &jobs {
@@ -82,6 +88,7 @@ fn main() -> std::process::ExitCode {
         let result = match job {
             Job::Digits => digits::run(opts),
             Job::Bilevel => bilevel::run(opts),
+            Job::Online => online::run_job(opts),
         };
         if let Err(e) = result {
             eprintln!("error in job {}: {}", job.folder(), error_chain(e.as_ref()));

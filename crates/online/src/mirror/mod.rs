@@ -1,0 +1,81 @@
+//! Mirror maps for optimistic online mirror descent: the geometry of a learner.
+//!
+//! A mirror map owns the centre x̂_t of the two-step update (Chen et al. 2023, Algorithm 1)
+//! and performs the Bregman-proximal step
+//!
+//! argmin_{x∈X} ⟨η·v, x⟩ + B_ψ(x, x̂_t)
+//!
+//! either into a caller buffer (the *play* half-step, v = M_t) or onto the centre itself (the
+//! *update* half-step, v = g_t).
+//!
+//! | map | ψ | step | dual norm |
+//! |---|---|---|---|
+//! | [`Euclidean`] | ½‖x‖² | Π_X(x̂ − η v) | ‖·‖₂ |
+//! | [`Entropy`] | Σ xᵢ ln xᵢ on the simplex | softmax(log x̂ − η v), in the log domain | ‖·‖_∞ |
+//! | [`Mahalanobis`] | ½‖x‖²_U, U = δI + (β/2)Σ g gᵀ | Π^U_X(x̂ − η U⁻¹ v) | ‖·‖_{U⁻¹} |
+
+mod entropy;
+mod euclidean;
+mod mahalanobis;
+
+use lisse_core::Result;
+use nalgebra::DVector;
+
+pub use entropy::Entropy;
+pub use euclidean::Euclidean;
+pub use mahalanobis::{MAX_DIM as MAHALANOBIS_MAX_DIM, Mahalanobis};
+
+/// The geometry of an online mirror descent learner; see the [module docs](self).
+pub trait MirrorMap {
+    /// The dimension d.
+    fn dim(&self) -> usize;
+
+    /// A short name ("euclidean", "entropy", "mahalanobis").
+    fn name(&self) -> &'static str;
+
+    /// Writes argmin_{x∈X} ⟨η·v, x⟩ + B(x, x̂) into `out`, leaving the centre unchanged.
+    ///
+    /// # Errors
+    /// On a wrong length of `v` or `out`, or a non-finite result of the step.
+    fn step_from_center(
+        &mut self,
+        eta: f64,
+        v: &DVector<f64>,
+        out: &mut DVector<f64>,
+    ) -> Result<()>;
+
+    /// Replaces the centre by argmin_{x∈X} ⟨η·g, x⟩ + B(x, x̂), then lets the map absorb g
+    /// (the ONS-type map adds (β/2)·g gᵀ to its matrix *after* the step).
+    ///
+    /// # Errors
+    /// On a wrong length of `g` or a non-finite result of the step.
+    fn advance_center(&mut self, eta: f64, g: &DVector<f64>) -> Result<()>;
+
+    /// The whole update half-step of optimistic OMD: checks that `g` is finite, advances the
+    /// centre with η ([`advance_center`](MirrorMap::advance_center)), writes g into `last` and
+    /// returns ‖g − hint‖²_*. On error the centre is unchanged (and `last` is to be discarded).
+    /// The Euclidean map on a ball does it in one fused pass.
+    ///
+    /// # Errors
+    /// [`lisse_core::Error::NonFinite`] for a non-finite `g`; errors of the step.
+    fn update_half_step(
+        &mut self,
+        eta: f64,
+        g: &DVector<f64>,
+        hint: &DVector<f64>,
+        last: &mut DVector<f64>,
+    ) -> Result<f64> {
+        lisse_core::check_dim("gradient", self.dim(), g.len())?;
+        lisse_core::check_finite("gradient", g.as_slice())?;
+        self.advance_center(eta, g)?;
+        let residual = self.dual_norm_sq_diff(g, hint);
+        last.as_mut_slice().copy_from_slice(g.as_slice());
+        Ok(residual)
+    }
+
+    /// ‖a − b‖²_* in the dual norm of the map's analysis (for the adaptive step sizes).
+    fn dual_norm_sq_diff(&mut self, a: &DVector<f64>, b: &DVector<f64>) -> f64;
+
+    /// The centre x̂ as a primal point of X.
+    fn center(&self) -> DVector<f64>;
+}

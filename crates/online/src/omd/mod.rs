@@ -1,0 +1,5 @@
+//! Optimistic online mirror descent.
+
+mod optimistic;
+
+pub use optimistic::OptimisticOmd;
