@@ -1,0 +1,9 @@
+//! # lisse-smoothing
+//!
+//! Randomized-smoothing certification.
+
+// Exact float comparisons are deliberate here: bounds are checked for being on the safe side of
+// exact values, and series stop when a sum no longer changes.
+#![allow(clippy::float_cmp)]
+
+pub mod stats;
