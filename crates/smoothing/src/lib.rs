@@ -6,4 +6,11 @@
 // exact values, and series stop when a sum no longer changes.
 #![allow(clippy::float_cmp)]
 
+pub mod classifier;
+pub mod cohen;
+mod error;
+pub mod noise;
 pub mod stats;
+
+pub use classifier::{BaseClassifier, Linear};
+pub use error::{Error, Result};
