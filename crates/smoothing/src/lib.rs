@@ -9,6 +9,7 @@
 pub mod classifier;
 pub mod cohen;
 mod error;
+pub mod lvm;
 pub mod noise;
 pub mod stats;
 

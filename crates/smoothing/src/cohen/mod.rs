@@ -12,7 +12,7 @@
 //! - [`certify_all`]: a data set, inputs in parallel, input i seeded with
 //!   [`crate::noise::input_streams`]`(seed, i)`.
 
-mod certify;
+pub(crate) mod certify;
 mod predict;
 
 pub use certify::{Certificate, CertifyParams, certify, certify_all, certify_multiclass};
