@@ -8,10 +8,13 @@
 //! Jobs so far:
 //! - `digits`: the foundation's smoke test — multinomial logistic regression on the embedded
 //!   UCI handwritten digits, full-batch gradient descent against minibatch SGD per oracle call.
+//! - `smoothing`: randomized-smoothing certification (Cohen et al. 2019; LVM-RS, Delattre et al.
+//!   2024) of a softmax model trained with noise augmentation on the digits.
 //!
 //! Each paper crate adds its job here (`bilevel`, `subset`, `smoothing`, `online`).
 
 mod digits;
+mod smoothing;
 
 use clap::{Parser, Subcommand};
 use lisse_examples::AnyError;
@@ -36,6 +39,8 @@ struct Cli {
 enum Job {
     /// Multinomial logistic regression on the embedded handwritten digits (GD vs SGD).
     Digits,
+    /// Randomized-smoothing certification (Cohen et al.; LVM-RS) of a softmax model on the digits.
+    Smoothing,
 }
 
 /// Options every job receives.
@@ -51,10 +56,13 @@ fn main() -> Result<(), AnyError> {
         full: cli.full,
         seed: cli.seed,
     };
-    let jobs = cli.job.map_or_else(|| vec![Job::Digits], |j| vec![j]);
+    let jobs = cli
+        .job
+        .map_or_else(|| vec![Job::Digits, Job::Smoothing], |j| vec![j]);
     for job in jobs {
         match job {
             Job::Digits => digits::run(opts)?,
+            Job::Smoothing => smoothing::run(opts)?,
         }
     }
     Ok(())
