@@ -11,6 +11,7 @@ pub mod cohen;
 mod error;
 pub mod lvm;
 pub mod noise;
+pub mod sequential;
 pub mod stats;
 
 pub use classifier::{BaseClassifier, Linear};
