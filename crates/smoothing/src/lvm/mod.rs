@@ -7,7 +7,7 @@
 //! is the mean probability vector `G(x) = E[map(t·f(x+ε))]`. With per-class empirical Bernstein
 //! bounds (Maurer & Pontil, Thm 4) `G̲_A ≤ G_A` and `Ḡ_B ≥ max_{c≠A} G_c`:
 //!
-//! - `R_multi = σ/2·(Φ⁻¹(G̲_A) − Φ⁻¹(Ḡ_B))`, valid for any [0,1]-valued soft classifier because
+//! - `R_multi = σ/2·(Φ⁻¹(G̲_A) − Φ⁻¹(Ḡ_B))`, valid for any \[0, 1\]-valued soft classifier because
 //!   `σ·Φ⁻¹(G_c(x))` is 1-Lipschitz (Salman et al. 2019, Lemma 2);
 //! - `R_lip = σ·sqrt(π/2)·(G̲_A − Ḡ_B)`, the margin over the Lipschitz constant `sqrt(2/π)/σ`
 //!   of Gaussian smoothing times √2. Since Φ⁻¹ has slope ≥ √(2π), `R_multi ≥ R_lip` always;

@@ -1,7 +1,7 @@
 //! The exact two-sided binomial test at p = ½ used by Cohen et al.'s PREDICT.
 //!
 //! Hung & Fithian (arXiv 1610.03944): if the top two vote counts are n_A ≥ n_B, the p-value of
-//! H₀: P[A] = P[B] given n_A + n_B votes for either is
+//! H₀: P(A) = P(B) given n_A + n_B votes for either is
 //! `min(1, 2·P[Bin(n_A + n_B, ½) ≥ n_A])` (SciPy's `binomtest(n_A, n_A + n_B, 0.5).pvalue`;
 //! the older `binom_test` was removed in SciPy 1.12). PREDICT abstains when it exceeds α; then
 //! `P[PREDICT returns a class ≠ g(x)] ≤ α`.

@@ -12,7 +12,7 @@
 //!
 //! # How it is computed
 //! No incomplete-beta inverse is used (generic ones fail at shapes ≳ 1e4, see statrs #434/#435).
-//! The binomial tail is evaluated in log space ([`super::binomial`]: Loader's saddle-point mass,
+//! The binomial tail is evaluated in log space (Loader's saddle-point mass,
 //! ratio recurrence, complement on the far side of the mode) and the root is bracketed and
 //! bisected (geometric steps first, arithmetic when the bracket is within a factor 2) until the
 //! two ends are adjacent doubles. The variable bisected is p when k/n ≤ ½ and q = 1 − p
