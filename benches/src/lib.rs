@@ -81,3 +81,27 @@ pub fn synthetic_classification(d: usize, n: usize, k: usize, seed: u64) -> Data
     )
     .expect("synthetic data are valid")
 }
+
+/// The softmax layer and inputs shared by the smoothing benchmark and its NumPy peer: K = 10
+/// classes, d = 64 inputs in [0, 1] (digits size), weights from a fixed formula so that the
+/// classes are well separated for the first inputs, and `m` inputs (row-major).
+///
+/// # Panics
+/// Never: the weights are finite and non-empty by construction.
+pub fn smoothing_model(m: usize) -> (lisse_smoothing::Linear, Vec<f64>) {
+    let (k, d) = (10, 64);
+    let w = DMatrix::from_fn(k, d, |c, j| {
+        (1.0 + 0.7 * c as f64 + 0.13 * (j * (c + 1)) as f64).sin()
+    });
+    let b = DVector::from_fn(k, |c, _| 0.1 * (c as f64).cos());
+    let inputs = (0..m * d)
+        .map(|t| {
+            let (i, j) = (t / d, t % d);
+            0.5 + 0.5 * (0.37 * i as f64 + 0.11 * (j * j) as f64).sin()
+        })
+        .collect();
+    (
+        lisse_smoothing::Linear::new(w, b).expect("finite, non-empty weights"),
+        inputs,
+    )
+}

@@ -12,12 +12,15 @@
 //!   (test accuracy, corrupted-label F1) and on a quadratic with closed-form ∇Φ.
 //! - `online`: optimistic OMD in the SEA model (Chen et al. 2023) against OGD and the optimistic
 //!   FTRL of Sachs et al. (2022): regret against T, σ and Σ beside the bound curves.
+//! - `smoothing`: randomized-smoothing certification (Cohen et al. 2019; LVM-RS, Delattre et al.
+//!   2024) of a softmax model trained with noise augmentation on the digits.
 //!
 //! Each paper crate adds its job here (`bilevel`, `subset`, `smoothing`, `online`).
 
 mod bilevel;
 mod digits;
 mod online;
+mod smoothing;
 
 use clap::{Parser, Subcommand};
 use lisse_examples::{error_chain, output_dir};
@@ -47,6 +50,8 @@ enum Job {
     Bilevel,
     /// Optimistic OMD in the SEA model: regret against T, sigma and Sigma, with bound curves.
     Online,
+    /// Randomized-smoothing certification (Cohen et al.; LVM-RS) of a softmax model on the digits.
+    Smoothing,
 }
 
 impl Job {
@@ -56,6 +61,7 @@ impl Job {
             Job::Digits => "digits",
             Job::Bilevel => "bilevel",
             Job::Online => "online",
+            Job::Smoothing => "smoothing",
         }
     }
 }
@@ -73,9 +79,10 @@ fn main() -> std::process::ExitCode {
         full: cli.full,
         seed: cli.seed,
     };
-    let jobs = cli
-        .job
-        .map_or_else(|| vec![Job::Digits, Job::Bilevel, Job::Online], |j| vec![j]);
+    let jobs = cli.job.map_or_else(
+        || vec![Job::Digits, Job::Bilevel, Job::Online, Job::Smoothing],
+        |j| vec![j],
+    );
     // Check every output folder before computing anything: a folder that cannot be written
     // fails now, not after the runs.
     for job in &jobs {
@@ -89,6 +96,7 @@ fn main() -> std::process::ExitCode {
             Job::Digits => digits::run(opts),
             Job::Bilevel => bilevel::run(opts),
             Job::Online => online::run_job(opts),
+            Job::Smoothing => smoothing::run(opts),
         };
         if let Err(e) = result {
             eprintln!("error in job {}: {}", job.folder(), error_chain(e.as_ref()));

@@ -1,0 +1,57 @@
+//! Certification throughput of lisse-smoothing: CERTIFY and LVM-RS for a softmax layer of
+//! digits size (d = 64 inputs, K = 10 classes), n = 100 000 noise samples in batches of
+//! 10 000, the setting of the NumPy/SciPy peer in `benches/smoothing_peer.py`.
+//!
+//! Run: `cargo bench -p lisse-benches --bench smoothing`. Throughput is reported in noise
+//! samples per second (elements); `noise_only` reports the bytes of noisy inputs written
+//! (8·d per sample) to set against memory bandwidth. Results in `docs/performance.md`.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use lisse_benches::smoothing_model;
+use lisse_core::RngStreams;
+use lisse_smoothing::cohen::{CertifyParams, certify};
+use lisse_smoothing::lvm::{LvmParams, certify_lvm};
+use lisse_smoothing::noise::GaussianNoise;
+
+const N: u64 = 100_000;
+const BATCH: usize = 10_000;
+
+fn bench_certify(c: &mut Criterion) {
+    let (model, inputs) = smoothing_model(4);
+    let d = 64;
+    let x = &inputs[..d];
+    let mut g = c.benchmark_group("smoothing");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(N + 100));
+    let params = CertifyParams {
+        n: N,
+        batch: BATCH,
+        ..CertifyParams::default()
+    };
+    let streams = RngStreams::new(1);
+    g.bench_function("certify_softmax_d64_k10_n1e5", |b| {
+        b.iter(|| certify(&model, black_box(x), 0.5, &params, &streams).unwrap());
+    });
+    let lvm = LvmParams {
+        n: N,
+        batch: BATCH,
+        ..LvmParams::default()
+    };
+    g.throughput(Throughput::Elements(N));
+    g.bench_function("lvm_13_maps_softmax_d64_k10_n1e5", |b| {
+        b.iter(|| certify_lvm(&model, black_box(x), 0.5, &lvm, &streams).unwrap());
+    });
+    let noise = GaussianNoise::new(0.5).unwrap();
+    let mut buf = vec![0.0; BATCH * d];
+    g.throughput(Throughput::Bytes((8 * BATCH * d) as u64));
+    g.bench_function("noise_only_batch_1e4_d64", |b| {
+        let mut rng = streams.stream(0);
+        b.iter(|| noise.perturb_into(black_box(x), &mut rng, &mut buf));
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench_certify);
+criterion_main!(benches);
