@@ -10,7 +10,7 @@ use crate::Profile;
 
 /// Latent utilities with multiplicative log-normal noise: item c has utility u_c > 0, and
 /// ranking v orders the items by decreasing x_vc = u_c · exp(σ ε_vc − σ²/2), ε_vc i.i.d.
-/// standard normal (so E[x_vc] = u_c); ties by item id. This is Thurstone's model on the log
+/// standard normal (so E(x_vc) = u_c); ties by item id. This is Thurstone's model on the log
 /// scale; the noise keeps every x positive, so the multiplicative utility bias θ of
 /// [`crate::bias::UtilityBias`] always lowers a disadvantaged item.
 ///

@@ -23,7 +23,7 @@ pub enum Dispersion {
 /// KT the Kendall-tau distance and σ₀ the central order (identity unless set).
 ///
 /// Sampled with the repeated insertion model (Doignon, Pekeč, Regenwetter 2004): starting from
-/// the list [0], item j = 1, …, m−1 of the center is inserted at index i ∈ {0, …, j} with
+/// the list (0), item j = 1, …, m−1 of the center is inserted at index i ∈ {0, …, j} with
 /// probability ∝ φ^(j−i); the displacement j−i is a truncated geometric variable drawn by
 /// inversion in O(1), so a ranking costs O(m²) for the list insertions and O(m) draws.
 ///
@@ -57,7 +57,7 @@ impl Mallows {
         })
     }
 
-    /// Mallows with normalized dispersion normφ ∈ [0, 1] (see [`Dispersion::Normalized`]).
+    /// Mallows with normalized dispersion normφ ∈ [0, 1] (φ chosen per m so that the expected Kendall-tau distance is normφ · m(m−1)/4).
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for normφ outside [0, 1].
@@ -147,8 +147,8 @@ impl fmt::Display for Mallows {
     }
 }
 
-/// E[KT(σ, σ₀)] under Mallows(φ) with m items: Σ_{j=1..m−1} E[d_j], where the insertion
-/// displacement d_j ∈ {0, …, j} has P ∝ φ^d, so E[d_j] = φ/(1−φ) − (j+1)φ^(j+1)/(1−φ^(j+1)).
+/// E(KT(σ, σ₀)) under Mallows(φ) with m items: Σ_{j=1..m−1} E(d_j), where the insertion
+/// displacement d_j ∈ {0, …, j} has P ∝ φ^d, so E(d_j) = φ/(1−φ) − (j+1)φ^(j+1)/(1−φ^(j+1)).
 /// Summed, this is the closed form m φ/(1−φ) − Σ_{j=1..m} j φ^j/(1−φ^j) of Boehmer et al.
 /// (2021); near φ = 1 each term is evaluated by its limit j/2.
 ///
@@ -178,8 +178,8 @@ pub fn expected_kendall_tau(m: usize, phi: f64) -> f64 {
     total
 }
 
-/// The φ with E[KT] = normφ · m(m−1)/4 under Mallows(φ), by bisection on (0, 1) to 1e-13
-/// (E[KT] increases in φ). normφ is clamped to [0, 1]; m ≤ 1 returns 1.
+/// The φ with E(KT) = normφ · m(m−1)/4 under Mallows(φ), by bisection on (0, 1) to 1e-13
+/// (E(KT) increases in φ). normφ is clamped to \[0, 1\]; m ≤ 1 returns 1.
 pub fn phi_from_normalized(m: usize, norm_phi: f64) -> f64 {
     let r = norm_phi.clamp(0.0, 1.0);
     if m <= 1 || r >= 1.0 {

@@ -17,7 +17,8 @@ pub use euclidean::Euclidean;
 pub use impartial::ImpartialCulture;
 pub use latent_utility::LatentUtility;
 pub use mallows::{
-    Mallows, expected_kendall_tau, kendall_tau, mallows_probability, phi_from_normalized,
+    Dispersion, Mallows, expected_kendall_tau, kendall_tau, mallows_probability,
+    phi_from_normalized,
 };
 pub use plackett_luce::PlackettLuce;
 pub use single_peaked::{SinglePeakedConitzer, SinglePeakedWalsh};

@@ -7,7 +7,7 @@
 //! | [`ilp`] | every committee scoring rule; [`ilp_monroe`] for Monroe | any groups | exact (MILP, pure-Rust microlp) |
 //! | [`branch_and_bound`] | committee scoring rules | disjoint groups | exact |
 //! | [`greedy`] | committee scoring rules | disjoint groups | ≥ (1 − 1/e)·OPT unconstrained, ≥ ½·OPT with bounds |
-//! | [`brute_force`] | any [`ScoreFunction`] | any groups | exact, C(m, k) evaluations |
+//! | [`brute_force`] | any [`ScoreFunction`](crate::ScoreFunction) | any groups | exact, C(m, k) evaluations |
 //! | [`all_optimal`], [`all_optimal_ilp`] | as brute force / ILP | as brute force / ILP | every optimal committee |
 //!
 //! Ties are broken deterministically: the greedy picks the smallest item id among equal

@@ -44,7 +44,7 @@ pub fn separable(f: &CommitteeScore<'_>, constraints: &Constraints) -> Result<Se
     ))
 }
 
-/// The committee maximizing Σ_{c∈S} scores[c] under the constraints (see [`separable`]);
+/// The committee maximizing Σ_{c∈S} scores(c) under the constraints (see [`separable`]);
 /// the returned score has denominator 1.
 ///
 /// # Errors
