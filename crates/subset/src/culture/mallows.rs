@@ -15,7 +15,7 @@ pub enum Dispersion {
     /// The dispersion φ ∈ [0, 1] itself: P(σ) ∝ φ^KT(σ, center).
     Phi(f64),
     /// The normalized dispersion normφ ∈ [0, 1] of Boehmer et al. (2021): φ is chosen per m so
-    /// that E[KT] = normφ · m(m−1)/4, half the maximal distance at normφ = 1 (φ = 1, uniform).
+    /// that E(KT) = normφ · m(m−1)/4, half the maximal distance at normφ = 1 (φ = 1, uniform).
     Normalized(f64),
 }
 
