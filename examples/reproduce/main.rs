@@ -8,10 +8,13 @@
 //! Jobs so far:
 //! - `digits`: the foundation's smoke test — multinomial logistic regression on the embedded
 //!   UCI handwritten digits, full-batch gradient descent against minibatch SGD per oracle call.
+//! - `subset`: subset selection from biased rankings (Boehmer et al., ICML 2023): F(S)/OPT as
+//!   the number of rankings grows, with and without fairness constraints, and the smoothness tool.
 //!
 //! Each paper crate adds its job here (`bilevel`, `subset`, `smoothing`, `online`).
 
 mod digits;
+mod subset;
 
 use clap::{Parser, Subcommand};
 use lisse_examples::AnyError;
@@ -36,6 +39,8 @@ struct Cli {
 enum Job {
     /// Multinomial logistic regression on the embedded handwritten digits (GD vs SGD).
     Digits,
+    /// Subset selection from biased rankings with fairness constraints (Boehmer et al. 2023).
+    Subset,
 }
 
 /// Options every job receives.
@@ -51,10 +56,13 @@ fn main() -> Result<(), AnyError> {
         full: cli.full,
         seed: cli.seed,
     };
-    let jobs = cli.job.map_or_else(|| vec![Job::Digits], |j| vec![j]);
+    let jobs = cli
+        .job
+        .map_or_else(|| vec![Job::Digits, Job::Subset], |j| vec![j]);
     for job in jobs {
         match job {
             Job::Digits => digits::run(opts)?,
+            Job::Subset => subset::run(opts)?,
         }
     }
     Ok(())

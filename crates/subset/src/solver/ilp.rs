@@ -54,8 +54,8 @@ pub(crate) fn ilp_with_cuts(
 ) -> Result<Selection> {
     check(f, constraints)?;
     let (m, k) = (f.m(), constraints.k());
-    let merged = f.profile().merge_identical();
     let (s, owa) = (f.s(), f.owa());
+    let merged = merge_equivalent(f.profile(), s)?;
     let den = f.denominator() as f64;
     let mut vars = ProblemVariables::new();
     let y: Vec<Variable> = (0..m).map(|_| vars.add(variable().binary())).collect();
@@ -175,6 +175,37 @@ pub fn ilp_monroe(f: &MonroeScore<'_>, constraints: &Constraints) -> Result<Sele
         f.scaled_value(&committee),
         1,
     ))
+}
+
+/// Merges voters whose rankings score every committee the same: equal orders on the top
+/// p* + 1 positions, p* the last position with s(p*) > s(p* + 1); for approval-type scores
+/// (a single breakpoint) equal *sets* of approved items. Weights add.
+fn merge_equivalent(p: &Profile, s: &[u64]) -> Result<Profile> {
+    let m = p.m();
+    let breaks: Vec<usize> = (0..m)
+        .filter(|&q| s[q] > s.get(q + 1).copied().unwrap_or(0))
+        .collect();
+    let Some(&last) = breaks.last() else {
+        return Ok(p.merge_identical()); // all scores 0: nothing to gain
+    };
+    let approval = breaks.len() == 1;
+    let mut index: std::collections::HashMap<Vec<u32>, usize> = std::collections::HashMap::new();
+    let mut orders: Vec<u32> = Vec::new();
+    let mut weights: Vec<u64> = Vec::new();
+    for (v, o) in p.orders().enumerate() {
+        let mut key = o[..=last].to_vec();
+        if approval {
+            key.sort_unstable();
+        }
+        if let Some(&i) = index.get(&key) {
+            weights[i] += p.weight(v);
+        } else {
+            index.insert(key, weights.len());
+            weights.push(p.weight(v));
+            orders.extend_from_slice(o);
+        }
+    }
+    Profile::from_flat(m, orders, weights)
 }
 
 fn check(f: &CommitteeScore<'_>, constraints: &Constraints) -> Result<()> {
