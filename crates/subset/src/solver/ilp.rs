@@ -29,6 +29,8 @@ use crate::{Constraints, Profile, ScoreFunction};
 ///   n·k such variables (abcvoting's model); Borda-based OWA rules have n·m·k.
 ///
 /// The returned score is recomputed exactly from the committee, never read off the solver.
+/// When the [`super::greedy`] committee already gives every voter the score of its own top k
+/// items (an upper bound on any committee), it is returned without building the ILP.
 ///
 /// ```
 /// use lisse_subset::{CommitteeScoringRule, Constraints, Profile, solver};
@@ -54,6 +56,26 @@ pub(crate) fn ilp_with_cuts(
 ) -> Result<Selection> {
     check(f, constraints)?;
     let (m, k) = (f.m(), constraints.k());
+    // Shortcut: when the greedy committee gives every voter its best possible score (its top
+    // k items), nothing can beat it — common for CC with many approvals per voter.
+    if cuts.is_empty() && constraints.is_disjoint() {
+        let ub: u128 = f
+            .profile()
+            .weights()
+            .iter()
+            .map(|&w| {
+                u128::from(w)
+                    * (0..k)
+                        .map(|t| u128::from(f.owa()[t]) * u128::from(f.s()[t]))
+                        .sum::<u128>()
+            })
+            .sum();
+        if let Ok(g) = super::greedy(f, constraints)
+            && g.score.numerator == ub
+        {
+            return Ok(g);
+        }
+    }
     let (s, owa) = (f.s(), f.owa());
     let merged = merge_equivalent(f.profile(), s)?;
     let den = f.denominator() as f64;
