@@ -146,3 +146,63 @@ fn urn_copies_grow_with_alpha_and_seeds_reproduce() {
     // With α = 1 the j-th ranking is fresh with probability 1/(1 + j): about H_200 ≈ 5.9 fresh.
     assert!(a.merge_identical().n_rankings() < 20);
 }
+
+#[test]
+fn euclidean_1d_is_single_crossing_and_utility_bias_lowers_group_two() {
+    use lisse_subset::Groups;
+    use lisse_subset::bias::UtilityBias;
+    use lisse_subset::culture::{Euclidean, LatentUtility};
+    // In one dimension the farthest candidate from any voter is one of the two extreme
+    // candidates on the line, so at most two distinct items are ever ranked last (under
+    // impartial culture all m would be).
+    let p = Euclidean::new(1)
+        .unwrap()
+        .sample(7, 200, &mut RngStreams::new(9).stream(0))
+        .unwrap();
+    let mut last: Vec<u32> = p.orders().map(|o| o[6]).collect();
+    last.sort_unstable();
+    last.dedup();
+    assert!(last.len() <= 2, "{last:?}");
+    let p2 = Euclidean::new(2)
+        .unwrap()
+        .sample(7, 400, &mut RngStreams::new(9).stream(1))
+        .unwrap();
+    assert!(
+        p2.orders()
+            .map(|o| o[0])
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+            > 2
+    );
+    // Utility bias: with θ < 1 the disadvantaged group's mean position gets worse, and the
+    // latent profile is the same as without bias (the noise is shared).
+    let model = LatentUtility::random(0.3).unwrap();
+    let groups = Groups::partition(&[0, 1, 0, 1, 0, 1, 0, 1]).unwrap();
+    let mean_pos = |q: &Profile, g: usize| {
+        let mut s = 0.0;
+        for v in 0..q.n_rankings() {
+            for &c in groups.members(g) {
+                s += q.position(v, c) as f64;
+            }
+        }
+        s / (q.n_rankings() * groups.members(g).len()) as f64
+    };
+    let (latent, biased) = UtilityBias::new(0.5)
+        .unwrap()
+        .sample_pair(
+            &model,
+            8,
+            400,
+            &groups,
+            1,
+            &mut RngStreams::new(4).stream(0),
+        )
+        .unwrap();
+    assert!(mean_pos(&biased, 1) > mean_pos(&latent, 1) + 0.5);
+    let (latent1, biased1) = UtilityBias::new(1.0)
+        .unwrap()
+        .sample_pair(&model, 8, 50, &groups, 1, &mut RngStreams::new(4).stream(1))
+        .unwrap();
+    assert_eq!(latent1, biased1);
+    assert!(UtilityBias::new(0.0).is_err());
+}

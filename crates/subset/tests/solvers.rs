@@ -237,3 +237,22 @@ fn greedy_is_exactly_the_plain_greedy_with_smallest_id_ties() {
         }
     }
 }
+
+#[test]
+fn proportional_bounds_round_down_and_up() {
+    let groups = Groups::partition(&[0, 0, 0, 1, 1, 2, 2, 2, 2, 2]).unwrap();
+    let c = Constraints::proportional_to_sizes(4, groups.clone()).unwrap();
+    // Shares 0.3, 0.2, 0.5 of k = 4: 1.2, 0.8, 2.
+    assert_eq!(c.lower(), &[1, 0, 2]);
+    assert_eq!(c.upper(), &[2, 1, 2]);
+    assert!(c.check_feasible().is_ok());
+    assert!(Constraints::proportional(4, groups.clone(), &[0.5, 1.5, 0.0]).is_err());
+    assert!(Constraints::proportional(4, groups, &[0.5]).is_err());
+    let p = profile(3, 10, 8, true);
+    let f = CommitteeScoringRule::harmonic_borda()
+        .instantiate(&p, 4)
+        .unwrap();
+    let s = solver::ilp(&f, &c).unwrap();
+    assert!(c.is_satisfied(&s.committee));
+    assert_eq!(s.score, solver::brute_force(&f, &c).unwrap().score);
+}
