@@ -69,6 +69,21 @@ fn bench_solvers(c: &mut Criterion) {
     g.bench_function("ilp_approval_cc_t2_fair_l5", |b| {
         b.iter(|| solver::ilp(black_box(&f), &fair).unwrap());
     });
+    // Borda-CC on a concentrated (Mallows) profile: where branch-and-bound can beat the ILP.
+    let mallows = Mallows::normalized(0.3)
+        .unwrap()
+        .sample(20, 50, &mut RngStreams::new(3).stream(0))
+        .unwrap();
+    let bcc = CommitteeScoringRule::borda_cc()
+        .instantiate(&mallows, 4)
+        .unwrap();
+    let c4 = Constraints::cardinality(4);
+    g.bench_function("bnb_borda_cc_mallows_m20_n50_k4", |b| {
+        b.iter(|| solver::branch_and_bound(black_box(&bcc), &c4).unwrap());
+    });
+    g.bench_function("ilp_borda_cc_mallows_m20_n50_k4", |b| {
+        b.iter(|| solver::ilp(black_box(&bcc), &c4).unwrap());
+    });
     let big = ic(1000, 100, 9);
     let borda = CommitteeScoringRule::k_borda()
         .instantiate(&big, 100)
