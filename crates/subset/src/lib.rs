@@ -7,10 +7,10 @@
 //! and goes past its public notebook, which covers only separable rules.
 //!
 //! ```
-//! use lisse_core::RngStreams;
+//! // Everything comes from lisse-subset alone (it re-exports the seeded streams and errors).
 //! use lisse_subset::bias::SwapBias;
 //! use lisse_subset::culture::{Culture, Mallows};
-//! use lisse_subset::{CommitteeScoringRule, Constraints, Groups, ScoreFunction, solver};
+//! use lisse_subset::{CommitteeScoringRule, Constraints, Groups, RngStreams, ScoreFunction, solver};
 //!
 //! let streams = RngStreams::new(42);
 //! // 30 latent rankings of 12 items, and the rankings biased evaluators report.
@@ -29,7 +29,11 @@
 //! let f = rule.instantiate(&latent, 4)?;
 //! let (q_free, q_fair) = (f.score(&free.committee)?, f.score(&fair.committee)?);
 //! println!("latent Borda-CC: unconstrained {} vs fair {}", q_free.value(), q_fair.value());
-//! # Ok::<(), lisse_core::Error>(())
+//!
+//! // Bad input is a typed error that says what to fix.
+//! let e = rule.instantiate(&biased, 13).unwrap_err();
+//! assert!(e.to_string().contains("a committee size between 1 and m = 12"));
+//! # Ok::<(), lisse_subset::Error>(())
 //! ```
 //!
 //! ## Contents
@@ -50,8 +54,9 @@
 //! - [`smoothness`]: the paper's tool — α and γ(β) with standard errors.
 //! - [`experiment`]: F(S)/OPT as the number of rankings grows, constrained and not.
 //!
-//! Every random choice takes the caller's generator; use [`lisse_core::RngStreams`] for
-//! reproducible streams. Bad input gives a typed [`lisse_core::Error`] that says what to fix.
+//! Every random choice takes the caller's generator; use [`RngStreams`] (re-exported from
+//! lisse-core) for reproducible streams. Bad input gives a typed [`Error`] (lisse-core's error
+//! type, re-exported) whose message says what to fix.
 //!
 //! ## Dependencies
 //! Besides lisse-core, rand and serde, the crate uses `good_lp` with only its `microlp`
@@ -68,6 +73,7 @@ pub mod smoothness;
 pub mod solver;
 
 pub use constraint::Constraints;
+pub use lisse_core::{Error, Result, RngStreams, StreamRng};
 pub use profile::{Ballot, DataType, Groups, PreflibFile, Profile};
 pub use rule::{CommitteeScore, CommitteeScoringRule, Monroe, MonroeScore, Score, ScoreFunction};
 pub use solver::Selection;
