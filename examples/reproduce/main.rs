@@ -14,6 +14,8 @@
 //!   FTRL of Sachs et al. (2022): regret against T, σ and Σ beside the bound curves.
 //! - `smoothing`: randomized-smoothing certification (Cohen et al. 2019; LVM-RS, Delattre et al.
 //!   2024) of a softmax model trained with noise augmentation on the digits.
+//! - `subset`: subset selection from biased rankings (Boehmer et al., ICML 2023): F(S)/OPT as
+//!   the number of rankings grows, with and without fairness constraints, and the smoothness tool.
 //!
 //! Each paper crate adds its job here (`bilevel`, `subset`, `smoothing`, `online`).
 
@@ -21,6 +23,7 @@ mod bilevel;
 mod digits;
 mod online;
 mod smoothing;
+mod subset;
 
 use clap::{Parser, Subcommand};
 use lisse_examples::{error_chain, output_dir};
@@ -52,6 +55,8 @@ enum Job {
     Online,
     /// Randomized-smoothing certification (Cohen et al.; LVM-RS) of a softmax model on the digits.
     Smoothing,
+    /// Subset selection from biased rankings with fairness constraints (Boehmer et al. 2023).
+    Subset,
 }
 
 impl Job {
@@ -62,6 +67,7 @@ impl Job {
             Job::Bilevel => "bilevel",
             Job::Online => "online",
             Job::Smoothing => "smoothing",
+            Job::Subset => "subset",
         }
     }
 }
@@ -80,7 +86,15 @@ fn main() -> std::process::ExitCode {
         seed: cli.seed,
     };
     let jobs = cli.job.map_or_else(
-        || vec![Job::Digits, Job::Bilevel, Job::Online, Job::Smoothing],
+        || {
+            vec![
+                Job::Digits,
+                Job::Bilevel,
+                Job::Online,
+                Job::Smoothing,
+                Job::Subset,
+            ]
+        },
         |j| vec![j],
     );
     // Check every output folder before computing anything: a folder that cannot be written
@@ -97,6 +111,7 @@ fn main() -> std::process::ExitCode {
             Job::Bilevel => bilevel::run(opts),
             Job::Online => online::run_job(opts),
             Job::Smoothing => smoothing::run(opts),
+            Job::Subset => subset::run(opts),
         };
         if let Err(e) = result {
             eprintln!("error in job {}: {}", job.folder(), error_chain(e.as_ref()));
