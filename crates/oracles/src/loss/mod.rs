@@ -226,23 +226,97 @@ where
 {
     out.fill(0.0);
     let block = block.max(1);
-    if len <= block {
+    let width = out.len();
+    if len <= block || width == 0 {
         kernel(0..len, out);
         return;
     }
-    let width = out.len();
-    let partials: Vec<Vec<f64>> = (0..len.div_ceil(block))
-        .into_par_iter()
-        .map(|b| {
-            let mut partial = vec![0.0; width];
-            kernel(b * block..((b + 1) * block).min(len), &mut partial);
-            partial
-        })
-        .collect();
-    for partial in &partials {
+    // One zeroed row of `width` per block, from the calling thread's scratch pool.
+    let mut partials = Scratch::zeroed(len.div_ceil(block) * width);
+    partials
+        .par_chunks_mut(width)
+        .enumerate()
+        .for_each(|(b, partial)| kernel(b * block..((b + 1) * block).min(len), partial));
+    for partial in partials.chunks_exact(width) {
         for (o, p) in out.iter_mut().zip(partial) {
             *o += p;
         }
+    }
+}
+
+thread_local! {
+    /// Free scratch buffers of the current thread (see [`Scratch`]).
+    static SCRATCH_POOL: std::cell::RefCell<Vec<Vec<f64>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Most free buffers a thread keeps.
+const SCRATCH_POOL_LEN: usize = 16;
+
+/// A zeroed `f64` buffer from the current thread's pool of scratch buffers, given back on
+/// drop: the kernels' buffers (logits, per-sample scratch, gathered minibatch columns, block
+/// partial sums) are allocated once per thread and then reused, so warm calls allocate
+/// nothing.
+///
+/// The pool is borrowed only to take or give back a buffer, never while the buffer is in use,
+/// so a kernel that runs rayon (whose worker may steal another kernel's task onto this
+/// thread) can never find it borrowed: nested parallelism is safe.
+pub(crate) struct Scratch(Vec<f64>);
+
+impl Scratch {
+    /// A buffer of `len` zeros: the smallest free buffer that holds `len` without growing, or
+    /// else the largest free one grown to `len`.
+    pub(crate) fn zeroed(len: usize) -> Self {
+        let mut buffer = SCRATCH_POOL
+            .try_with(|pool| {
+                let mut pool = pool.borrow_mut();
+                let fit = pool
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| b.capacity() >= len)
+                    .min_by_key(|(_, b)| b.capacity())
+                    .map(|(i, _)| i);
+                match fit {
+                    Some(i) => Some(pool.swap_remove(i)),
+                    None => pool.pop(),
+                }
+            })
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        buffer.clear();
+        buffer.resize(len, 0.0);
+        Scratch(buffer)
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = [f64];
+    fn deref(&self) -> &[f64] {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Scratch {
+    fn deref_mut(&mut self) -> &mut [f64] {
+        &mut self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let buffer = std::mem::take(&mut self.0);
+        // During thread teardown the pool may be gone; the buffer is then simply freed.
+        let _ = SCRATCH_POOL.try_with(|pool| {
+            let mut pool = pool.borrow_mut();
+            if pool.len() < SCRATCH_POOL_LEN {
+                pool.push(buffer);
+            } else if let Some(smallest) = pool.iter_mut().min_by_key(|b| b.capacity())
+                && smallest.capacity() < buffer.capacity()
+            {
+                *smallest = buffer;
+            }
+        });
     }
 }
 

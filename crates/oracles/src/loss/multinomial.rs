@@ -4,7 +4,9 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, DVector, DVectorViewMut};
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
+use nalgebra::{DMatrix, DMatrixView, DVector, DVectorViewMut};
 use rayon::prelude::*;
 
 use lisse_core::{
@@ -13,8 +15,9 @@ use lisse_core::{
 };
 
 use super::{
-    BATCH_BLOCK, Samples, Weights, block_columns, blocked_fill, blocked_sum, check_sample_out,
-    check_term, data_loss_common, exp_nonpositive, penalty, warm_cache, with_scratch,
+    BATCH_BLOCK, Samples, Scratch, Weights, block_columns, blocked_fill, blocked_sum,
+    check_sample_out, check_term, data_loss_common, exp_nonpositive, penalty, warm_cache,
+    with_scratch,
 };
 use crate::data::{Dataset, Targets};
 
@@ -221,7 +224,7 @@ impl MultinomialLogistic {
         let samples = Samples::All(self.data.n_samples());
         self.check_param("w", w)?;
         check_sample_out(samples, out)?;
-        self.per_sample(&self.left_operand(w, None), samples, out.as_mut_slice());
+        self.per_sample(w.as_slice(), samples, out.as_mut_slice());
         Ok(())
     }
 
@@ -245,7 +248,9 @@ impl MultinomialLogistic {
         self.check_param("w", w)?;
         self.check_param("v", v)?;
         check_sample_out(samples, out)?;
-        self.per_sample(&self.left_operand(w, Some(v)), samples, out.as_mut_slice());
+        Self::with_left_operand(w, Some(v), |lhs| {
+            self.per_sample(lhs, samples, out.as_mut_slice());
+        });
         Ok(())
     }
 
@@ -269,7 +274,7 @@ impl MultinomialLogistic {
         check_batch(batch, self.data.n_samples())?;
         let samples = Samples::Batch(batch);
         check_sample_out(samples, out)?;
-        self.per_sample(&self.left_operand(w, None), samples, out.as_mut_slice());
+        self.per_sample(w.as_slice(), samples, out.as_mut_slice());
         Ok(())
     }
 
@@ -296,7 +301,9 @@ impl MultinomialLogistic {
         check_batch(batch, self.data.n_samples())?;
         let samples = Samples::Batch(batch);
         check_sample_out(samples, out)?;
-        self.per_sample(&self.left_operand(w, Some(v)), samples, out.as_mut_slice());
+        Self::with_left_operand(w, Some(v), |lhs| {
+            self.per_sample(lhs, samples, out.as_mut_slice());
+        });
         Ok(())
     }
 
@@ -312,30 +319,34 @@ impl MultinomialLogistic {
         check_dim("output buffer", self.dim(), out.len())
     }
 
-    /// The left operand of the logit product, copied once per call: Wᵀ (K×d) or, for an HVP
-    /// with direction V, [Wᵀ; Vᵀ] (2K×d), so that one product per block gives both the logits
-    /// Wᵀxⱼ and the directional logits Vᵀxⱼ (packing X_B once, and filling more of the gemm's
-    /// 8-row register tiles than K rows alone).
-    ///
-    /// A zero-copy strided view of `w` would do for the SIMD gemm, but nalgebra 0.35's
-    /// fallback for small products (any dimension ≤ 5) indexes past the end of a column whose
-    /// row stride is not 1 (`axcpy_uninit` loops over the raw slice length), so every left
-    /// operand handed to `gemm` here is contiguous.
-    fn left_operand(&self, w: &DVector<f64>, v: Option<&DVector<f64>>) -> DMatrix<f64> {
-        let (d, k) = (self.n_features(), self.n_classes);
-        let rows = if v.is_some() { 2 * k } else { k };
-        DMatrix::from_fn(rows, d, |r, j| match v {
-            Some(v) if r >= k => v[(r - k) * d + j],
-            _ => w[r * d + j],
-        })
+    /// The left operand of the logit product, as a row-major matrix of d columns: Wᵀ (K×d)
+    /// is `w` itself (w[k·d + j] = W[j, k] is row k of Wᵀ), so the value and gradient use `w`
+    /// without a copy; for an HVP with direction V, [Wᵀ; Vᵀ] (2K×d) is `w` followed by `v` in a
+    /// per-thread scratch buffer, so that one product per block gives both the logits Wᵀxⱼ and
+    /// the directional logits Vᵀxⱼ (packing X_B once).
+    fn with_left_operand<R>(
+        w: &DVector<f64>,
+        v: Option<&DVector<f64>>,
+        f: impl FnOnce(&[f64]) -> R,
+    ) -> R {
+        match v {
+            None => f(w.as_slice()),
+            Some(v) => {
+                let mut stacked = Scratch::zeroed(w.len() + v.len());
+                stacked[..w.len()].copy_from_slice(w.as_slice());
+                stacked[w.len()..].copy_from_slice(v.as_slice());
+                f(&stacked)
+            }
+        }
     }
 
     // ---------------------------------------------------------------------------------------
     // Block kernel. A block is B samples whose features are the columns of a d×B view X_B:
     // consecutive columns of the data for full-batch passes, or minibatch columns gathered into
-    // an L2-sized buffer. Each block costs at most two matrix products, which nalgebra
-    // dispatches to the SIMD gemm of `matrixmultiply` (Z = WᵀX_B, then acc += X_B Rᵀ), and a
-    // softmax over the block that auto-vectorizes across samples.
+    // an L2-sized buffer. Each block costs at most two matrix products, run by faer's
+    // sequential SIMD gemm on zero-copy views (Z = WᵀX_B, then acc += X_B Rᵀ), and a softmax
+    // over the block that auto-vectorizes across samples. Every buffer comes from the
+    // calling thread's scratch pool, so a call allocates nothing once the pools are warm.
     //
     // Layout: Z is stored class-major, z[c·B + j] = (Wᵀxⱼ)_c, i.e. row c of Z (class c for
     // every sample of the block) is contiguous. Every softmax step is then an elementwise loop
@@ -353,8 +364,8 @@ impl MultinomialLogistic {
     fn block(
         &self,
         pass: Pass,
-        lhs: &DMatrix<f64>,
-        xb: &DMatrixView<'_, f64>,
+        lhs: &[f64],
+        xb: &[f64],
         samples: Samples<'_>,
         weights: Weights<'_>,
         positions: Range<usize>,
@@ -364,13 +375,17 @@ impl MultinomialLogistic {
         let labels = self.labels();
         // [Z; A] = lhs·X_B, class-major (row stride len): rows 0..K hold the logits zⱼ = Wᵀxⱼ,
         // rows K..2K (HVP only) the directional logits aⱼ = Vᵀxⱼ.
-        let rows = lhs.nrows();
-        let mut za = vec![0.0; rows * len];
-        DMatrixViewMut::from_slice_with_strides_mut(&mut za, rows, len, len, 1)
-            .gemm(1.0, lhs, xb, 0.0);
+        let rows = lhs.len() / d;
+        let mut za = Scratch::zeroed(rows * len);
+        product(
+            MatMut::from_row_major_slice_mut(&mut za, rows, len),
+            Accum::Replace,
+            MatRef::from_row_major_slice(lhs, rows, d),
+            MatRef::from_column_major_slice(xb, d, len),
+        );
         let (z, a) = za.split_at_mut(k * len);
         // Per-sample scratch: sᵢ, max_c zⱼ,c, Σ_c e^{zⱼ,c − max}, and (value, HVP) one more.
-        let mut scratch = vec![0.0; 4 * len];
+        let mut scratch = Scratch::zeroed(4 * len);
         let (s, rest) = scratch.split_at_mut(len);
         let (max, rest) = rest.split_at_mut(len);
         let (sum, extra) = rest.split_at_mut(len);
@@ -409,8 +424,12 @@ impl MultinomialLogistic {
                     j += 1;
                 });
                 // G += X_B Rᵀ = Σⱼ xⱼ rⱼᵀ (Rᵀ: the buffer read column-major as B×K).
-                let rt = DMatrixView::from_slice(z, len, k);
-                DMatrixViewMut::from_slice(acc, d, k).gemm(1.0, xb, &rt, 1.0);
+                product(
+                    MatMut::from_column_major_slice_mut(acc, d, k),
+                    Accum::Add,
+                    MatRef::from_column_major_slice(xb, d, len),
+                    MatRef::from_column_major_slice(z, len, k),
+                );
             }
             Pass::Hvp => {
                 exp_shifted_rows(z, len, max, sum);
@@ -440,8 +459,12 @@ impl MultinomialLogistic {
                     }
                 }
                 // H += X_B Aᵀ.
-                let at = DMatrixView::from_slice(a, len, k);
-                DMatrixViewMut::from_slice(acc, d, k).gemm(1.0, xb, &at, 1.0);
+                product(
+                    MatMut::from_column_major_slice_mut(acc, d, k),
+                    Accum::Add,
+                    MatRef::from_column_major_slice(xb, d, len),
+                    MatRef::from_column_major_slice(a, len, k),
+                );
             }
         }
     }
@@ -452,20 +475,24 @@ impl MultinomialLogistic {
     /// [Wᵀ; Vᵀ] (aⱼ = Vᵀxⱼ). Unweighted, no L2. Same product and softmax as [`block`](Self::block).
     fn block_samples(
         &self,
-        lhs: &DMatrix<f64>,
-        xb: &DMatrixView<'_, f64>,
+        lhs: &[f64],
+        xb: &[f64],
         samples: Samples<'_>,
         positions: Range<usize>,
         out: &mut [f64],
     ) {
-        let (k, len) = (self.n_classes, positions.len());
+        let (d, k, len) = (self.n_features(), self.n_classes, positions.len());
         let labels = self.labels();
-        let rows = lhs.nrows();
-        let mut za = vec![0.0; rows * len];
-        DMatrixViewMut::from_slice_with_strides_mut(&mut za, rows, len, len, 1)
-            .gemm(1.0, lhs, xb, 0.0);
+        let rows = lhs.len() / d;
+        let mut za = Scratch::zeroed(rows * len);
+        product(
+            MatMut::from_row_major_slice_mut(&mut za, rows, len),
+            Accum::Replace,
+            MatRef::from_row_major_slice(lhs, rows, d),
+            MatRef::from_column_major_slice(xb, d, len),
+        );
         let (z, a) = za.split_at_mut(k * len);
-        let mut scratch = vec![0.0; 2 * len];
+        let mut scratch = Scratch::zeroed(2 * len);
         let (max, sum) = scratch.split_at_mut(len);
         if a.is_empty() {
             // out ← zⱼ,yⱼ before exponentiating overwrites the logits, then
@@ -506,33 +533,34 @@ impl MultinomialLogistic {
     }
 
     /// Calls `f(xb, sub)` for consecutive sub-ranges `sub` of the positions `range` of
-    /// `samples` (one task), with `xb` the d×|sub| features of those samples: for all n, a
-    /// view of the data (the task is one block of consecutive columns, pulled into cache
-    /// first); for a minibatch, the columns gathered `block_columns(d)` at a time into one
-    /// buffer.
+    /// `samples` (one task), with `xb` the d×|sub| features of those samples (column-major): for
+    /// all n, a slice of the data (the task is one block of consecutive columns, pulled into
+    /// cache first); for a minibatch, the columns gathered `block_columns(d)` at a time into
+    /// one per-thread scratch buffer.
     fn for_each_block(
         &self,
         samples: Samples<'_>,
         range: Range<usize>,
-        mut f: impl FnMut(&DMatrixView<'_, f64>, Range<usize>),
+        mut f: impl FnMut(&[f64], Range<usize>),
     ) {
         let x = self.data.features();
         let d = x.nrows();
         match samples {
             Samples::All(_) => {
-                warm_cache(&x.as_slice()[range.start * d..range.end * d]);
-                f(&x.columns(range.start, range.len()), range);
+                let xb = &x.as_slice()[range.start * d..range.end * d];
+                warm_cache(xb);
+                f(xb, range);
             }
             Samples::Batch(batch) => {
                 let columns = block_columns(d);
-                let mut buffer = vec![0.0; d * columns.min(range.len())];
+                let mut buffer = Scratch::zeroed(d * columns.min(range.len()));
                 for start in range.clone().step_by(columns) {
                     let sub = start..(start + columns).min(range.end);
                     let len = sub.len();
                     for (column, &i) in buffer.chunks_exact_mut(d).zip(&batch[sub.clone()]) {
                         column.copy_from_slice(&x.as_slice()[i * d..(i + 1) * d]);
                     }
-                    f(&DMatrixView::from_slice(&buffer[..d * len], d, len), sub);
+                    f(&buffer[..d * len], sub);
                 }
             }
         }
@@ -544,7 +572,7 @@ impl MultinomialLogistic {
     fn sum(
         &self,
         pass: Pass,
-        lhs: &DMatrix<f64>,
+        lhs: &[f64],
         samples: Samples<'_>,
         weights: Weights<'_>,
         acc: &mut [f64],
@@ -559,7 +587,7 @@ impl MultinomialLogistic {
     /// out[p] ← ℓᵢ(W) (`lhs` = Wᵀ) or ∇ℓᵢ(W)ᵀV (`lhs` = [Wᵀ; Vᵀ]) for the sample i at each
     /// position p of `samples`, over the same tasks and blocks as [`sum`](Self::sum), each
     /// task writing its own slice of `out`.
-    fn per_sample(&self, lhs: &DMatrix<f64>, samples: Samples<'_>, out: &mut [f64]) {
+    fn per_sample(&self, lhs: &[f64], samples: Samples<'_>, out: &mut [f64]) {
         blocked_fill(self.task_len(samples), out, |range, out| {
             let offset = range.start;
             self.for_each_block(samples, range, |xb, sub| {
@@ -577,8 +605,7 @@ impl MultinomialLogistic {
         weights: Weights<'_>,
     ) -> f64 {
         let mut sum = [0.0];
-        let lhs = self.left_operand(w, None);
-        self.sum(Pass::Value, &lhs, samples, weights, &mut sum);
+        self.sum(Pass::Value, w.as_slice(), samples, weights, &mut sum);
         sum[0] / samples.len() as f64 + penalty(self.l2, w)
     }
 
@@ -590,8 +617,13 @@ impl MultinomialLogistic {
         weights: Weights<'_>,
         out: &mut DVector<f64>,
     ) {
-        let lhs = self.left_operand(w, None);
-        self.sum(Pass::Gradient, &lhs, samples, weights, out.as_mut_slice());
+        self.sum(
+            Pass::Gradient,
+            w.as_slice(),
+            samples,
+            weights,
+            out.as_mut_slice(),
+        );
         out.axpy(self.l2, w, 1.0 / samples.len() as f64);
     }
 
@@ -604,8 +636,9 @@ impl MultinomialLogistic {
         weights: Weights<'_>,
         out: &mut DVector<f64>,
     ) {
-        let lhs = self.left_operand(w, Some(v));
-        self.sum(Pass::Hvp, &lhs, samples, weights, out.as_mut_slice());
+        Self::with_left_operand(w, Some(v), |lhs| {
+            self.sum(Pass::Hvp, lhs, samples, weights, out.as_mut_slice());
+        });
         out.axpy(self.l2, v, 1.0 / samples.len() as f64);
     }
 }
@@ -616,6 +649,14 @@ enum Pass {
     Value,
     Gradient,
     Hvp,
+}
+
+/// dst ← lhs·rhs (`Accum::Replace`) or dst += lhs·rhs (`Accum::Add`), by faer's sequential
+/// SIMD gemm on views of the caller's slices (no copy). Sequential inside a block: the
+/// parallelism is over blocks, whose partial sums are added in block order, so the result does
+/// not depend on the thread count.
+fn product(dst: MatMut<'_, f64>, accum: Accum, lhs: MatRef<'_, f64>, rhs: MatRef<'_, f64>) {
+    matmul(dst, accum, lhs, rhs, 1.0, Par::Seq);
 }
 
 /// For the K×B class-major logits `z` (row c, `z[c·B..(c+1)·B]`, holds class c of the B
