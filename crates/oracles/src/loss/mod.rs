@@ -181,8 +181,12 @@ pub(crate) trait WeightedKernels {
         v: Option<&nalgebra::DVector<f64>>,
     ) -> Result<()>;
     /// (1/|S|) Σ_p s_p ℓ_{i_p}(w) + (λ/2)‖w‖².
-    fn kernel_value(&self, w: &nalgebra::DVector<f64>, samples: Samples<'_>, s: Weights<'_>)
-    -> f64;
+    fn kernel_value(
+        &self,
+        w: &nalgebra::DVector<f64>,
+        samples: Samples<'_>,
+        s: Weights<'_>,
+    ) -> Result<f64>;
     /// out ← (1/|S|) Σ_p s_p ∇ℓ_{i_p}(w) + λw.
     fn kernel_gradient(
         &self,
@@ -190,7 +194,7 @@ pub(crate) trait WeightedKernels {
         samples: Samples<'_>,
         s: Weights<'_>,
         out: &mut nalgebra::DVector<f64>,
-    );
+    ) -> Result<()>;
     /// out ← (1/|S|) Σ_p s_p ∇²ℓ_{i_p}(w)·v + λv.
     fn kernel_hvp(
         &self,
@@ -199,7 +203,7 @@ pub(crate) trait WeightedKernels {
         samples: Samples<'_>,
         s: Weights<'_>,
         out: &mut nalgebra::DVector<f64>,
-    );
+    ) -> Result<()>;
 }
 
 /// Validates per-call weights: one per position of the pass, finite (any sign: derivatives
@@ -548,7 +552,7 @@ macro_rules! data_loss_common {
                 let samples = $crate::loss::Samples::All(self.n_samples_k());
                 self.check_point(w, None)?;
                 $crate::loss::check_call_weights(samples, weights)?;
-                Ok(self.kernel_value(w, samples, $crate::loss::Weights::PerCall(weights)))
+                self.kernel_value(w, samples, $crate::loss::Weights::PerCall(weights))
             }
 
             /// ∇f_s(w) = (1/n) Σᵢ sᵢ ∇ℓᵢ(w) + λw with per-call weights (see
@@ -567,8 +571,7 @@ macro_rules! data_loss_common {
                 self.check_point(w, None)?;
                 lisse_core::check_dim("output buffer", w.len(), out.len())?;
                 $crate::loss::check_call_weights(samples, weights)?;
-                self.kernel_gradient(w, samples, $crate::loss::Weights::PerCall(weights), out);
-                Ok(())
+                self.kernel_gradient(w, samples, $crate::loss::Weights::PerCall(weights), out)
             }
 
             /// ∇²f_s(w)·v = (1/n) Σᵢ sᵢ ∇²ℓᵢ(w)·v + λv with per-call weights, written into `out`.
@@ -588,8 +591,7 @@ macro_rules! data_loss_common {
                 self.check_point(w, Some(v))?;
                 lisse_core::check_dim("output buffer", w.len(), out.len())?;
                 $crate::loss::check_call_weights(samples, weights)?;
-                self.kernel_hvp(w, v, samples, $crate::loss::Weights::PerCall(weights), out);
-                Ok(())
+                self.kernel_hvp(w, v, samples, $crate::loss::Weights::PerCall(weights), out)
             }
 
             /// (1/|B|) Σⱼ sⱼ ℓ_{Bⱼ}(w) + (λ/2)‖w‖²: the minibatch mean with `weights[j]` beside
@@ -610,7 +612,7 @@ macro_rules! data_loss_common {
                 lisse_core::check_batch(batch, self.n_samples_k())?;
                 let samples = $crate::loss::Samples::Batch(batch);
                 $crate::loss::check_call_weights(samples, weights)?;
-                Ok(self.kernel_value(w, samples, $crate::loss::Weights::PerCall(weights)))
+                self.kernel_value(w, samples, $crate::loss::Weights::PerCall(weights))
             }
 
             /// (1/|B|) Σⱼ sⱼ ∇ℓ_{Bⱼ}(w) + λw with `weights[j]` beside `batch[j]`, into `out`.
@@ -631,8 +633,7 @@ macro_rules! data_loss_common {
                 lisse_core::check_batch(batch, self.n_samples_k())?;
                 let samples = $crate::loss::Samples::Batch(batch);
                 $crate::loss::check_call_weights(samples, weights)?;
-                self.kernel_gradient(w, samples, $crate::loss::Weights::PerCall(weights), out);
-                Ok(())
+                self.kernel_gradient(w, samples, $crate::loss::Weights::PerCall(weights), out)
             }
 
             /// (1/|B|) Σⱼ sⱼ ∇²ℓ_{Bⱼ}(w)·v + λv with `weights[j]` beside `batch[j]`, into `out`.
@@ -654,8 +655,7 @@ macro_rules! data_loss_common {
                 lisse_core::check_batch(batch, self.n_samples_k())?;
                 let samples = $crate::loss::Samples::Batch(batch);
                 $crate::loss::check_call_weights(samples, weights)?;
-                self.kernel_hvp(w, v, samples, $crate::loss::Weights::PerCall(weights), out);
-                Ok(())
+                self.kernel_hvp(w, v, samples, $crate::loss::Weights::PerCall(weights), out)
             }
 
             /// Sets the L2 strength λ of the penalty (λ/2)‖w‖².
