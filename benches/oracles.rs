@@ -2,6 +2,12 @@
 //! and beside the peer a user would otherwise write: the textbook nalgebra expression for the
 //! multinomial gradient (allocating temporaries, single-threaded).
 //!
+//! The multinomial gradient is compute-bound (5 flop/byte at K = 10), so it is also reported in
+//! flop/s (4dK flops per sample) beside the machine's compute roof measured in the same run: a
+//! 2000³ square gemm (faer's sequential kernel on column blocks of C, one rayon task per
+//! block, the pool the losses use). The NumPy peer on the same data shape is
+//! `benches/numpy_peer.sh`.
+//!
 //! Run: `cargo bench -p lisse-benches --bench oracles`. Data: 200,000 samples × 100 features
 //! (160 MB of f64, larger than the last-level cache); K = 10 classes for the multinomial loss.
 //! Throughput counts the feature bytes a call must read: 8·d·n for a full batch, 8·d·b for a
@@ -11,7 +17,9 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use lisse_benches::{synthetic_classification, synthetic_regression, triad, triad_bytes};
+use lisse_benches::{
+    square_gemm, synthetic_classification, synthetic_regression, triad, triad_bytes,
+};
 use lisse_core::{FiniteSum, FiniteSumHvp, Gradient, Hvp, Objective, RngStreams};
 use lisse_oracles::loss::{LeastSquares, Logistic, MultinomialLogistic};
 use nalgebra::{DMatrix, DVector};
@@ -31,6 +39,22 @@ fn bench_triad(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(triad_bytes(len)));
     g.bench_function("stream_triad", |bch| {
         bch.iter(|| triad(black_box(&mut a), &b, &cc, 3.0));
+    });
+    g.finish();
+}
+
+/// Side of the square gemm that measures the compute roof.
+const GEMM_N: usize = 2000;
+
+fn bench_gemm_roof(c: &mut Criterion) {
+    let a = random_vector(GEMM_N * GEMM_N, 1.0, 11);
+    let b = random_vector(GEMM_N * GEMM_N, 1.0, 12);
+    let mut out = vec![0.0; GEMM_N * GEMM_N];
+    let mut g = c.benchmark_group("compute_roof");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(2 * (GEMM_N as u64).pow(3)));
+    g.bench_function("square_gemm_2000", |bch| {
+        bch.iter(|| square_gemm(GEMM_N, a.as_slice(), b.as_slice(), black_box(&mut out)));
     });
     g.finish();
 }
@@ -89,6 +113,16 @@ fn bench_multinomial(c: &mut Criterion) {
     });
     g.finish();
 
+    // The same gradient in flop/s (4dK flops per sample: the two products), to set beside
+    // the compute roof.
+    let mut g = c.benchmark_group("multinomial_full_flops");
+    g.sample_size(20);
+    g.throughput(Throughput::Elements((4 * D * K * N) as u64));
+    g.bench_function("lisse_gradient", |b| {
+        b.iter(|| loss.gradient_into(black_box(&w), &mut out).unwrap());
+    });
+    g.finish();
+
     let mut rng = RngStreams::new(4).stream(0);
     let batch: Vec<usize> = (0..BATCH).map(|_| rng.random_range(0..N)).collect();
     let mut g = c.benchmark_group("multinomial_minibatch");
@@ -125,5 +159,11 @@ fn naive_gradient(x: &DMatrix<f64>, labels: &[usize], w: &DVector<f64>, l2: f64)
     x * z.transpose() / n as f64 + wm * l2
 }
 
-criterion_group!(benches, bench_triad, bench_linear_models, bench_multinomial);
+criterion_group!(
+    benches,
+    bench_triad,
+    bench_gemm_roof,
+    bench_linear_models,
+    bench_multinomial
+);
 criterion_main!(benches);

@@ -26,6 +26,36 @@ pub fn triad(a: &mut [f64], b: &[f64], c: &[f64], s: f64) {
         });
 }
 
+/// Columns of C per rayon task in [`square_gemm`].
+const GEMM_COLUMNS: usize = 128;
+
+/// C ← A·B for n×n column-major matrices: the compute roof. Each rayon task multiplies A by a
+/// block of `GEMM_COLUMNS` columns of B with faer's sequential SIMD gemm (the kernel the
+/// multinomial loss uses), so it runs at the rate the losses could reach on the same pool.
+/// 2n³ flops.
+///
+/// # Panics
+/// If a slice is not n² long.
+pub fn square_gemm(n: usize, a: &[f64], b: &[f64], c: &mut [f64]) {
+    use faer::linalg::matmul::matmul;
+    use faer::{Accum, MatMut, MatRef, Par};
+    assert!(a.len() == n * n && b.len() == n * n && c.len() == n * n);
+    let lhs = MatRef::from_column_major_slice(a, n, n);
+    c.par_chunks_mut(GEMM_COLUMNS * n)
+        .zip(b.par_chunks(GEMM_COLUMNS * n))
+        .for_each(|(c, b)| {
+            let cols = b.len() / n;
+            matmul(
+                MatMut::from_column_major_slice_mut(c, n, cols),
+                Accum::Replace,
+                lhs,
+                MatRef::from_column_major_slice(b, n, cols),
+                1.0,
+                Par::Seq,
+            );
+        });
+}
+
 /// Bytes one [`triad`] call moves, by STREAM's convention.
 pub fn triad_bytes(len: usize) -> u64 {
     24 * len as u64

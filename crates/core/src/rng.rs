@@ -108,12 +108,31 @@ mod tests {
 
     #[test]
     fn children_differ_from_parent_and_each_other() {
+        // Compare whole prefixes of several streams, not first draws: a child key read from
+        // the part of stream i that tasks consume would repeat the parent's numbers later on.
         let s = RngStreams::new(3);
-        let p: u64 = s.stream(0).random();
-        let c0: u64 = s.child(0).stream(0).random();
-        let c1: u64 = s.child(1).stream(0).random();
-        assert_ne!(p, c0);
-        assert_ne!(c0, c1);
-        assert_eq!(c0, s.child(0).stream(0).random::<u64>());
+        let draws = |r: RngStreams, i: u64| -> Vec<u64> {
+            let mut g = r.stream(i);
+            (0..256).map(|_| g.random()).collect()
+        };
+        let mut seen = std::collections::HashSet::new();
+        for family in [s, s.child(0), s.child(1), s.child(0).child(0)] {
+            for i in 0..4 {
+                for v in draws(family, i) {
+                    assert!(seen.insert(v), "a 64-bit draw repeated across streams");
+                }
+            }
+        }
+        // The parent's streams never contain the 32 key bytes of a child: the key is read
+        // far beyond what a task consumes.
+        let key0 = s.child(0).key;
+        let parent: Vec<u8> = {
+            let mut g = s.stream(0);
+            let mut bytes = vec![0u8; 1 << 16];
+            rand::Rng::fill_bytes(&mut g, &mut bytes);
+            bytes
+        };
+        assert!(!parent.windows(8).any(|w| w == &key0[..8]));
+        assert_eq!(draws(s.child(0), 0), draws(s.child(0), 0));
     }
 }

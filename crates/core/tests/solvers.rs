@@ -111,6 +111,26 @@ fn sgd_average_converges_at_the_noise_rate() {
     assert!((r.final_point - &c).amax() < 5.0 * (1.0 / (3.0 * 20_000.0f64)).sqrt());
     assert!((sgd.average() - &c).amax() < 0.05);
     assert_eq!(r.counts.calls.gradients, 20_000);
+    // `average()` is the mean of the iterates x₁..x_t, not the last iterate: track the
+    // iterates step by step and compare.
+    let mut sgd = Sgd::new(
+        Shifted(c.clone()),
+        DVector::zeros(3),
+        StepSize::Constant(0.5),
+    )
+    .unwrap();
+    let mut rng = RngStreams::new(9).stream(0);
+    let mut sum = DVector::zeros(3);
+    for t in 1..=50u32 {
+        sgd.step(&mut rng).unwrap();
+        sum += sgd.iterate();
+        let mean = &sum / f64::from(t);
+        assert!((sgd.average() - &mean).amax() < 1e-12, "t = {t}");
+    }
+    assert!(
+        (sgd.average() - sgd.iterate()).amax() > 1e-3,
+        "the average is not the last iterate"
+    );
 }
 
 #[test]

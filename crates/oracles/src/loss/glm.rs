@@ -153,8 +153,8 @@ impl<M: Glm> super::WeightedKernels for M {
     fn check_point(&self, w: &DVector<f64>, v: Option<&DVector<f64>>) -> Result<()> {
         check_lengths(self, w, v, None)
     }
-    fn kernel_value(&self, w: &DVector<f64>, samples: Samples<'_>, s: Weights<'_>) -> f64 {
-        mean_value(self, w, samples, s)
+    fn kernel_value(&self, w: &DVector<f64>, samples: Samples<'_>, s: Weights<'_>) -> Result<f64> {
+        Ok(mean_value(self, w, samples, s))
     }
     fn kernel_gradient(
         &self,
@@ -162,8 +162,9 @@ impl<M: Glm> super::WeightedKernels for M {
         samples: Samples<'_>,
         s: Weights<'_>,
         out: &mut DVector<f64>,
-    ) {
+    ) -> Result<()> {
         mean_gradient(self, w, samples, s, out);
+        Ok(())
     }
     fn kernel_hvp(
         &self,
@@ -172,8 +173,9 @@ impl<M: Glm> super::WeightedKernels for M {
         samples: Samples<'_>,
         s: Weights<'_>,
         out: &mut DVector<f64>,
-    ) {
+    ) -> Result<()> {
         mean_hvp(self, w, v, samples, s, out);
+        Ok(())
     }
 }
 

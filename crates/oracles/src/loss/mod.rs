@@ -181,8 +181,12 @@ pub(crate) trait WeightedKernels {
         v: Option<&nalgebra::DVector<f64>>,
     ) -> Result<()>;
     /// (1/|S|) Σ_p s_p ℓ_{i_p}(w) + (λ/2)‖w‖².
-    fn kernel_value(&self, w: &nalgebra::DVector<f64>, samples: Samples<'_>, s: Weights<'_>)
-    -> f64;
+    fn kernel_value(
+        &self,
+        w: &nalgebra::DVector<f64>,
+        samples: Samples<'_>,
+        s: Weights<'_>,
+    ) -> Result<f64>;
     /// out ← (1/|S|) Σ_p s_p ∇ℓ_{i_p}(w) + λw.
     fn kernel_gradient(
         &self,
@@ -190,7 +194,7 @@ pub(crate) trait WeightedKernels {
         samples: Samples<'_>,
         s: Weights<'_>,
         out: &mut nalgebra::DVector<f64>,
-    );
+    ) -> Result<()>;
     /// out ← (1/|S|) Σ_p s_p ∇²ℓ_{i_p}(w)·v + λv.
     fn kernel_hvp(
         &self,
@@ -199,7 +203,7 @@ pub(crate) trait WeightedKernels {
         samples: Samples<'_>,
         s: Weights<'_>,
         out: &mut nalgebra::DVector<f64>,
-    );
+    ) -> Result<()>;
 }
 
 /// Validates per-call weights: one per position of the pass, finite (any sign: derivatives
@@ -226,23 +230,97 @@ where
 {
     out.fill(0.0);
     let block = block.max(1);
-    if len <= block {
+    let width = out.len();
+    if len <= block || width == 0 {
         kernel(0..len, out);
         return;
     }
-    let width = out.len();
-    let partials: Vec<Vec<f64>> = (0..len.div_ceil(block))
-        .into_par_iter()
-        .map(|b| {
-            let mut partial = vec![0.0; width];
-            kernel(b * block..((b + 1) * block).min(len), &mut partial);
-            partial
-        })
-        .collect();
-    for partial in &partials {
+    // One zeroed row of `width` per block, from the calling thread's scratch pool.
+    let mut partials = Scratch::zeroed(len.div_ceil(block) * width);
+    partials
+        .par_chunks_mut(width)
+        .enumerate()
+        .for_each(|(b, partial)| kernel(b * block..((b + 1) * block).min(len), partial));
+    for partial in partials.chunks_exact(width) {
         for (o, p) in out.iter_mut().zip(partial) {
             *o += p;
         }
+    }
+}
+
+thread_local! {
+    /// Free scratch buffers of the current thread (see [`Scratch`]).
+    static SCRATCH_POOL: std::cell::RefCell<Vec<Vec<f64>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Most free buffers a thread keeps.
+const SCRATCH_POOL_LEN: usize = 16;
+
+/// A zeroed `f64` buffer from the current thread's pool of scratch buffers, given back on
+/// drop: the kernels' buffers (logits, per-sample scratch, gathered minibatch columns, block
+/// partial sums) are allocated once per thread and then reused, so warm calls allocate
+/// nothing.
+///
+/// The pool is borrowed only to take or give back a buffer, never while the buffer is in use,
+/// so a kernel that runs rayon (whose worker may steal another kernel's task onto this
+/// thread) can never find it borrowed: nested parallelism is safe.
+pub(crate) struct Scratch(Vec<f64>);
+
+impl Scratch {
+    /// A buffer of `len` zeros: the smallest free buffer that holds `len` without growing, or
+    /// else the largest free one grown to `len`.
+    pub(crate) fn zeroed(len: usize) -> Self {
+        let mut buffer = SCRATCH_POOL
+            .try_with(|pool| {
+                let mut pool = pool.borrow_mut();
+                let fit = pool
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| b.capacity() >= len)
+                    .min_by_key(|(_, b)| b.capacity())
+                    .map(|(i, _)| i);
+                match fit {
+                    Some(i) => Some(pool.swap_remove(i)),
+                    None => pool.pop(),
+                }
+            })
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        buffer.clear();
+        buffer.resize(len, 0.0);
+        Scratch(buffer)
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = [f64];
+    fn deref(&self) -> &[f64] {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Scratch {
+    fn deref_mut(&mut self) -> &mut [f64] {
+        &mut self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let buffer = std::mem::take(&mut self.0);
+        // During thread teardown the pool may be gone; the buffer is then simply freed.
+        let _ = SCRATCH_POOL.try_with(|pool| {
+            let mut pool = pool.borrow_mut();
+            if pool.len() < SCRATCH_POOL_LEN {
+                pool.push(buffer);
+            } else if let Some(smallest) = pool.iter_mut().min_by_key(|b| b.capacity())
+                && smallest.capacity() < buffer.capacity()
+            {
+                *smallest = buffer;
+            }
+        });
     }
 }
 
@@ -474,7 +552,7 @@ macro_rules! data_loss_common {
                 let samples = $crate::loss::Samples::All(self.n_samples_k());
                 self.check_point(w, None)?;
                 $crate::loss::check_call_weights(samples, weights)?;
-                Ok(self.kernel_value(w, samples, $crate::loss::Weights::PerCall(weights)))
+                self.kernel_value(w, samples, $crate::loss::Weights::PerCall(weights))
             }
 
             /// ∇f_s(w) = (1/n) Σᵢ sᵢ ∇ℓᵢ(w) + λw with per-call weights (see
@@ -493,8 +571,7 @@ macro_rules! data_loss_common {
                 self.check_point(w, None)?;
                 lisse_core::check_dim("output buffer", w.len(), out.len())?;
                 $crate::loss::check_call_weights(samples, weights)?;
-                self.kernel_gradient(w, samples, $crate::loss::Weights::PerCall(weights), out);
-                Ok(())
+                self.kernel_gradient(w, samples, $crate::loss::Weights::PerCall(weights), out)
             }
 
             /// ∇²f_s(w)·v = (1/n) Σᵢ sᵢ ∇²ℓᵢ(w)·v + λv with per-call weights, written into `out`.
@@ -514,8 +591,7 @@ macro_rules! data_loss_common {
                 self.check_point(w, Some(v))?;
                 lisse_core::check_dim("output buffer", w.len(), out.len())?;
                 $crate::loss::check_call_weights(samples, weights)?;
-                self.kernel_hvp(w, v, samples, $crate::loss::Weights::PerCall(weights), out);
-                Ok(())
+                self.kernel_hvp(w, v, samples, $crate::loss::Weights::PerCall(weights), out)
             }
 
             /// (1/|B|) Σⱼ sⱼ ℓ_{Bⱼ}(w) + (λ/2)‖w‖²: the minibatch mean with `weights[j]` beside
@@ -536,7 +612,7 @@ macro_rules! data_loss_common {
                 lisse_core::check_batch(batch, self.n_samples_k())?;
                 let samples = $crate::loss::Samples::Batch(batch);
                 $crate::loss::check_call_weights(samples, weights)?;
-                Ok(self.kernel_value(w, samples, $crate::loss::Weights::PerCall(weights)))
+                self.kernel_value(w, samples, $crate::loss::Weights::PerCall(weights))
             }
 
             /// (1/|B|) Σⱼ sⱼ ∇ℓ_{Bⱼ}(w) + λw with `weights[j]` beside `batch[j]`, into `out`.
@@ -557,8 +633,7 @@ macro_rules! data_loss_common {
                 lisse_core::check_batch(batch, self.n_samples_k())?;
                 let samples = $crate::loss::Samples::Batch(batch);
                 $crate::loss::check_call_weights(samples, weights)?;
-                self.kernel_gradient(w, samples, $crate::loss::Weights::PerCall(weights), out);
-                Ok(())
+                self.kernel_gradient(w, samples, $crate::loss::Weights::PerCall(weights), out)
             }
 
             /// (1/|B|) Σⱼ sⱼ ∇²ℓ_{Bⱼ}(w)·v + λv with `weights[j]` beside `batch[j]`, into `out`.
@@ -580,8 +655,7 @@ macro_rules! data_loss_common {
                 lisse_core::check_batch(batch, self.n_samples_k())?;
                 let samples = $crate::loss::Samples::Batch(batch);
                 $crate::loss::check_call_weights(samples, weights)?;
-                self.kernel_hvp(w, v, samples, $crate::loss::Weights::PerCall(weights), out);
-                Ok(())
+                self.kernel_hvp(w, v, samples, $crate::loss::Weights::PerCall(weights), out)
             }
 
             /// Sets the L2 strength λ of the penalty (λ/2)‖w‖².

@@ -4,17 +4,20 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, DVector, DVectorViewMut};
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
+use nalgebra::{DMatrix, DMatrixView, DVector, DVectorViewMut};
 use rayon::prelude::*;
 
 use lisse_core::{
     Dimension, Error, FiniteSum, FiniteSumHvp, Gradient, Hvp, Objective, Result, check_batch,
-    check_dim,
+    check_dim, check_finite,
 };
 
 use super::{
-    BATCH_BLOCK, Samples, Weights, block_columns, blocked_fill, blocked_sum, check_sample_out,
-    check_term, data_loss_common, exp_nonpositive, penalty, warm_cache, with_scratch,
+    BATCH_BLOCK, Samples, Scratch, Weights, block_columns, blocked_fill, blocked_sum,
+    check_sample_out, check_term, data_loss_common, exp_nonpositive, penalty, warm_cache,
+    with_scratch,
 };
 use crate::data::{Dataset, Targets};
 
@@ -224,7 +227,7 @@ impl MultinomialLogistic {
         let samples = Samples::All(self.data.n_samples());
         self.check_param("w", w)?;
         check_sample_out(samples, out)?;
-        self.per_sample(&self.left_operand(w, None), samples, out.as_mut_slice());
+        self.per_sample(w.as_slice(), samples, out.as_mut_slice());
         Ok(())
     }
 
@@ -248,7 +251,9 @@ impl MultinomialLogistic {
         self.check_param("w", w)?;
         self.check_param("v", v)?;
         check_sample_out(samples, out)?;
-        self.per_sample(&self.left_operand(w, Some(v)), samples, out.as_mut_slice());
+        Self::with_left_operand(w, Some(v), |lhs| {
+            self.per_sample(lhs, samples, out.as_mut_slice());
+        });
         Ok(())
     }
 
@@ -272,7 +277,7 @@ impl MultinomialLogistic {
         check_batch(batch, self.data.n_samples())?;
         let samples = Samples::Batch(batch);
         check_sample_out(samples, out)?;
-        self.per_sample(&self.left_operand(w, None), samples, out.as_mut_slice());
+        self.per_sample(w.as_slice(), samples, out.as_mut_slice());
         Ok(())
     }
 
@@ -299,7 +304,9 @@ impl MultinomialLogistic {
         check_batch(batch, self.data.n_samples())?;
         let samples = Samples::Batch(batch);
         check_sample_out(samples, out)?;
-        self.per_sample(&self.left_operand(w, Some(v)), samples, out.as_mut_slice());
+        Self::with_left_operand(w, Some(v), |lhs| {
+            self.per_sample(lhs, samples, out.as_mut_slice());
+        });
         Ok(())
     }
 
@@ -307,38 +314,46 @@ impl MultinomialLogistic {
         self.data.labels().unwrap_or(&[])
     }
 
+    /// A parameter (W or a direction V) of length d·K with finite entries: NaN or infinite
+    /// weights would give NaN values, gradients and accuracies (issue: `accuracy` returned
+    /// `Ok(0.34)` at NaN weights).
     fn check_param(&self, what: &str, w: &DVector<f64>) -> Result<()> {
-        check_dim(what, self.dim(), w.len())
+        check_dim(what, self.dim(), w.len())?;
+        check_finite(what, w.as_slice())
     }
 
     fn check_out(&self, out: &DVector<f64>) -> Result<()> {
         check_dim("output buffer", self.dim(), out.len())
     }
 
-    /// The left operand of the logit product, copied once per call: Wᵀ (K×d) or, for an HVP
-    /// with direction V, [Wᵀ; Vᵀ] (2K×d), so that one product per block gives both the logits
-    /// Wᵀxⱼ and the directional logits Vᵀxⱼ (packing X_B once, and filling more of the gemm's
-    /// 8-row register tiles than K rows alone).
-    ///
-    /// A zero-copy strided view of `w` would do for the SIMD gemm, but nalgebra 0.35's
-    /// fallback for small products (any dimension ≤ 5) indexes past the end of a column whose
-    /// row stride is not 1 (`axcpy_uninit` loops over the raw slice length), so every left
-    /// operand handed to `gemm` here is contiguous.
-    fn left_operand(&self, w: &DVector<f64>, v: Option<&DVector<f64>>) -> DMatrix<f64> {
-        let (d, k) = (self.n_features(), self.n_classes);
-        let rows = if v.is_some() { 2 * k } else { k };
-        DMatrix::from_fn(rows, d, |r, j| match v {
-            Some(v) if r >= k => v[(r - k) * d + j],
-            _ => w[r * d + j],
-        })
+    /// The left operand of the logit product, as a row-major matrix of d columns: Wᵀ (K×d)
+    /// is `w` itself (w[k·d + j] = W[j, k] is row k of Wᵀ), so the value and gradient use `w`
+    /// without a copy; for an HVP with direction V, [Wᵀ; Vᵀ] (2K×d) is `w` followed by `v` in a
+    /// per-thread scratch buffer, so that one product per block gives both the logits Wᵀxⱼ and
+    /// the directional logits Vᵀxⱼ (packing X_B once).
+    fn with_left_operand<R>(
+        w: &DVector<f64>,
+        v: Option<&DVector<f64>>,
+        f: impl FnOnce(&[f64]) -> R,
+    ) -> R {
+        match v {
+            None => f(w.as_slice()),
+            Some(v) => {
+                let mut stacked = Scratch::zeroed(w.len() + v.len());
+                stacked[..w.len()].copy_from_slice(w.as_slice());
+                stacked[w.len()..].copy_from_slice(v.as_slice());
+                f(&stacked)
+            }
+        }
     }
 
     // ---------------------------------------------------------------------------------------
     // Block kernel. A block is B samples whose features are the columns of a d×B view X_B:
     // consecutive columns of the data for full-batch passes, or minibatch columns gathered into
-    // an L2-sized buffer. Each block costs at most two matrix products, which nalgebra
-    // dispatches to the SIMD gemm of `matrixmultiply` (Z = WᵀX_B, then acc += X_B Rᵀ), and a
-    // softmax over the block that auto-vectorizes across samples.
+    // an L2-sized buffer. Each block costs at most two matrix products, run by faer's
+    // sequential SIMD gemm on zero-copy views (Z = WᵀX_B, then acc += X_B Rᵀ), and a softmax
+    // over the block that auto-vectorizes across samples. Every buffer comes from the
+    // calling thread's scratch pool, so a call allocates nothing once the pools are warm.
     //
     // Layout: Z is stored class-major, z[c·B + j] = (Wᵀxⱼ)_c, i.e. row c of Z (class c for
     // every sample of the block) is contiguous. Every softmax step is then an elementwise loop
@@ -356,8 +371,8 @@ impl MultinomialLogistic {
     fn block(
         &self,
         pass: Pass,
-        lhs: &DMatrix<f64>,
-        xb: &DMatrixView<'_, f64>,
+        lhs: &[f64],
+        xb: &[f64],
         samples: Samples<'_>,
         weights: Weights<'_>,
         positions: Range<usize>,
@@ -367,13 +382,17 @@ impl MultinomialLogistic {
         let labels = self.labels();
         // [Z; A] = lhs·X_B, class-major (row stride len): rows 0..K hold the logits zⱼ = Wᵀxⱼ,
         // rows K..2K (HVP only) the directional logits aⱼ = Vᵀxⱼ.
-        let rows = lhs.nrows();
-        let mut za = vec![0.0; rows * len];
-        DMatrixViewMut::from_slice_with_strides_mut(&mut za, rows, len, len, 1)
-            .gemm(1.0, lhs, xb, 0.0);
+        let rows = lhs.len() / d;
+        let mut za = Scratch::zeroed(rows * len);
+        product(
+            MatMut::from_row_major_slice_mut(&mut za, rows, len),
+            Accum::Replace,
+            MatRef::from_row_major_slice(lhs, rows, d),
+            MatRef::from_column_major_slice(xb, d, len),
+        );
         let (z, a) = za.split_at_mut(k * len);
         // Per-sample scratch: sᵢ, max_c zⱼ,c, Σ_c e^{zⱼ,c − max}, and (value, HVP) one more.
-        let mut scratch = vec![0.0; 4 * len];
+        let mut scratch = Scratch::zeroed(4 * len);
         let (s, rest) = scratch.split_at_mut(len);
         let (max, rest) = rest.split_at_mut(len);
         let (sum, extra) = rest.split_at_mut(len);
@@ -412,8 +431,12 @@ impl MultinomialLogistic {
                     j += 1;
                 });
                 // G += X_B Rᵀ = Σⱼ xⱼ rⱼᵀ (Rᵀ: the buffer read column-major as B×K).
-                let rt = DMatrixView::from_slice(z, len, k);
-                DMatrixViewMut::from_slice(acc, d, k).gemm(1.0, xb, &rt, 1.0);
+                product(
+                    MatMut::from_column_major_slice_mut(acc, d, k),
+                    Accum::Add,
+                    MatRef::from_column_major_slice(xb, d, len),
+                    MatRef::from_column_major_slice(z, len, k),
+                );
             }
             Pass::Hvp => {
                 exp_shifted_rows(z, len, max, sum);
@@ -443,8 +466,12 @@ impl MultinomialLogistic {
                     }
                 }
                 // H += X_B Aᵀ.
-                let at = DMatrixView::from_slice(a, len, k);
-                DMatrixViewMut::from_slice(acc, d, k).gemm(1.0, xb, &at, 1.0);
+                product(
+                    MatMut::from_column_major_slice_mut(acc, d, k),
+                    Accum::Add,
+                    MatRef::from_column_major_slice(xb, d, len),
+                    MatRef::from_column_major_slice(a, len, k),
+                );
             }
         }
     }
@@ -455,20 +482,24 @@ impl MultinomialLogistic {
     /// [Wᵀ; Vᵀ] (aⱼ = Vᵀxⱼ). Unweighted, no L2. Same product and softmax as [`block`](Self::block).
     fn block_samples(
         &self,
-        lhs: &DMatrix<f64>,
-        xb: &DMatrixView<'_, f64>,
+        lhs: &[f64],
+        xb: &[f64],
         samples: Samples<'_>,
         positions: Range<usize>,
         out: &mut [f64],
     ) {
-        let (k, len) = (self.n_classes, positions.len());
+        let (d, k, len) = (self.n_features(), self.n_classes, positions.len());
         let labels = self.labels();
-        let rows = lhs.nrows();
-        let mut za = vec![0.0; rows * len];
-        DMatrixViewMut::from_slice_with_strides_mut(&mut za, rows, len, len, 1)
-            .gemm(1.0, lhs, xb, 0.0);
+        let rows = lhs.len() / d;
+        let mut za = Scratch::zeroed(rows * len);
+        product(
+            MatMut::from_row_major_slice_mut(&mut za, rows, len),
+            Accum::Replace,
+            MatRef::from_row_major_slice(lhs, rows, d),
+            MatRef::from_column_major_slice(xb, d, len),
+        );
         let (z, a) = za.split_at_mut(k * len);
-        let mut scratch = vec![0.0; 2 * len];
+        let mut scratch = Scratch::zeroed(2 * len);
         let (max, sum) = scratch.split_at_mut(len);
         if a.is_empty() {
             // out ← zⱼ,yⱼ before exponentiating overwrites the logits, then
@@ -509,33 +540,34 @@ impl MultinomialLogistic {
     }
 
     /// Calls `f(xb, sub)` for consecutive sub-ranges `sub` of the positions `range` of
-    /// `samples` (one task), with `xb` the d×|sub| features of those samples: for all n, a
-    /// view of the data (the task is one block of consecutive columns, pulled into cache
-    /// first); for a minibatch, the columns gathered `block_columns(d)` at a time into one
-    /// buffer.
+    /// `samples` (one task), with `xb` the d×|sub| features of those samples (column-major): for
+    /// all n, a slice of the data (the task is one block of consecutive columns, pulled into
+    /// cache first); for a minibatch, the columns gathered `block_columns(d)` at a time into
+    /// one per-thread scratch buffer.
     fn for_each_block(
         &self,
         samples: Samples<'_>,
         range: Range<usize>,
-        mut f: impl FnMut(&DMatrixView<'_, f64>, Range<usize>),
+        mut f: impl FnMut(&[f64], Range<usize>),
     ) {
         let x = self.data.features();
         let d = x.nrows();
         match samples {
             Samples::All(_) => {
-                warm_cache(&x.as_slice()[range.start * d..range.end * d]);
-                f(&x.columns(range.start, range.len()), range);
+                let xb = &x.as_slice()[range.start * d..range.end * d];
+                warm_cache(xb);
+                f(xb, range);
             }
             Samples::Batch(batch) => {
                 let columns = block_columns(d);
-                let mut buffer = vec![0.0; d * columns.min(range.len())];
+                let mut buffer = Scratch::zeroed(d * columns.min(range.len()));
                 for start in range.clone().step_by(columns) {
                     let sub = start..(start + columns).min(range.end);
                     let len = sub.len();
                     for (column, &i) in buffer.chunks_exact_mut(d).zip(&batch[sub.clone()]) {
                         column.copy_from_slice(&x.as_slice()[i * d..(i + 1) * d]);
                     }
-                    f(&DMatrixView::from_slice(&buffer[..d * len], d, len), sub);
+                    f(&buffer[..d * len], sub);
                 }
             }
         }
@@ -547,7 +579,7 @@ impl MultinomialLogistic {
     fn sum(
         &self,
         pass: Pass,
-        lhs: &DMatrix<f64>,
+        lhs: &[f64],
         samples: Samples<'_>,
         weights: Weights<'_>,
         acc: &mut [f64],
@@ -562,7 +594,7 @@ impl MultinomialLogistic {
     /// out[p] ← ℓᵢ(W) (`lhs` = Wᵀ) or ∇ℓᵢ(W)ᵀV (`lhs` = [Wᵀ; Vᵀ]) for the sample i at each
     /// position p of `samples`, over the same tasks and blocks as [`sum`](Self::sum), each
     /// task writing its own slice of `out`.
-    fn per_sample(&self, lhs: &DMatrix<f64>, samples: Samples<'_>, out: &mut [f64]) {
+    fn per_sample(&self, lhs: &[f64], samples: Samples<'_>, out: &mut [f64]) {
         blocked_fill(self.task_len(samples), out, |range, out| {
             let offset = range.start;
             self.for_each_block(samples, range, |xb, sub| {
@@ -578,11 +610,12 @@ impl MultinomialLogistic {
         w: &DVector<f64>,
         samples: Samples<'_>,
         weights: Weights<'_>,
-    ) -> f64 {
+    ) -> Result<f64> {
         let mut sum = [0.0];
-        let lhs = self.left_operand(w, None);
-        self.sum(Pass::Value, &lhs, samples, weights, &mut sum);
-        sum[0] / samples.len() as f64 + penalty(self.l2, w)
+        self.sum(Pass::Value, w.as_slice(), samples, weights, &mut sum);
+        let value = sum[0] / samples.len() as f64 + penalty(self.l2, w);
+        finite_output("value", &[value])?;
+        Ok(value)
     }
 
     /// out ← (1/|S|) Σ_{i∈S} sᵢ ∇ℓᵢ(W) + λW.
@@ -592,10 +625,16 @@ impl MultinomialLogistic {
         samples: Samples<'_>,
         weights: Weights<'_>,
         out: &mut DVector<f64>,
-    ) {
-        let lhs = self.left_operand(w, None);
-        self.sum(Pass::Gradient, &lhs, samples, weights, out.as_mut_slice());
+    ) -> Result<()> {
+        self.sum(
+            Pass::Gradient,
+            w.as_slice(),
+            samples,
+            weights,
+            out.as_mut_slice(),
+        );
         out.axpy(self.l2, w, 1.0 / samples.len() as f64);
+        finite_output("gradient", out.as_slice())
     }
 
     /// out ← (1/|S|) Σ_{i∈S} sᵢ ∇²ℓᵢ(W)·V + λV.
@@ -606,10 +645,12 @@ impl MultinomialLogistic {
         samples: Samples<'_>,
         weights: Weights<'_>,
         out: &mut DVector<f64>,
-    ) {
-        let lhs = self.left_operand(w, Some(v));
-        self.sum(Pass::Hvp, &lhs, samples, weights, out.as_mut_slice());
+    ) -> Result<()> {
+        Self::with_left_operand(w, Some(v), |lhs| {
+            self.sum(Pass::Hvp, lhs, samples, weights, out.as_mut_slice());
+        });
         out.axpy(self.l2, v, 1.0 / samples.len() as f64);
+        finite_output("Hessian-vector product", out.as_slice())
     }
 }
 
@@ -619,6 +660,30 @@ enum Pass {
     Value,
     Gradient,
     Hvp,
+}
+
+/// A typed error when a result is not finite although its inputs were: finite but huge
+/// weights (|Wᵀx| near 1e308) overflow the logits.
+fn finite_output(what: &str, values: &[f64]) -> Result<()> {
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(index) => Err(Error::NonFinite {
+            what: format!(
+                "multinomial {what} (the logits Wᵀx overflow: the weights are too large; \
+                 lower the step size or rescale the features)"
+            ),
+            index,
+            value: values[index],
+        }),
+    }
+}
+
+/// dst ← lhs·rhs (`Accum::Replace`) or dst += lhs·rhs (`Accum::Add`), by faer's sequential
+/// SIMD gemm on views of the caller's slices (no copy). Sequential inside a block: the
+/// parallelism is over blocks, whose partial sums are added in block order, so the result does
+/// not depend on the thread count.
+fn product(dst: MatMut<'_, f64>, accum: Accum, lhs: MatRef<'_, f64>, rhs: MatRef<'_, f64>) {
+    matmul(dst, accum, lhs, rhs, 1.0, Par::Seq);
 }
 
 /// For the K×B class-major logits `z` (row c, `z[c·B..(c+1)·B]`, holds class c of the B
@@ -658,7 +723,7 @@ impl super::WeightedKernels for MultinomialLogistic {
         }
         Ok(())
     }
-    fn kernel_value(&self, w: &DVector<f64>, samples: Samples<'_>, s: Weights<'_>) -> f64 {
+    fn kernel_value(&self, w: &DVector<f64>, samples: Samples<'_>, s: Weights<'_>) -> Result<f64> {
         self.mean_value(w, samples, s)
     }
     fn kernel_gradient(
@@ -667,8 +732,8 @@ impl super::WeightedKernels for MultinomialLogistic {
         samples: Samples<'_>,
         s: Weights<'_>,
         out: &mut DVector<f64>,
-    ) {
-        self.mean_gradient(w, samples, s, out);
+    ) -> Result<()> {
+        self.mean_gradient(w, samples, s, out)
     }
     fn kernel_hvp(
         &self,
@@ -677,8 +742,8 @@ impl super::WeightedKernels for MultinomialLogistic {
         samples: Samples<'_>,
         s: Weights<'_>,
         out: &mut DVector<f64>,
-    ) {
-        self.mean_hvp(w, v, samples, s, out);
+    ) -> Result<()> {
+        self.mean_hvp(w, v, samples, s, out)
     }
 }
 
@@ -696,11 +761,11 @@ impl Dimension for MultinomialLogistic {
 impl Objective for MultinomialLogistic {
     fn value(&self, w: &DVector<f64>) -> Result<f64> {
         self.check_param("w", w)?;
-        Ok(self.mean_value(
+        self.mean_value(
             w,
             Samples::All(self.data.n_samples()),
             Weights::Stored(&self.weights),
-        ))
+        )
     }
 }
 
@@ -713,8 +778,7 @@ impl Gradient for MultinomialLogistic {
             Samples::All(self.data.n_samples()),
             Weights::Stored(&self.weights),
             out,
-        );
-        Ok(())
+        )
     }
 }
 
@@ -729,8 +793,7 @@ impl Hvp for MultinomialLogistic {
             Samples::All(self.data.n_samples()),
             Weights::Stored(&self.weights),
             out,
-        );
-        Ok(())
+        )
     }
 }
 
@@ -742,21 +805,20 @@ impl FiniteSum for MultinomialLogistic {
     fn term_value(&self, w: &DVector<f64>, i: usize) -> Result<f64> {
         self.check_param("w", w)?;
         check_term(i, self.data.n_samples())?;
-        Ok(self.mean_value(w, Samples::Batch(&[i]), Weights::Stored(&self.weights)))
+        self.mean_value(w, Samples::Batch(&[i]), Weights::Stored(&self.weights))
     }
 
     fn term_gradient_into(&self, w: &DVector<f64>, i: usize, out: &mut DVector<f64>) -> Result<()> {
         self.check_param("w", w)?;
         self.check_out(out)?;
         check_term(i, self.data.n_samples())?;
-        self.mean_gradient(w, Samples::Batch(&[i]), Weights::Stored(&self.weights), out);
-        Ok(())
+        self.mean_gradient(w, Samples::Batch(&[i]), Weights::Stored(&self.weights), out)
     }
 
     fn batch_value(&self, w: &DVector<f64>, batch: &[usize]) -> Result<f64> {
         self.check_param("w", w)?;
         check_batch(batch, self.data.n_samples())?;
-        Ok(self.mean_value(w, Samples::Batch(batch), Weights::Stored(&self.weights)))
+        self.mean_value(w, Samples::Batch(batch), Weights::Stored(&self.weights))
     }
 
     fn batch_gradient_into(
@@ -773,8 +835,7 @@ impl FiniteSum for MultinomialLogistic {
             Samples::Batch(batch),
             Weights::Stored(&self.weights),
             out,
-        );
-        Ok(())
+        )
     }
 }
 
@@ -796,8 +857,7 @@ impl FiniteSumHvp for MultinomialLogistic {
             Samples::Batch(&[i]),
             Weights::Stored(&self.weights),
             out,
-        );
-        Ok(())
+        )
     }
 
     fn batch_hvp_into(
@@ -817,8 +877,7 @@ impl FiniteSumHvp for MultinomialLogistic {
             Samples::Batch(batch),
             Weights::Stored(&self.weights),
             out,
-        );
-        Ok(())
+        )
     }
 }
 
