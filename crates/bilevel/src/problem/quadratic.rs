@@ -11,7 +11,7 @@ use rand::{Rng, RngExt};
 use rand_distr::StandardNormal;
 use serde::{Deserialize, Serialize};
 
-use super::{BilevelProblem, ClosedForm, LowerConstants};
+use super::{BilevelProblem, ClosedForm, LowerConstants, LowerLevel, UpperLevel};
 
 /// How the per-sample matrices of a [`QuadraticLevel`] are stored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -547,6 +547,177 @@ impl StochasticPartialHvps for QuadraticLevel {
         out: &mut DVector<f64>,
     ) -> Result<()> {
         self.batch_hvp_xy_into(x, y, v, sample, out)
+    }
+}
+
+// ---- one-pass kernels over a column-major matrix M (`rows` × len(coef)) ----
+
+/// out += w · M·coef, one pass over the columns of M.
+fn cols_axpy(m: &[f64], rows: usize, w: f64, coef: &[f64], out: &mut [f64]) {
+    for (col, &c) in m.chunks_exact(rows).zip(coef) {
+        let s = w * c;
+        for (o, &e) in out.iter_mut().zip(col) {
+            *o += s * e;
+        }
+    }
+}
+
+/// out₁ += w · M·coef₁ and out₂ += w · M·coef₂ in **one** pass over M (each column is read
+/// once for both products).
+fn cols_axpy2(
+    m: &[f64],
+    rows: usize,
+    w: f64,
+    (coef1, out1): (&[f64], &mut [f64]),
+    (coef2, out2): (&[f64], &mut [f64]),
+) {
+    for ((col, &c1), &c2) in m.chunks_exact(rows).zip(coef1).zip(coef2) {
+        let (s1, s2) = (w * c1, w * c2);
+        for ((o1, o2), &e) in out1.iter_mut().zip(out2.iter_mut()).zip(col) {
+            *o1 += s1 * e;
+            *o2 += s2 * e;
+        }
+    }
+}
+
+/// dot_out += w · Mᵀ·dot_with and axpy_out += w · M·coef in **one** pass over M.
+fn cols_dot_axpy(
+    m: &[f64],
+    rows: usize,
+    w: f64,
+    (dot_with, dot_out): (&[f64], &mut [f64]),
+    (coef, axpy_out): (&[f64], &mut [f64]),
+) {
+    for ((col, d), &c) in m.chunks_exact(rows).zip(dot_out.iter_mut()).zip(coef) {
+        let s = w * c;
+        let mut acc = 0.0;
+        for ((o, &e), &xv) in axpy_out.iter_mut().zip(col).zip(dot_with) {
+            acc += e * xv;
+            *o += s * e;
+        }
+        *d += w * acc;
+    }
+}
+
+impl QuadraticLevel {
+    /// SOBA's lower directions on dense storage: one pass over Aᵢ gives Aᵢy and Aᵢv, one pass
+    /// over Cᵢ gives Cᵢᵀx and Cᵢv.
+    #[allow(clippy::too_many_arguments)]
+    fn dense_directions(
+        &self,
+        d: &DenseTerms,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        batch: &[usize],
+        grad_y: &mut DVector<f64>,
+        hvp: &mut DVector<f64>,
+        cross: &mut DVector<f64>,
+    ) {
+        let (dx, dy) = (self.dim_x(), self.dim_y());
+        grad_y.fill(0.0);
+        hvp.fill(0.0);
+        cross.fill(0.0);
+        let w = 1.0 / batch.len() as f64;
+        for &i in batch {
+            cols_axpy2(
+                d.a[i].as_slice(),
+                dy,
+                w,
+                (y.as_slice(), grad_y.as_mut_slice()),
+                (v.as_slice(), hvp.as_mut_slice()),
+            );
+            cols_dot_axpy(
+                d.c[i].as_slice(),
+                dx,
+                w,
+                (x.as_slice(), grad_y.as_mut_slice()),
+                (v.as_slice(), cross.as_mut_slice()),
+            );
+            grad_y.axpy(w, &self.a.column(i), 1.0);
+        }
+    }
+
+    /// ∇ₓF and ∇ᵧF on dense storage: one pass over each of Bᵢ, Cᵢ (giving Cᵢy and Cᵢᵀx), Aᵢ.
+    #[allow(clippy::too_many_arguments)]
+    fn dense_grads(
+        &self,
+        d: &DenseTerms,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        batch: &[usize],
+        gx: &mut DVector<f64>,
+        gy: &mut DVector<f64>,
+    ) {
+        let (dx, dy) = (self.dim_x(), self.dim_y());
+        gx.fill(0.0);
+        gy.fill(0.0);
+        let w = 1.0 / batch.len() as f64;
+        for &i in batch {
+            cols_axpy(d.b[i].as_slice(), dx, w, x.as_slice(), gx.as_mut_slice());
+            cols_dot_axpy(
+                d.c[i].as_slice(),
+                dx,
+                w,
+                (x.as_slice(), gy.as_mut_slice()),
+                (y.as_slice(), gx.as_mut_slice()),
+            );
+            cols_axpy(d.a[i].as_slice(), dy, w, y.as_slice(), gy.as_mut_slice());
+            gx.axpy(w, &self.b.column(i), 1.0);
+            gy.axpy(w, &self.a.column(i), 1.0);
+        }
+    }
+}
+
+/// Dense storage: ∇ₓF and ∇ᵧF in one pass over the batch's matrices (Cᵢ read once for both).
+impl UpperLevel for QuadraticLevel {
+    fn grads_at_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        sample: &Vec<usize>,
+        gx: &mut DVector<f64>,
+        gy: &mut DVector<f64>,
+    ) -> Result<()> {
+        let Some(d) = &self.dense else {
+            self.batch_grad_x_into(x, y, sample, gx)?;
+            return self.batch_grad_y_into(x, y, sample, gy);
+        };
+        self.check_xy(x, y)?;
+        check_batch(sample, self.n())?;
+        check_dim("output buffer (∇ₓ)", self.dim_x(), gx.len())?;
+        check_dim("output buffer (∇ᵧ)", self.dim_y(), gy.len())?;
+        self.dense_grads(d, x, y, sample, gx, gy);
+        Ok(())
+    }
+}
+
+/// Dense storage: ∇ᵧG, ∇²ᵧᵧG·v and ∇²ₓᵧG·v in one pass over the batch's Aᵢ and Cᵢ (each read
+/// once instead of twice).
+impl LowerLevel for QuadraticLevel {
+    fn directions_at_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        sample: &Vec<usize>,
+        grad_y: &mut DVector<f64>,
+        hvp: &mut DVector<f64>,
+        cross: &mut DVector<f64>,
+    ) -> Result<()> {
+        let Some(d) = &self.dense else {
+            self.batch_grad_y_into(x, y, sample, grad_y)?;
+            self.batch_hvp_yy_into(x, y, v, sample, hvp)?;
+            return self.batch_hvp_xy_into(x, y, v, sample, cross);
+        };
+        self.check_xy(x, y)?;
+        check_batch(sample, self.n())?;
+        check_dim("v", self.dim_y(), v.len())?;
+        check_dim("output buffer (∇ᵧ)", self.dim_y(), grad_y.len())?;
+        check_dim("output buffer (HVP)", self.dim_y(), hvp.len())?;
+        check_dim("output buffer (cross)", self.dim_x(), cross.len())?;
+        self.dense_directions(d, x, y, v, sample, grad_y, hvp, cross);
+        Ok(())
     }
 }
 
