@@ -447,3 +447,37 @@ fn bad_input_gives_typed_errors() {
             .is_err()
     );
 }
+
+#[test]
+fn dense_fused_oracles_are_bit_identical_across_thread_counts() {
+    let spec = QuadraticSpec {
+        dim_x: 7,
+        dim_y: 9,
+        n_lower: 64,
+        n_upper: 64,
+        batch_size: 50,
+        storage: Storage::Dense,
+        ..QuadraticSpec::default()
+    };
+    let q = QuadraticBilevel::random(&spec, &mut RngStreams::new(4).stream(0)).unwrap();
+    let (x, y, v) = (point(1, 7), point(2, 9), point(3, 9));
+    let batch: Vec<usize> = (0..50).map(|i| (i * 37) % 64).collect();
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let (mut g, mut h, mut c) = (DVector::zeros(9), DVector::zeros(9), DVector::zeros(7));
+            LowerLevel::directions_at_into(q.lower(), &x, &y, &v, &batch, &mut g, &mut h, &mut c)
+                .unwrap();
+            let (mut gx, mut gy) = (DVector::zeros(7), DVector::zeros(9));
+            UpperLevel::grads_at_into(q.upper(), &x, &y, &batch, &mut gx, &mut gy).unwrap();
+            [g, h, c, gx, gy]
+        })
+    };
+    let one = run(1);
+    for threads in [2, 3, 5] {
+        assert_eq!(one, run(threads), "{threads} threads");
+    }
+}

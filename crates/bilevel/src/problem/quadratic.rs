@@ -6,9 +6,12 @@ use lisse_core::{
     StochasticPartialHvps, TwoBlock, TwoBlockFiniteSum, TwoBlockFiniteSumHvp, check_batch,
     check_dim,
 };
+use std::sync::Mutex;
+
 use nalgebra::{Cholesky, DMatrix, DVector, Dyn};
 use rand::{Rng, RngExt};
 use rand_distr::StandardNormal;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{BilevelProblem, ClosedForm, LowerConstants, LowerLevel, UpperLevel};
@@ -44,6 +47,8 @@ pub struct QuadraticLevel {
     a: DMatrix<f64>,
     b: DMatrix<f64>,
     dense: Option<DenseTerms>,
+    /// Per-block partial sums of the parallel dense passes (reused across calls).
+    partials: Partials,
     // Means.
     a_mean: DMatrix<f64>,
     c_mean: DMatrix<f64>,
@@ -59,6 +64,21 @@ struct DenseTerms {
     c: Vec<DMatrix<f64>>,
     b: Vec<DMatrix<f64>>,
 }
+
+/// Reusable buffer of per-block partial sums; a clone starts empty.
+#[derive(Debug, Default)]
+struct Partials(Mutex<Vec<f64>>);
+
+impl Clone for Partials {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+/// Samples per block of the parallel dense passes. The blocks (and so every rounding) are
+/// fixed whatever the thread count, and the blocks' partial sums are added in block order, so
+/// results are bit-identical on any number of threads.
+const DENSE_BLOCK: usize = 16;
 
 /// Largest number of f64 entries the dense storage may hold (2 GiB).
 const MAX_DENSE_ENTRIES: usize = 1 << 28;
@@ -176,6 +196,7 @@ impl QuadraticLevel {
             a,
             b,
             dense,
+            partials: Partials::default(),
             a_mean,
             c_mean,
             b_mean,
@@ -600,6 +621,40 @@ fn cols_dot_axpy(
 }
 
 impl QuadraticLevel {
+    /// Runs `block` on fixed blocks of [`DENSE_BLOCK`] samples in parallel, each into its own
+    /// zeroed `stride`-long slice of partial sums, then adds the slices in block order into
+    /// `outs` (zeroed first; their lengths sum to `stride`).
+    fn blocked_sum<K>(&self, batch: &[usize], stride: usize, outs: &mut [&mut [f64]], block: K)
+    where
+        K: Fn(&[usize], &mut [f64]) + Sync,
+    {
+        let mut guard = self
+            .partials
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n_blocks = batch.len().div_ceil(DENSE_BLOCK);
+        guard.clear();
+        guard.resize(n_blocks * stride, 0.0);
+        guard
+            .par_chunks_mut(stride)
+            .zip(batch.par_chunks(DENSE_BLOCK))
+            .for_each(|(part, samples)| block(samples, part));
+        for out in outs.iter_mut() {
+            out.fill(0.0);
+        }
+        for part in guard.chunks_exact(stride) {
+            let mut rest = part;
+            for out in outs.iter_mut() {
+                let (head, tail) = rest.split_at(out.len());
+                for (o, &p) in out.iter_mut().zip(head) {
+                    *o += p;
+                }
+                rest = tail;
+            }
+        }
+    }
+
     /// SOBA's lower directions on dense storage: one pass over Aᵢ gives Aᵢy and Aᵢv, one pass
     /// over Cᵢ gives Cᵢᵀx and Cᵢv.
     #[allow(clippy::too_many_arguments)]
@@ -615,31 +670,33 @@ impl QuadraticLevel {
         cross: &mut DVector<f64>,
     ) {
         let (dx, dy) = (self.dim_x(), self.dim_y());
-        grad_y.fill(0.0);
-        hvp.fill(0.0);
-        cross.fill(0.0);
         let w = 1.0 / batch.len() as f64;
-        for &i in batch {
-            cols_axpy2(
-                d.a[i].as_slice(),
-                dy,
-                w,
-                (y.as_slice(), grad_y.as_mut_slice()),
-                (v.as_slice(), hvp.as_mut_slice()),
-            );
-            cols_dot_axpy(
-                d.c[i].as_slice(),
-                dx,
-                w,
-                (x.as_slice(), grad_y.as_mut_slice()),
-                (v.as_slice(), cross.as_mut_slice()),
-            );
-            grad_y.axpy(w, &self.a.column(i), 1.0);
-        }
+        let (xs, ys, vs) = (x.as_slice(), y.as_slice(), v.as_slice());
+        let a_vecs = &self.a;
+        let block = |samples: &[usize], part: &mut [f64]| {
+            let (g, rest) = part.split_at_mut(dy);
+            let (h, c) = rest.split_at_mut(dy);
+            for &i in samples {
+                cols_axpy2(d.a[i].as_slice(), dy, w, (ys, &mut *g), (vs, &mut *h));
+                cols_dot_axpy(d.c[i].as_slice(), dx, w, (xs, &mut *g), (vs, &mut *c));
+                for (o, &e) in g.iter_mut().zip(a_vecs.column(i).iter()) {
+                    *o += w * e;
+                }
+            }
+        };
+        self.blocked_sum(
+            batch,
+            2 * dy + dx,
+            &mut [
+                grad_y.as_mut_slice(),
+                hvp.as_mut_slice(),
+                cross.as_mut_slice(),
+            ],
+            block,
+        );
     }
 
     /// ∇ₓF and ∇ᵧF on dense storage: one pass over each of Bᵢ, Cᵢ (giving Cᵢy and Cᵢᵀx), Aᵢ.
-    #[allow(clippy::too_many_arguments)]
     fn dense_grads(
         &self,
         d: &DenseTerms,
@@ -650,22 +707,29 @@ impl QuadraticLevel {
         gy: &mut DVector<f64>,
     ) {
         let (dx, dy) = (self.dim_x(), self.dim_y());
-        gx.fill(0.0);
-        gy.fill(0.0);
         let w = 1.0 / batch.len() as f64;
-        for &i in batch {
-            cols_axpy(d.b[i].as_slice(), dx, w, x.as_slice(), gx.as_mut_slice());
-            cols_dot_axpy(
-                d.c[i].as_slice(),
-                dx,
-                w,
-                (x.as_slice(), gy.as_mut_slice()),
-                (y.as_slice(), gx.as_mut_slice()),
-            );
-            cols_axpy(d.a[i].as_slice(), dy, w, y.as_slice(), gy.as_mut_slice());
-            gx.axpy(w, &self.b.column(i), 1.0);
-            gy.axpy(w, &self.a.column(i), 1.0);
-        }
+        let (xs, ys) = (x.as_slice(), y.as_slice());
+        let (a_vecs, b_vecs) = (&self.a, &self.b);
+        let block = |samples: &[usize], part: &mut [f64]| {
+            let (px, py) = part.split_at_mut(dx);
+            for &i in samples {
+                cols_axpy(d.b[i].as_slice(), dx, w, xs, px);
+                cols_dot_axpy(d.c[i].as_slice(), dx, w, (xs, &mut *py), (ys, &mut *px));
+                cols_axpy(d.a[i].as_slice(), dy, w, ys, py);
+                for (o, &e) in px.iter_mut().zip(b_vecs.column(i).iter()) {
+                    *o += w * e;
+                }
+                for (o, &e) in py.iter_mut().zip(a_vecs.column(i).iter()) {
+                    *o += w * e;
+                }
+            }
+        };
+        self.blocked_sum(
+            batch,
+            dx + dy,
+            &mut [gx.as_mut_slice(), gy.as_mut_slice()],
+            block,
+        );
     }
 }
 
