@@ -90,7 +90,7 @@ impl QuadraticLevel {
     /// # Errors
     /// Inconsistent shapes, no samples, a batch size of 0, non-finite entries, α or β < 0, or
     /// dense storage over 2 GiB.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, clippy::too_many_lines)]
     pub fn new(
         alpha: f64,
         beta: f64,
