@@ -1,11 +1,8 @@
 //! Data hyper-cleaning: derivatives against finite differences, and solvers against training on
 //! the noisy labels.
 
-use lisse_bilevel::problem::{HyperCleaning, HyperCleaningSpec, LowerLevel};
-use lisse_core::{
-    PartialGradients, PartialHvps, RngStreams, StochasticPartialGradients, StochasticPartialHvps,
-    TwoBlock,
-};
+use lisse_bilevel::problem::{HyperCleaning, HyperCleaningSpec};
+use lisse_core::{PartialGradients, PartialHvps, RngStreams, TwoBlock};
 use nalgebra::DVector;
 
 fn small() -> HyperCleaning {
@@ -66,47 +63,6 @@ fn lower_derivatives_match_finite_differences() {
     let mut gy = DVector::zeros(d);
     g.grad_y_into(&lambda, &ws, &mut gy).unwrap();
     assert!(gy.norm() < 1e-8, "{}", gy.norm());
-}
-
-#[test]
-fn fused_lower_directions_equal_the_single_oracles() {
-    let hc = small();
-    let p = hc.problem().unwrap();
-    let g = p.lower();
-    let (n, d) = (g.dim_x(), g.dim_y());
-    let lambda = DVector::from_fn(n, |i, _| ((i as f64) * 0.37).sin());
-    let w = DVector::from_fn(d, |i, _| 0.1 * ((i as f64) * 0.11).cos());
-    let v = DVector::from_fn(d, |i, _| ((i as f64) * 0.23).sin());
-    // Repeated indices must add up.
-    let batch = vec![0usize, 5, 5, 17, 199, 42];
-    let (mut g1, mut h1, mut c1) = (DVector::zeros(d), DVector::zeros(d), DVector::zeros(n));
-    g.grad_y_at_into(&lambda, &w, &batch, &mut g1).unwrap();
-    g.hvp_yy_at_into(&lambda, &w, &v, &batch, &mut h1).unwrap();
-    g.hvp_xy_at_into(&lambda, &w, &v, &batch, &mut c1).unwrap();
-    let (mut g2, mut h2, mut c2) = (
-        DVector::from_element(d, 3.0),
-        DVector::from_element(d, 3.0),
-        DVector::from_element(n, 3.0),
-    );
-    g.directions_at_into(&lambda, &w, &v, &batch, &mut g2, &mut h2, &mut c2)
-        .unwrap();
-    for (name, a, b) in [("grad_y", &g1, &g2), ("hvp", &h1, &h2), ("cross", &c1, &c2)] {
-        assert!(
-            (a - b).norm() <= 1e-12 * a.norm().max(1.0),
-            "{name}: {}",
-            (a - b).norm()
-        );
-    }
-    // Bad input: typed errors.
-    assert!(
-        g.directions_at_into(&lambda, &w, &v, &vec![n], &mut g2, &mut h2, &mut c2)
-            .is_err()
-    );
-    let mut short = DVector::zeros(d - 1);
-    assert!(
-        g.directions_at_into(&lambda, &w, &v, &batch, &mut short, &mut h2, &mut c2)
-            .is_err()
-    );
 }
 
 #[test]

@@ -85,10 +85,6 @@ pub struct CleaningLower {
     weights: RefCell<Vec<f64>>,
     /// Per-sample losses or directional derivatives of the evaluated samples.
     per_sample: RefCell<DVector<f64>>,
-    /// The (noisy) training set the loss reads, for the fused SOBA pass.
-    train: Arc<Dataset>,
-    /// Scratch of the fused pass: logits Wᵀxᵢ and Vᵀxᵢ (2K entries).
-    scratch: RefCell<Vec<f64>>,
 }
 
 /// The upper level f(λ, W) = validation cross-entropy (independent of λ). A sample is a
@@ -543,8 +539,6 @@ impl HyperCleaning {
             batch_size: spec.batch_size,
             weights: RefCell::new(Vec::with_capacity(n)),
             per_sample: RefCell::new(DVector::zeros(spec.batch_size)),
-            train: Arc::clone(&train),
-            scratch: RefCell::new(vec![0.0; 2 * n_classes]),
         };
         let upper = CleaningUpper {
             loss: MultinomialLogistic::new(validation)?,
@@ -711,94 +705,6 @@ impl HyperCleaning {
 
 impl super::UpperLevel for CleaningUpper {}
 
-/// SOBA's three lower quantities in one pass over the batch: for each drawn sample i the
-/// logits zᵢ = Wᵀxᵢ, the softmax pᵢ and sᵢ = Vᵀxᵢ are formed once, and give
-/// ∇CEᵢ = xᵢ(pᵢ − e_{yᵢ})ᵀ, ∇²CEᵢ·V = xᵢ(Jᵢsᵢ)ᵀ with Jᵢ = diag(pᵢ) − pᵢpᵢᵀ, and
-/// ∇CEᵢᵀV = pᵢ·sᵢ − s_{i,yᵢ} (the three single oracles read xᵢ and W three times).
-impl super::LowerLevel for CleaningLower {
-    fn directions_at_into(
-        &self,
-        x: &DVector<f64>,
-        y: &DVector<f64>,
-        v: &DVector<f64>,
-        sample: &Vec<usize>,
-        grad_y: &mut DVector<f64>,
-        hvp: &mut DVector<f64>,
-        cross: &mut DVector<f64>,
-    ) -> Result<()> {
-        self.check(x, y)?;
-        lisse_core::check_batch(sample, self.loss.n_terms())?;
-        let dim = self.loss.dim();
-        check_dim("v", dim, v.len())?;
-        check_dim("output buffer (∇ᵧ)", dim, grad_y.len())?;
-        check_dim("output buffer (HVP)", dim, hvp.len())?;
-        check_dim("output buffer (cross)", self.loss.n_terms(), cross.len())?;
-        let features = self.train.features();
-        let d = features.nrows();
-        let k = self.loss.n_classes();
-        let Some(labels) = self.train.labels() else {
-            return Err(Error::invalid(
-                "training targets",
-                "not classes",
-                "class labels",
-            ));
-        };
-        let mut scratch = self.scratch.borrow_mut();
-        scratch.resize(2 * k, 0.0);
-        let (logits, dirs) = scratch.split_at_mut(k);
-        let (w_mat, v_mat) = (y.as_slice(), v.as_slice());
-        grad_y.fill(0.0);
-        hvp.fill(0.0);
-        cross.fill(0.0);
-        let scale = 1.0 / sample.len() as f64;
-        for &i in sample {
-            let xi = features.column(i);
-            let xi = xi.as_slice();
-            for ((z, s), (wc, vc)) in logits
-                .iter_mut()
-                .zip(dirs.iter_mut())
-                .zip(w_mat.chunks_exact(d).zip(v_mat.chunks_exact(d)))
-            {
-                let (mut zw, mut zv) = (0.0, 0.0);
-                for ((&a, &wv), &vv) in xi.iter().zip(wc).zip(vc) {
-                    zw += a * wv;
-                    zv += a * vv;
-                }
-                *z = zw;
-                *s = zv;
-            }
-            let m = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let mut total = 0.0;
-            for z in logits.iter_mut() {
-                *z = (*z - m).exp();
-                total += *z;
-            }
-            let inv = 1.0 / total;
-            let mut ps = 0.0;
-            for (z, &s) in logits.iter_mut().zip(dirs.iter()) {
-                *z *= inv;
-                ps += *z * s;
-            }
-            let label = labels[i];
-            cross[i] += scale * sigmoid_derivative(x[i]) * (ps - dirs[label]);
-            let ws = scale * sigmoid(x[i]);
-            for (c, ((gc, hc), (&p, &s))) in grad_y
-                .as_mut_slice()
-                .chunks_exact_mut(d)
-                .zip(hvp.as_mut_slice().chunks_exact_mut(d))
-                .zip(logits.iter().zip(dirs.iter()))
-                .enumerate()
-            {
-                let residual = if c == label { p - 1.0 } else { p };
-                let (ag, ah) = (ws * residual, ws * p * (s - ps));
-                for ((g, h), &a) in gc.iter_mut().zip(hc.iter_mut()).zip(xi) {
-                    *g += ag * a;
-                    *h += ah * a;
-                }
-            }
-        }
-        grad_y.axpy(self.l2, y, 1.0);
-        hvp.axpy(self.l2, v, 1.0);
-        Ok(())
-    }
-}
+/// The single oracles (lisse-oracles' weighted minibatch kernels, blocked over the batch) are
+/// faster here than a per-sample fused pass, so the default is kept.
+impl super::LowerLevel for CleaningLower {}
