@@ -4,7 +4,8 @@ use lisse_bilevel::hypergradient::{
     ConjugateGradient, DenseExact, HypergradientEstimator, RandomizedNeumann, TruncatedNeumann,
 };
 use lisse_bilevel::problem::{
-    BilevelProblem, ClosedForm, QuadraticBilevel, QuadraticLevel, QuadraticSpec, Storage,
+    BilevelProblem, ClosedForm, LowerLevel, QuadraticBilevel, QuadraticLevel, QuadraticSpec,
+    Storage, UpperLevel,
 };
 use lisse_core::{
     OracleExt, PartialGradients, PartialHvps, RngStreams, Sampler, StochasticPartialGradients,
@@ -224,6 +225,46 @@ proptest! {
     }
 
     #[test]
+    fn fused_oracles_equal_the_single_oracles(s in seed(), dx in 1usize..6, dy in 1usize..6) {
+        for storage in [Storage::Dense, Storage::Factored] {
+            let q = instance(s, dx, dy, storage);
+            let x = point(s, dx);
+            let y = point(s ^ 3, dy);
+            let v = point(s ^ 5, dy);
+            let batch = vec![0usize, 3, 3, 17, 31];
+            for level in [q.lower(), q.upper()] {
+                let (mut g1, mut h1, mut c1) = (DVector::zeros(dy), DVector::zeros(dy), DVector::zeros(dx));
+                let (mut g2, mut h2, mut c2) = (DVector::zeros(dy), DVector::zeros(dy), DVector::zeros(dx));
+                level.grad_y_at_into(&x, &y, &batch, &mut g1).unwrap();
+                level.hvp_yy_at_into(&x, &y, &v, &batch, &mut h1).unwrap();
+                level.hvp_xy_at_into(&x, &y, &v, &batch, &mut c1).unwrap();
+                // Buffers start dirty: the fused pass must overwrite them.
+                g2.fill(7.0);
+                h2.fill(7.0);
+                c2.fill(7.0);
+                LowerLevel::directions_at_into(level, &x, &y, &v, &batch, &mut g2, &mut h2, &mut c2).unwrap();
+                prop_assert!((&g1 - &g2).norm() <= 1e-12 * g1.norm().max(1.0), "{storage:?} grad_y");
+                prop_assert!((&h1 - &h2).norm() <= 1e-12 * h1.norm().max(1.0), "{storage:?} hvp");
+                prop_assert!((&c1 - &c2).norm() <= 1e-12 * c1.norm().max(1.0), "{storage:?} cross");
+                let mut gx1 = DVector::zeros(dx);
+                let mut gx2 = DVector::from_element(dx, 7.0);
+                level.grad_x_at_into(&x, &y, &batch, &mut gx1).unwrap();
+                g2.fill(7.0);
+                UpperLevel::grads_at_into(level, &x, &y, &batch, &mut gx2, &mut g2).unwrap();
+                prop_assert!((&gx1 - &gx2).norm() <= 1e-12 * gx1.norm().max(1.0), "{storage:?} grad_x");
+                prop_assert!((&g1 - &g2).norm() <= 1e-12 * g1.norm().max(1.0), "{storage:?} grad_y (upper)");
+            }
+            // Bad input: typed errors, not panics.
+            let mut short = DVector::zeros(dy + 1);
+            let (mut h, mut c) = (DVector::zeros(dy), DVector::zeros(dx));
+            prop_assert!(LowerLevel::directions_at_into(q.lower(), &x, &y, &v, &batch, &mut short, &mut h, &mut c).is_err());
+            prop_assert!(LowerLevel::directions_at_into(q.lower(), &x, &y, &v, &vec![32], &mut h.clone(), &mut h, &mut c).is_err());
+            let mut gx = DVector::zeros(dx);
+            prop_assert!(UpperLevel::grads_at_into(q.upper(), &x, &y, &vec![99], &mut gx, &mut h).is_err());
+        }
+    }
+
+    #[test]
     fn quadratic_oracles_match_finite_differences_and_means(s in seed(), dx in 1usize..5, dy in 1usize..5) {
         let quad = instance(s, dx, dy, Storage::Factored);
         let x = point(s, dx);
@@ -405,4 +446,38 @@ fn bad_input_gives_typed_errors() {
             )
             .is_err()
     );
+}
+
+#[test]
+fn dense_fused_oracles_are_bit_identical_across_thread_counts() {
+    let spec = QuadraticSpec {
+        dim_x: 7,
+        dim_y: 9,
+        n_lower: 64,
+        n_upper: 64,
+        batch_size: 50,
+        storage: Storage::Dense,
+        ..QuadraticSpec::default()
+    };
+    let q = QuadraticBilevel::random(&spec, &mut RngStreams::new(4).stream(0)).unwrap();
+    let (x, y, v) = (point(1, 7), point(2, 9), point(3, 9));
+    let batch: Vec<usize> = (0..50).map(|i| (i * 37) % 64).collect();
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let (mut g, mut h, mut c) = (DVector::zeros(9), DVector::zeros(9), DVector::zeros(7));
+            LowerLevel::directions_at_into(q.lower(), &x, &y, &v, &batch, &mut g, &mut h, &mut c)
+                .unwrap();
+            let (mut gx, mut gy) = (DVector::zeros(7), DVector::zeros(9));
+            UpperLevel::grads_at_into(q.upper(), &x, &y, &batch, &mut gx, &mut gy).unwrap();
+            [g, h, c, gx, gy]
+        })
+    };
+    let one = run(1);
+    for threads in [2, 3, 5] {
+        assert_eq!(one, run(threads), "{threads} threads");
+    }
 }

@@ -702,3 +702,9 @@ impl HyperCleaning {
         Ok(data / g.dim_x() as f64 + 0.5 * g.l2 * w.norm_squared())
     }
 }
+
+impl super::UpperLevel for CleaningUpper {}
+
+/// The single oracles (lisse-oracles' weighted minibatch kernels, blocked over the batch) are
+/// faster here than a per-sample fused pass, so the default is kept.
+impl super::LowerLevel for CleaningLower {}

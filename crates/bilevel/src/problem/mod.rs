@@ -25,7 +25,7 @@ mod sine;
 use std::cell::RefCell;
 
 use lisse_core::{
-    Counted, Error, OracleCounts, PartialGradients, PartialHvps, Result, Sampler,
+    Counted, Error, OracleCounts, OracleKind, PartialGradients, PartialHvps, Result, Sampler,
     StochasticPartialGradients, StochasticPartialHvps, TwoBlock, check_dim, check_finite,
 };
 use nalgebra::{DMatrix, DVector};
@@ -38,21 +38,60 @@ pub use sine::{SineBilevel, SineLower, SineUpper};
 
 /// The oracles an upper level f must offer: partial gradients ∇ₓf, ∇ᵧf, exact and stochastic.
 ///
-/// A name for a set of lisse-core traits (implemented for every type that has them), not a new
-/// vocabulary.
-pub trait UpperLevel: PartialGradients + StochasticPartialGradients {}
-impl<T: PartialGradients + StochasticPartialGradients> UpperLevel for T {}
+/// A name for a set of lisse-core traits plus one fused entry point,
+/// [`grads_at_into`](Self::grads_at_into), whose default makes the two oracle calls; a level
+/// whose ∇ₓF and ∇ᵧF read the same per-sample data overrides it with one pass. A type with the
+/// lisse-core traits opts in with `impl UpperLevel for MyLevel {}`.
+pub trait UpperLevel: PartialGradients + StochasticPartialGradients {
+    /// ∇ₓF(x, y; ξ) into `gx` and ∇ᵧF(x, y; ξ) into `gy` at one sample ξ: the same values as
+    /// [`grad_x_at_into`](StochasticPartialGradients::grad_x_at_into) and
+    /// [`grad_y_at_into`](StochasticPartialGradients::grad_y_at_into) (up to rounding).
+    ///
+    /// # Errors
+    /// Those of the two oracles.
+    fn grads_at_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        sample: &Self::Sample,
+        gx: &mut DVector<f64>,
+        gy: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.grad_x_at_into(x, y, sample, gx)?;
+        self.grad_y_at_into(x, y, sample, gy)
+    }
+}
 
 /// The oracles a lower level g must offer: ∇ᵧg, ∇²ᵧᵧg·v and ∇²ₓᵧg·v, exact and stochastic.
 ///
-/// A name for a set of lisse-core traits (implemented for every type that has them).
+/// A name for a set of lisse-core traits plus one fused entry point,
+/// [`directions_at_into`](Self::directions_at_into) (SOBA's three lower quantities at one
+/// sample), whose default makes the three oracle calls; a level overrides it with one pass over
+/// the sample's data. A type with the lisse-core traits opts in with
+/// `impl LowerLevel for MyLevel {}`.
 pub trait LowerLevel:
     PartialGradients + PartialHvps + StochasticPartialGradients + StochasticPartialHvps
 {
-}
-impl<T: PartialGradients + PartialHvps + StochasticPartialGradients + StochasticPartialHvps>
-    LowerLevel for T
-{
+    /// ∇ᵧG(x, y; ζ) into `grad_y`, ∇²ᵧᵧG(x, y; ζ)·v into `hvp` and ∇²ₓᵧG(x, y; ζ)·v into
+    /// `cross` at one sample ζ: the values of the three single oracles (up to rounding).
+    ///
+    /// # Errors
+    /// Those of the three oracles.
+    #[allow(clippy::too_many_arguments)]
+    fn directions_at_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        sample: &Self::Sample,
+        grad_y: &mut DVector<f64>,
+        hvp: &mut DVector<f64>,
+        cross: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.grad_y_at_into(x, y, sample, grad_y)?;
+        self.hvp_yy_at_into(x, y, v, sample, hvp)?;
+        self.hvp_xy_at_into(x, y, v, sample, cross)
+    }
 }
 
 /// Problems with a closed-form lower solution and hypergradient (for tests and metrics).
@@ -293,8 +332,12 @@ impl<F: UpperLevel, G: LowerLevel> BilevelProblem<F, G> {
     ) -> Result<()> {
         let mut s = self.upper_sample.borrow_mut();
         self.upper.draw_into(rng, &mut s)?;
-        self.upper.grad_x_at_into(x, y, &s, gx)?;
-        self.upper.grad_y_at_into(x, y, &s, gy)?;
+        // One fused pass, tallied as the two calls it stands for.
+        let points = self.upper.points_read(&s) as u64;
+        let counter = self.upper.counter();
+        counter.add_evaluations(OracleKind::GradX, 1, points);
+        counter.add_evaluations(OracleKind::GradY, 1, points);
+        self.upper.inner().grads_at_into(x, y, &s, gx, gy)?;
         check_finite("∇ₓf (upper-level oracle output)", gx.as_slice())?;
         check_finite("∇ᵧf (upper-level oracle output)", gy.as_slice())
     }
@@ -404,9 +447,15 @@ impl<F: UpperLevel, G: LowerLevel> BilevelProblem<F, G> {
     ) -> Result<()> {
         let mut s = self.lower_sample.borrow_mut();
         self.lower.draw_into(rng, &mut s)?;
-        self.lower.grad_y_at_into(x, y, &s, grad_y)?;
-        self.lower.hvp_yy_at_into(x, y, z, &s, hvp)?;
-        self.lower.hvp_xy_at_into(x, y, z, &s, cross)?;
+        // One fused pass, tallied as the three calls it stands for.
+        let points = self.lower.points_read(&s) as u64;
+        let counter = self.lower.counter();
+        counter.add_evaluations(OracleKind::GradY, 1, points);
+        counter.add_evaluations(OracleKind::Hvp, 1, points);
+        counter.add_evaluations(OracleKind::CrossHvp, 1, points);
+        self.lower
+            .inner()
+            .directions_at_into(x, y, z, &s, grad_y, hvp, cross)?;
         check_finite("∇ᵧg (lower-level oracle output)", grad_y.as_slice())?;
         check_finite("∇²ᵧᵧg·v (lower-level oracle output)", hvp.as_slice())?;
         check_finite("∇²ₓᵧg·v (lower-level oracle output)", cross.as_slice())

@@ -6,12 +6,15 @@ use lisse_core::{
     StochasticPartialHvps, TwoBlock, TwoBlockFiniteSum, TwoBlockFiniteSumHvp, check_batch,
     check_dim,
 };
+use std::sync::Mutex;
+
 use nalgebra::{Cholesky, DMatrix, DVector, Dyn};
 use rand::{Rng, RngExt};
 use rand_distr::StandardNormal;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{BilevelProblem, ClosedForm, LowerConstants};
+use super::{BilevelProblem, ClosedForm, LowerConstants, LowerLevel, UpperLevel};
 
 /// How the per-sample matrices of a [`QuadraticLevel`] are stored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +47,8 @@ pub struct QuadraticLevel {
     a: DMatrix<f64>,
     b: DMatrix<f64>,
     dense: Option<DenseTerms>,
+    /// Per-block partial sums of the parallel dense passes (reused across calls).
+    partials: Partials,
     // Means.
     a_mean: DMatrix<f64>,
     c_mean: DMatrix<f64>,
@@ -60,6 +65,21 @@ struct DenseTerms {
     b: Vec<DMatrix<f64>>,
 }
 
+/// Reusable buffer of per-block partial sums; a clone starts empty.
+#[derive(Debug, Default)]
+struct Partials(Mutex<Vec<f64>>);
+
+impl Clone for Partials {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+/// Samples per block of the parallel dense passes. The blocks (and so every rounding) are
+/// fixed whatever the thread count, and the blocks' partial sums are added in block order, so
+/// results are bit-identical on any number of threads.
+const DENSE_BLOCK: usize = 16;
+
 /// Largest number of f64 entries the dense storage may hold (2 GiB).
 const MAX_DENSE_ENTRIES: usize = 1 << 28;
 
@@ -70,7 +90,7 @@ impl QuadraticLevel {
     /// # Errors
     /// Inconsistent shapes, no samples, a batch size of 0, non-finite entries, α or β < 0, or
     /// dense storage over 2 GiB.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, clippy::too_many_lines)]
     pub fn new(
         alpha: f64,
         beta: f64,
@@ -176,6 +196,7 @@ impl QuadraticLevel {
             a,
             b,
             dense,
+            partials: Partials::default(),
             a_mean,
             c_mean,
             b_mean,
@@ -547,6 +568,220 @@ impl StochasticPartialHvps for QuadraticLevel {
         out: &mut DVector<f64>,
     ) -> Result<()> {
         self.batch_hvp_xy_into(x, y, v, sample, out)
+    }
+}
+
+// ---- one-pass kernels over a column-major matrix M (`rows` × len(coef)) ----
+
+/// out += w · M·coef, one pass over the columns of M.
+fn cols_axpy(m: &[f64], rows: usize, w: f64, coef: &[f64], out: &mut [f64]) {
+    for (col, &c) in m.chunks_exact(rows).zip(coef) {
+        let s = w * c;
+        for (o, &e) in out.iter_mut().zip(col) {
+            *o += s * e;
+        }
+    }
+}
+
+/// out₁ += w · M·coef₁ and out₂ += w · M·coef₂ in **one** pass over M (each column is read
+/// once for both products).
+fn cols_axpy2(
+    m: &[f64],
+    rows: usize,
+    w: f64,
+    (coef1, out1): (&[f64], &mut [f64]),
+    (coef2, out2): (&[f64], &mut [f64]),
+) {
+    for ((col, &c1), &c2) in m.chunks_exact(rows).zip(coef1).zip(coef2) {
+        let (s1, s2) = (w * c1, w * c2);
+        for ((o1, o2), &e) in out1.iter_mut().zip(out2.iter_mut()).zip(col) {
+            *o1 += s1 * e;
+            *o2 += s2 * e;
+        }
+    }
+}
+
+/// dot_out += w · Mᵀ·dot_with and axpy_out += w · M·coef in **one** pass over M.
+fn cols_dot_axpy(
+    m: &[f64],
+    rows: usize,
+    w: f64,
+    (dot_with, dot_out): (&[f64], &mut [f64]),
+    (coef, axpy_out): (&[f64], &mut [f64]),
+) {
+    for ((col, d), &c) in m.chunks_exact(rows).zip(dot_out.iter_mut()).zip(coef) {
+        let s = w * c;
+        let mut acc = 0.0;
+        for ((o, &e), &xv) in axpy_out.iter_mut().zip(col).zip(dot_with) {
+            acc += e * xv;
+            *o += s * e;
+        }
+        *d += w * acc;
+    }
+}
+
+impl QuadraticLevel {
+    /// Runs `block` on fixed blocks of [`DENSE_BLOCK`] samples in parallel, each into its own
+    /// zeroed `stride`-long slice of partial sums, then adds the slices in block order into
+    /// `outs` (zeroed first; their lengths sum to `stride`).
+    fn blocked_sum<K>(&self, batch: &[usize], stride: usize, outs: &mut [&mut [f64]], block: K)
+    where
+        K: Fn(&[usize], &mut [f64]) + Sync,
+    {
+        let mut guard = self
+            .partials
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n_blocks = batch.len().div_ceil(DENSE_BLOCK);
+        guard.clear();
+        guard.resize(n_blocks * stride, 0.0);
+        guard
+            .par_chunks_mut(stride)
+            .zip(batch.par_chunks(DENSE_BLOCK))
+            .for_each(|(part, samples)| block(samples, part));
+        for out in outs.iter_mut() {
+            out.fill(0.0);
+        }
+        for part in guard.chunks_exact(stride) {
+            let mut rest = part;
+            for out in outs.iter_mut() {
+                let (head, tail) = rest.split_at(out.len());
+                for (o, &p) in out.iter_mut().zip(head) {
+                    *o += p;
+                }
+                rest = tail;
+            }
+        }
+    }
+
+    /// SOBA's lower directions on dense storage: one pass over Aᵢ gives Aᵢy and Aᵢv, one pass
+    /// over Cᵢ gives Cᵢᵀx and Cᵢv.
+    #[allow(clippy::too_many_arguments)]
+    fn dense_directions(
+        &self,
+        d: &DenseTerms,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        batch: &[usize],
+        grad_y: &mut DVector<f64>,
+        hvp: &mut DVector<f64>,
+        cross: &mut DVector<f64>,
+    ) {
+        let (dx, dy) = (self.dim_x(), self.dim_y());
+        let w = 1.0 / batch.len() as f64;
+        let (xs, ys, vs) = (x.as_slice(), y.as_slice(), v.as_slice());
+        let a_vecs = &self.a;
+        let block = |samples: &[usize], part: &mut [f64]| {
+            let (g, rest) = part.split_at_mut(dy);
+            let (h, c) = rest.split_at_mut(dy);
+            for &i in samples {
+                cols_axpy2(d.a[i].as_slice(), dy, w, (ys, &mut *g), (vs, &mut *h));
+                cols_dot_axpy(d.c[i].as_slice(), dx, w, (xs, &mut *g), (vs, &mut *c));
+                for (o, &e) in g.iter_mut().zip(a_vecs.column(i).iter()) {
+                    *o += w * e;
+                }
+            }
+        };
+        self.blocked_sum(
+            batch,
+            2 * dy + dx,
+            &mut [
+                grad_y.as_mut_slice(),
+                hvp.as_mut_slice(),
+                cross.as_mut_slice(),
+            ],
+            block,
+        );
+    }
+
+    /// ∇ₓF and ∇ᵧF on dense storage: one pass over each of Bᵢ, Cᵢ (giving Cᵢy and Cᵢᵀx), Aᵢ.
+    fn dense_grads(
+        &self,
+        d: &DenseTerms,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        batch: &[usize],
+        gx: &mut DVector<f64>,
+        gy: &mut DVector<f64>,
+    ) {
+        let (dx, dy) = (self.dim_x(), self.dim_y());
+        let w = 1.0 / batch.len() as f64;
+        let (xs, ys) = (x.as_slice(), y.as_slice());
+        let (a_vecs, b_vecs) = (&self.a, &self.b);
+        let block = |samples: &[usize], part: &mut [f64]| {
+            let (px, py) = part.split_at_mut(dx);
+            for &i in samples {
+                cols_axpy(d.b[i].as_slice(), dx, w, xs, px);
+                cols_dot_axpy(d.c[i].as_slice(), dx, w, (xs, &mut *py), (ys, &mut *px));
+                cols_axpy(d.a[i].as_slice(), dy, w, ys, py);
+                for (o, &e) in px.iter_mut().zip(b_vecs.column(i).iter()) {
+                    *o += w * e;
+                }
+                for (o, &e) in py.iter_mut().zip(a_vecs.column(i).iter()) {
+                    *o += w * e;
+                }
+            }
+        };
+        self.blocked_sum(
+            batch,
+            dx + dy,
+            &mut [gx.as_mut_slice(), gy.as_mut_slice()],
+            block,
+        );
+    }
+}
+
+/// Dense storage: ∇ₓF and ∇ᵧF in one pass over the batch's matrices (Cᵢ read once for both).
+impl UpperLevel for QuadraticLevel {
+    fn grads_at_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        sample: &Vec<usize>,
+        gx: &mut DVector<f64>,
+        gy: &mut DVector<f64>,
+    ) -> Result<()> {
+        let Some(d) = &self.dense else {
+            self.batch_grad_x_into(x, y, sample, gx)?;
+            return self.batch_grad_y_into(x, y, sample, gy);
+        };
+        self.check_xy(x, y)?;
+        check_batch(sample, self.n())?;
+        check_dim("output buffer (∇ₓ)", self.dim_x(), gx.len())?;
+        check_dim("output buffer (∇ᵧ)", self.dim_y(), gy.len())?;
+        self.dense_grads(d, x, y, sample, gx, gy);
+        Ok(())
+    }
+}
+
+/// Dense storage: ∇ᵧG, ∇²ᵧᵧG·v and ∇²ₓᵧG·v in one pass over the batch's Aᵢ and Cᵢ (each read
+/// once instead of twice).
+impl LowerLevel for QuadraticLevel {
+    fn directions_at_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        v: &DVector<f64>,
+        sample: &Vec<usize>,
+        grad_y: &mut DVector<f64>,
+        hvp: &mut DVector<f64>,
+        cross: &mut DVector<f64>,
+    ) -> Result<()> {
+        let Some(d) = &self.dense else {
+            self.batch_grad_y_into(x, y, sample, grad_y)?;
+            self.batch_hvp_yy_into(x, y, v, sample, hvp)?;
+            return self.batch_hvp_xy_into(x, y, v, sample, cross);
+        };
+        self.check_xy(x, y)?;
+        check_batch(sample, self.n())?;
+        check_dim("v", self.dim_y(), v.len())?;
+        check_dim("output buffer (∇ᵧ)", self.dim_y(), grad_y.len())?;
+        check_dim("output buffer (HVP)", self.dim_y(), hvp.len())?;
+        check_dim("output buffer (cross)", self.dim_x(), cross.len())?;
+        self.dense_directions(d, x, y, v, sample, grad_y, hvp, cross);
+        Ok(())
     }
 }
 

@@ -288,3 +288,6 @@ impl ClosedForm for SineBilevel {
         Ok(DVector::from_element(1, x[0].cos() * x[0].sin().cos()))
     }
 }
+
+impl super::UpperLevel for SineUpper {}
+impl super::LowerLevel for SineLower {}
