@@ -193,12 +193,23 @@ where
 {
     let d = x.len();
     let k = classifier.num_classes();
-    let nb = n.div_ceil(batch as u64);
+    let nb = usize::try_from(n.div_ceil(batch as u64)).map_err(|_| {
+        CoreError::invalid(
+            "n",
+            n,
+            "at most usize::MAX batches of samples on this platform",
+        )
+    })?;
+    // One contiguous run of batches per thread, so each thread allocates its two buffers once
+    // per call (not once per rayon split); results still depend only on the batch index.
+    let per_thread = nb.div_ceil(rayon::current_num_threads().max(1));
     (0..nb)
         .into_par_iter()
+        .with_min_len(per_thread.max(1))
         .map_init(
             || (vec![0.0; batch * d], vec![0.0; batch * k]),
             |(inputs, scores), b| {
+                let b = b as u64;
                 let rows = (n - b * batch as u64).min(batch as u64) as usize;
                 let mut rng = batch_rng(streams, b);
                 noise.perturb_into(x, &mut rng, &mut inputs[..rows * d]);
