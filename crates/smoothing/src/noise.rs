@@ -9,9 +9,27 @@
 //! samples is what Clopper–Pearson's guarantee needs), and because a batch's noise depends only
 //! on its indices, results are bit-identical for any number of threads: batches run in parallel
 //! with rayon and their statistics are reduced in batch order.
+//!
+//! # The generator inside a batch
+//! A batch does not draw its normals from the ChaCha8 stream itself: [`batch_rng`] reads 256
+//! bits from `stream(b)` and seeds a xoshiro256++ generator ([`BatchRng`], Blackman & Vigna,
+//! "Scrambled linear pseudorandom number generators", ACM TOMS 47(4), 2021), which then feeds
+//! `rand_distr`'s ziggurat [`StandardNormal`]. ChaCha8 costs ~13 ns per `u64` here, xoshiro256++
+//! about 1 ns, and noise generation was ~80% of CERTIFY's time; with the switch CERTIFY is
+//! several times faster (figures in `docs/performance.md`).
+//!
+//! The guarantee is unchanged in kind: the seeds of different inputs, phases and batches are
+//! independent 256-bit outputs of distinct, non-overlapping ChaCha8 streams, and a batch
+//! draws at most `batch × d ≤ 2²⁷` numbers from a generator of period 2²⁵⁶ − 1, so two batches
+//! overlap only if their uniformly random starting points land within 2²⁷ steps of each other
+//! on the cycle — probability below 2²⁸/2²⁵⁶ per pair. Results still depend only on
+//! (seed, input, phase, batch), hence are bit-identical for any thread count. xoshiro256++ is a
+//! fixed, portable algorithm (not `SmallRng`, whose algorithm may change between rand releases),
+//! so the same seed gives the same certificates on every platform.
 
 use lisse_core::{Error as CoreError, RngStreams};
-use rand::Rng;
+use rand::rngs::Xoshiro256PlusPlus;
+use rand::{Rng, SeedableRng};
 use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
@@ -44,6 +62,25 @@ impl Phase {
             Phase::Stage(s) => 16 + u64::from(s),
         }
     }
+}
+
+/// The generator that draws one batch's noise: xoshiro256++, seeded from the batch's ChaCha8
+/// stream by [`batch_rng`] (see the module docs for why this keeps batches independent).
+pub type BatchRng = Xoshiro256PlusPlus;
+
+/// The noise generator of batch `b` of a phase: a [`BatchRng`] seeded with 256 bits of
+/// `streams.stream(b)`.
+///
+/// ```
+/// use lisse_smoothing::noise::batch_rng;
+/// use rand::RngExt;
+/// let streams = lisse_core::RngStreams::new(7);
+/// let (a, b): (u64, u64) = (batch_rng(&streams, 0).random(), batch_rng(&streams, 1).random());
+/// assert_eq!(a, batch_rng(&streams, 0).random::<u64>()); // reproducible
+/// assert_ne!(a, b); // each batch its own seed
+/// ```
+pub fn batch_rng(streams: &RngStreams, b: u64) -> BatchRng {
+    BatchRng::from_rng(&mut streams.stream(b))
 }
 
 /// The stream family of input `i` of a run seeded with `seed`.
@@ -137,7 +174,7 @@ pub(crate) fn check_sampling<C: BaseClassifier + ?Sized>(
     Ok(())
 }
 
-/// Draws `n` noisy copies of `x` in batches of `batch` (batch b from `streams.stream(b)`),
+/// Draws `n` noisy copies of `x` in batches of `batch` (batch b from [`batch_rng`]`(streams, b)`),
 /// evaluates the classifier, and maps each batch's scores (`rows × K`, row-major) with
 /// `per_batch`. Batches run in parallel; the results come back in batch order.
 pub(crate) fn sample_batches<C, T, F>(
@@ -156,14 +193,25 @@ where
 {
     let d = x.len();
     let k = classifier.num_classes();
-    let nb = n.div_ceil(batch as u64);
+    let nb = usize::try_from(n.div_ceil(batch as u64)).map_err(|_| {
+        CoreError::invalid(
+            "n",
+            n,
+            "at most usize::MAX batches of samples on this platform",
+        )
+    })?;
+    // One contiguous run of batches per thread, so each thread allocates its two buffers once
+    // per call (not once per rayon split); results still depend only on the batch index.
+    let per_thread = nb.div_ceil(rayon::current_num_threads().max(1));
     (0..nb)
         .into_par_iter()
+        .with_min_len(per_thread.max(1))
         .map_init(
             || (vec![0.0; batch * d], vec![0.0; batch * k]),
             |(inputs, scores), b| {
+                let b = b as u64;
                 let rows = (n - b * batch as u64).min(batch as u64) as usize;
-                let mut rng = streams.stream(b);
+                let mut rng = batch_rng(streams, b);
                 noise.perturb_into(x, &mut rng, &mut inputs[..rows * d]);
                 classifier.scores_into(&inputs[..rows * d], &mut scores[..rows * k])?;
                 per_batch(&scores[..rows * k], rows)
@@ -172,7 +220,7 @@ where
         .collect()
 }
 
-/// Vote counts per class of `n` noisy copies of `x` (batch b of `streams.stream(b)`).
+/// Vote counts per class of `n` noisy copies of `x` (batch b from [`batch_rng`]`(streams, b)`).
 pub(crate) fn count_votes<C: BaseClassifier + ?Sized>(
     classifier: &C,
     noise: GaussianNoise,
@@ -196,4 +244,55 @@ pub(crate) fn count_votes<C: BaseClassifier + ?Sized>(
         }
     }
     Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batch_noise_has_the_right_moments_and_batches_differ() {
+        let noise = GaussianNoise::new(0.5).unwrap();
+        let x = [1.0, -2.0];
+        let rows = 50_000;
+        let streams = input_streams(9, 3).child(Phase::Estimation.index());
+        let mut a = vec![0.0; rows * 2];
+        let mut b = vec![0.0; rows * 2];
+        noise.perturb_into(&x, &mut batch_rng(&streams, 0), &mut a);
+        noise.perturb_into(&x, &mut batch_rng(&streams, 1), &mut b);
+        // Mean x, variance σ² per coordinate (5 standard errors), and batch 1 ≠ batch 0.
+        for (j, &xj) in x.iter().enumerate() {
+            let col: Vec<f64> = a.iter().skip(j).step_by(2).copied().collect();
+            let mean = col.iter().sum::<f64>() / rows as f64;
+            let var = col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (rows - 1) as f64;
+            assert!(
+                (mean - xj).abs() < 5.0 * 0.5 / (rows as f64).sqrt(),
+                "{mean}"
+            );
+            assert!(
+                (var - 0.25).abs() < 5.0 * 0.25 * (2.0 / rows as f64).sqrt(),
+                "{var}"
+            );
+        }
+        // Coordinates 0 and 1 of a row and rows of different batches are uncorrelated.
+        let corr = |u: &[f64], v: &[f64]| {
+            let n = u.len() as f64;
+            let (mu, mv) = (u.iter().sum::<f64>() / n, v.iter().sum::<f64>() / n);
+            let c: f64 = u.iter().zip(v).map(|(p, q)| (p - mu) * (q - mv)).sum();
+            let su: f64 = u.iter().map(|p| (p - mu).powi(2)).sum();
+            let sv: f64 = v.iter().map(|q| (q - mv).powi(2)).sum();
+            c / (su * sv).sqrt()
+        };
+        let a0: Vec<f64> = a.iter().step_by(2).copied().collect();
+        let a1: Vec<f64> = a.iter().skip(1).step_by(2).copied().collect();
+        let b0: Vec<f64> = b.iter().step_by(2).copied().collect();
+        let bound = 5.0 / (rows as f64).sqrt();
+        assert!(corr(&a0, &a1).abs() < bound);
+        assert!(corr(&a0, &b0).abs() < bound);
+        assert_ne!(a, b);
+        // Reproducible from the indices alone.
+        let mut again = vec![0.0; rows * 2];
+        noise.perturb_into(&x, &mut batch_rng(&streams, 0), &mut again);
+        assert_eq!(a, again);
+    }
 }

@@ -174,7 +174,39 @@ fn results_do_not_depend_on_the_thread_count_and_inputs_get_their_own_noise() {
     };
     let one = run(1);
     let two = run(2);
+    let four = run(4);
     assert_eq!(one, two);
+    assert_eq!(one, four);
+    // One input whose n samples span many batches (each with its own xoshiro256++ seeded from
+    // its ChaCha8 stream): the counts must not depend on which thread drew which batch.
+    let single = |threads| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                let s = input_streams(5, 0);
+                let c = certify(&model, &inputs[4..6], 2.0, &p, &s).unwrap();
+                let q = predict(
+                    &model,
+                    &inputs[4..6],
+                    2.0,
+                    &PredictParams {
+                        n: 1000,
+                        alpha: 0.1,
+                        batch: 7,
+                    },
+                    &s,
+                )
+                .unwrap();
+                (c, q.counts)
+            })
+    };
+    let (c1, q1) = single(1);
+    assert_eq!((c1.clone(), q1.clone()), single(2));
+    assert_eq!((c1.clone(), q1.clone()), single(4));
+    // σ = 2 spreads the votes over the classes, so equal counts are not a coincidence.
+    assert!(q1.iter().filter(|&&v| v > 0).count() >= 2, "{q1:?}");
     assert_ne!(one[0].count_a, one[1].count_a);
     // Selection and estimation use different noise: with a classifier that records the noise,
     // the n₀ votes are not a prefix of the n votes. Here: a fair coin per noisy sample.
