@@ -13,7 +13,7 @@
 //!   SOBA's warm-started linear system, conjugate gradient, dense solve.
 //! - [`solver`]: BO-REP (Hao, Gong & Liu, ICLR 2024) in the paper's form and as its public code
 //!   runs it, and the baselines StocBiO, TTSA, SOBA, MA-SOBA, AmIGO and (normalized) SGD on a
-//!   hypergradient estimate, each a lisse-core [`Solver`](lisse_core::Solver).
+//!   hypergradient estimate, each a lisse-core [`Solver`].
 //!
 //! Sign convention: z ≈ [∇²ᵧᵧg]⁻¹∇ᵧf and ∇Φ ≈ ∇ₓf − ∇²ₓᵧg·z (SOBA's paper writes v = −z).
 //! How each paper is implemented, and where the public code differs, is in `docs/bilevel.md`.
