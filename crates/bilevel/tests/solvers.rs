@@ -402,6 +402,34 @@ fn baselines_reject_out_of_range_parameters_and_mismatched_starts() {
     }
 }
 
+#[test]
+fn baselines_report_non_finite_oracle_output() {
+    // x so large that the lower gradient overflows: a typed error naming the oracle, from the
+    // first step of every baseline.
+    let quad = quadratic(8, 3, 4);
+    let p = || quad.problem().unwrap();
+    let (x, y) = (DVector::from_element(3, 1e308), DVector::zeros(4));
+    let est = LinearSystem::new(StepSize::Constant(0.1)).unwrap();
+    let solvers: Vec<Box<dyn Solver + '_>> = vec![
+        Box::new(StocBio::new(p(), StocBioConfig::new(0.1, 0.1), x.clone(), y.clone()).unwrap()),
+        Box::new(Ttsa::new(p(), TtsaConfig::new(0.1, 0.1), x.clone(), y.clone()).unwrap()),
+        Box::new(Soba::new(p(), SobaConfig::new(0.1, 0.1), x.clone(), y.clone()).unwrap()),
+        Box::new(MaSoba::new(p(), MaSobaConfig::new(0.1, 0.1), x.clone(), y.clone()).unwrap()),
+        Box::new(Amigo::new(p(), AmigoConfig::new(0.1, 0.1), x.clone(), y.clone()).unwrap()),
+        Box::new(
+            HypergradientSgd::new(p(), est, HypergradientSgdConfig::sgd(0.1, 0.1), x, y).unwrap(),
+        ),
+    ];
+    for mut s in solvers {
+        let e = s.step(&mut RngStreams::new(0).stream(0)).unwrap_err();
+        assert!(
+            matches!(&e, Error::NonFinite { what, .. } if what.contains("oracle output")),
+            "{}: {e}",
+            s.name()
+        );
+    }
+}
+
 /// Runs `solver` for `k` iterations and returns lisse-core's count of draws.
 fn counts_after(solver: &mut dyn Solver, k: u64) -> u64 {
     Executor::new(Stopping::new().max_iters(k))
