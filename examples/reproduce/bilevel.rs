@@ -10,6 +10,9 @@
 //!
 //! Runs go in parallel over (method, seed) with an indexed rayon map, each with its own random
 //! stream, so every number except wall time is the same for any `RAYON_NUM_THREADS`.
+//!
+//! Hyper-cleaning step sizes are per method, chosen on validation data by the grid search in
+//! `mod tuning` (see `CLEANING_STEPS`); the quadratic's come from its constants.
 
 use std::path::Path;
 
