@@ -13,7 +13,7 @@ use lisse_benches::smoothing_model;
 use lisse_core::RngStreams;
 use lisse_smoothing::cohen::{CertifyParams, certify};
 use lisse_smoothing::lvm::{LvmParams, certify_lvm};
-use lisse_smoothing::noise::{GaussianNoise, batch_rng};
+use lisse_smoothing::noise::{GaussianNoise, batch_sampler};
 
 const N: u64 = 100_000;
 const BATCH: usize = 10_000;
@@ -47,7 +47,7 @@ fn bench_certify(c: &mut Criterion) {
     let mut buf = vec![0.0; BATCH * d];
     g.throughput(Throughput::Bytes((8 * BATCH * d) as u64));
     g.bench_function("noise_only_batch_1e4_d64", |b| {
-        let mut rng = batch_rng(&streams, 0);
+        let mut rng = batch_sampler(&streams, 0);
         b.iter(|| noise.perturb_into(black_box(x), &mut rng, &mut buf));
     });
     g.finish();

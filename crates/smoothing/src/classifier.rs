@@ -32,6 +32,16 @@ pub trait BaseClassifier: Send + Sync {
     /// Whatever the model reports; adapters report [`Error::ClassCount`] or
     /// [`Error::LabelOutOfRange`] when a closure breaks the declared shape.
     fn scores_into(&self, inputs: &[f64], scores: &mut [f64]) -> Result<()>;
+
+    /// The most rows this classifier wants per call, or `None` (the default) for the whole
+    /// batch. Certification generates each batch's noise and calls the classifier in chunks of
+    /// at most this many rows (never more than the batch size); the noise drawn and every
+    /// result are the same for any chunk size, only speed changes. Models that are cheap per
+    /// row on the CPU gain from a chunk that fits in the L2 cache (a few hundred rows); a model
+    /// with a large fixed cost per call (a GPU network) should keep `None`.
+    fn preferred_rows(&self) -> Option<usize> {
+        None
+    }
 }
 
 impl<C: BaseClassifier + ?Sized> BaseClassifier for &C {
@@ -44,6 +54,18 @@ impl<C: BaseClassifier + ?Sized> BaseClassifier for &C {
     fn scores_into(&self, inputs: &[f64], scores: &mut [f64]) -> Result<()> {
         (**self).scores_into(inputs, scores)
     }
+    fn preferred_rows(&self) -> Option<usize> {
+        (**self).preferred_rows()
+    }
+}
+
+/// Bytes of noisy inputs per call during certification for the CPU models of this module.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// Rows of `d` inputs that fill [`CHUNK_BYTES`] (at least 16): 64 KiB stay in the L2 cache
+/// between the noise generator and the model (measured in `docs/performance.md`).
+fn cache_rows(d: usize) -> usize {
+    (CHUNK_BYTES / (8 * d.max(1))).max(16)
 }
 
 /// The index of the largest score (the first on ties), or an error on a non-finite score.
@@ -127,6 +149,9 @@ where
         }
         Ok(())
     }
+    fn preferred_rows(&self) -> Option<usize> {
+        Some(cache_rows(self.input_dim))
+    }
 }
 
 /// A closure returning a hard label; its scores are one-hot.
@@ -181,6 +206,9 @@ impl<F: Fn(&[f64]) -> usize + Send + Sync> BaseClassifier for LabelsFn<F> {
             out[label] = 1.0;
         }
         Ok(())
+    }
+    fn preferred_rows(&self) -> Option<usize> {
+        Some(cache_rows(self.input_dim))
     }
 }
 
@@ -365,12 +393,16 @@ impl BaseClassifier for Linear {
         let batch = inputs.len() / d;
         lisse_core::check_dim("scores buffer", batch * k, scores.len())?;
         // Row-major batch × d is column-major d × batch: S (K × batch) = W·X + b·1ᵀ.
+        for col in scores.chunks_exact_mut(k) {
+            col.copy_from_slice(self.bias.as_slice());
+        }
         let x = DMatrixView::from_slice(&inputs[..batch * d], d, batch);
         let mut s = DMatrixViewMut::from_slice(scores, k, batch);
-        for mut col in s.column_iter_mut() {
-            col.copy_from(&self.bias);
-        }
         s.gemm(1.0, &self.weights, &x, 1.0);
         Ok(())
+    }
+
+    fn preferred_rows(&self) -> Option<usize> {
+        Some(cache_rows(self.weights.ncols()))
     }
 }

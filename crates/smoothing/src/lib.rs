@@ -86,6 +86,7 @@ pub mod lvm;
 pub mod noise;
 pub mod sequential;
 pub mod stats;
+pub mod ziggurat;
 
 pub use classifier::{BaseClassifier, Linear};
 pub use error::{Error, Result};
