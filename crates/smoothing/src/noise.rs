@@ -132,34 +132,18 @@ impl GaussianNoise {
     /// # Ok::<(), lisse_smoothing::Error>(())
     /// ```
     pub fn perturb_into(&self, x: &[f64], sampler: &mut NormalSampler, out: &mut [f64]) {
-        /// Compiled for the best instruction set of this CPU (exact operations only, so the
-        /// numbers do not depend on it).
-        struct Perturb<'a> {
-            sigma: f64,
-            x: &'a [f64],
-            sampler: &'a mut NormalSampler,
-            out: &'a mut [f64],
-        }
-        impl pulp::WithSimd for Perturb<'_> {
-            type Output = ();
-            // Inlined into pulp's dispatch, which enables the CPU's instruction sets.
-            #[allow(clippy::inline_always)]
+        let sigma = self.sigma;
+        sampler.fill_then(
+            out,
             #[inline(always)]
-            fn with_simd<S: pulp::Simd>(self, _simd: S) {
-                self.sampler.fill_inline(self.out);
-                for row in self.out.chunks_exact_mut(self.x.len().max(1)) {
-                    for (o, &xi) in row.iter_mut().zip(self.x) {
-                        *o = xi + self.sigma * *o;
+            |out| {
+                for row in out.chunks_exact_mut(x.len().max(1)) {
+                    for (o, &xi) in row.iter_mut().zip(x) {
+                        *o = xi + sigma * *o;
                     }
                 }
-            }
-        }
-        pulp::Arch::new().dispatch(Perturb {
-            sigma: self.sigma,
-            x,
-            sampler,
-            out,
-        });
+            },
+        );
     }
 }
 
