@@ -13,7 +13,7 @@
 //! # The generator inside a batch
 //! A batch does not draw its normals from the ChaCha8 stream itself (~13 ns per `u64`):
 //! [`batch_sampler`] reads 5 × 256 bits from `stream(b)` and seeds a
-//! [`NormalSampler`](crate::ziggurat::NormalSampler) — four interleaved xoshiro256++ generators
+//! [`NormalSampler`] — four interleaved xoshiro256++ generators
 //! (Blackman & Vigna, "Scrambled linear pseudorandom number generators", ACM TOMS 47(4), 2021)
 //! and a fallback one, feeding an exact 256-layer ziggurat (Marsaglia & Tsang 2000; see
 //! [`crate::ziggurat`]).
