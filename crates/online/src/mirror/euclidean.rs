@@ -26,6 +26,8 @@ pub struct Euclidean<D> {
     domain: D,
     center: DVector<f64>,
     scratch: DVector<f64>,
+    /// [`FastProjection::is_origin_centered`], computed once.
+    origin_centered: bool,
 }
 
 impl<D: FastProjection> Euclidean<D> {
@@ -37,10 +39,12 @@ impl<D: FastProjection> Euclidean<D> {
         let mut center = start;
         domain.project_in_place(&mut center)?;
         let scratch = center.clone();
+        let origin_centered = domain.is_origin_centered();
         Ok(Self {
             domain,
             center,
             scratch,
+            origin_centered,
         })
     }
 
@@ -65,13 +69,15 @@ impl<D: FastProjection> MirrorMap for Euclidean<D> {
         v: &DVector<f64>,
         out: &mut DVector<f64>,
     ) -> Result<()> {
-        self.domain.project_step(&self.center, eta, v, out)
+        self.domain
+            .project_step(&self.center, eta, v, out, self.origin_centered)
     }
 
     fn advance_center(&mut self, eta: f64, g: &DVector<f64>) -> Result<()> {
         check_dim("gradient", self.center.len(), g.len())?;
         check_finite_fast("gradient", g.as_slice())?;
-        self.domain.project_step_in_place(&mut self.center, eta, g)
+        self.domain
+            .project_step_in_place(&mut self.center, eta, g, self.origin_centered)
     }
 
     fn update_half_step(
@@ -81,9 +87,15 @@ impl<D: FastProjection> MirrorMap for Euclidean<D> {
         hint: &DVector<f64>,
         last: &mut DVector<f64>,
     ) -> Result<f64> {
-        let residual =
-            self.domain
-                .fused_update(&self.center, eta, g, hint, &mut self.scratch, last)?;
+        let residual = self.domain.fused_update(
+            &self.center,
+            eta,
+            g,
+            hint,
+            &mut self.scratch,
+            last,
+            self.origin_centered,
+        )?;
         std::mem::swap(&mut self.center, &mut self.scratch);
         Ok(residual)
     }
