@@ -44,7 +44,8 @@
 //! - [`baseline`]: OGD, AdaGrad-norm, ONS, Hedge, the optimistic FTRL of Sachs et al., and a
 //!   two-layer ensemble for dynamic regret.
 //! - [`env`](mod@env): the [`Environment`] trait and the SEA simulator [`SeaEnvironment`];
-//!   [`regret`]: pseudo-, realized and dynamic regret; [`protocol`]: the run loop.
+//!   [`regret`]: pseudo-, realized and dynamic regret (also against a comparator sequence of
+//!   your own, [`run_with_comparator`]); [`protocol`]: the run loop.
 //!
 //! Domains and Euclidean projections come from lisse-core ([`lisse_core::domain`]); errors are
 //! [`lisse_core::Error`]; randomness is [`lisse_core::RngStreams`].
@@ -67,4 +68,4 @@ pub mod step_size;
 pub use env::{Environment, SeaEnvironment};
 pub use learner::{Hint, OnlineLearner};
 pub use omd::OptimisticOmd;
-pub use protocol::{HintPolicy, RunOptions, RunReport, run};
+pub use protocol::{HintPolicy, RunOptions, RunReport, run, run_with_comparator};
