@@ -72,6 +72,30 @@ impl OnlineLearner for Scripted {
     }
 }
 
+/// An environment without [`Environment::expected_loss_at`].
+struct Opaque(Linear1d);
+impl Environment for Opaque {
+    fn dim(&self) -> usize {
+        1
+    }
+    fn horizon(&self) -> u64 {
+        self.0.horizon()
+    }
+    fn name(&self) -> String {
+        "opaque".into()
+    }
+    fn begin_round(&mut self) -> lisse_core::Result<()> {
+        self.0.begin_round()
+    }
+    fn evaluate(
+        &mut self,
+        x: &DVector<f64>,
+        g: &mut DVector<f64>,
+    ) -> lisse_core::Result<Evaluation> {
+        self.0.evaluate(x, g)
+    }
+}
+
 fn hand_case() -> (Linear1d, Scripted) {
     (
         Linear1d {
@@ -229,28 +253,6 @@ fn bad_comparators_get_typed_errors() {
     assert!(matches!(err, Error::NonFinite { index: 2, .. }), "{err}");
     assert!(err.to_string().contains("u_3"), "{err}");
     // An environment that cannot evaluate F_t at a given point.
-    struct Opaque(Linear1d);
-    impl Environment for Opaque {
-        fn dim(&self) -> usize {
-            1
-        }
-        fn horizon(&self) -> u64 {
-            self.0.horizon()
-        }
-        fn name(&self) -> String {
-            "opaque".into()
-        }
-        fn begin_round(&mut self) -> lisse_core::Result<()> {
-            self.0.begin_round()
-        }
-        fn evaluate(
-            &mut self,
-            x: &DVector<f64>,
-            g: &mut DVector<f64>,
-        ) -> lisse_core::Result<Evaluation> {
-            self.0.evaluate(x, g)
-        }
-    }
     let (env, mut scripted) = hand_case();
     let mut path = ComparatorPath::new(vec![dvector![0.0]; 3]).unwrap();
     let err = run_with_comparator(&mut scripted, &mut Opaque(env), &opts, &mut path).unwrap_err();
