@@ -66,6 +66,26 @@ fn heads_mut<S: pulp::Simd>(s: &mut [f64], m: usize) -> std::slice::ChunksExactM
         .chunks_exact_mut(regs::<S>())
 }
 
+/// Partial sums of the auxiliary reductions of [`scaled_fused_update`] (fewer registers, so
+/// that its four sums fit in the 16 AVX2 registers without spilling).
+const AUX_LANES: usize = 8;
+
+/// Registers per [`AUX_LANES`] partial sums.
+const fn aux_regs<S: pulp::Simd>() -> usize {
+    AUX_LANES / S::F64_LANES
+}
+
+/// Σ of the auxiliary partial sums in registers `acc[..aux_regs]` (register r, lane l holds
+/// partial sum r·L + l, i.e. of the elements i ≡ r·L + l mod 8, whatever the width L).
+#[inline(always)]
+fn reduce_aux<S: pulp::Simd>(acc: &[S::f64s; AUX_LANES]) -> f64 {
+    let mut lanes = [0.0; AUX_LANES];
+    let (dst, _) = S::as_mut_simd_f64s(&mut lanes);
+    dst.copy_from_slice(&acc[..aux_regs::<S>()]);
+    ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6]))
+        + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]))
+}
+
 /// Σ of the partial sums held in registers `acc[..regs]`: register r, lane l holds partial sum
 /// r·L + l, the same partial sum whatever the register width L.
 #[inline(always)]
@@ -97,6 +117,17 @@ simd_op!(FusedUpdate {
 } -> (f64, f64) = fused_update_impl);
 simd_op!(ScaleAbout { x: &'a mut [f64], center: Option<&'a [f64]>, s: f64 } -> () = scale_about_impl);
 simd_op!(AllFinite { v: &'a [f64] } -> bool = all_finite_impl);
+simd_op!(ScaledStep { y: &'a [f64], a: f64, b: f64, v: &'a [f64], out: &'a mut [f64] } -> f64
+    = scaled_step_impl);
+simd_op!(ScaledFused {
+    y: &'a [f64],
+    a: f64,
+    eta: f64,
+    g: &'a [f64],
+    hint: &'a [f64],
+    out: &'a mut [f64],
+    last: &'a mut [f64],
+} -> UpdateSums = scaled_fused_impl);
 
 /// Σᵢ (aᵢ − bᵢ)², with [`LANES`] partial sums.
 pub(crate) fn sum_sq_diff(a: &[f64], b: &[f64]) -> f64 {
@@ -338,6 +369,137 @@ fn fused_update_body<S: pulp::Simd, const C: bool>(
     (reduce::<S>(&sq) + sq_t, reduce::<S>(&res) + res_t)
 }
 
+/// out ← a·y − b·v, returning Σᵢ outᵢ², in one pass (the play half-step on an origin-centred
+/// ball whose centre is held as a·y, scaled lazily).
+pub(crate) fn scaled_step_and_sq(y: &[f64], a: f64, b: f64, v: &[f64], out: &mut [f64]) -> f64 {
+    vectorized!(ScaledStep { y, a, b, v, out })
+}
+
+#[inline(always)]
+fn scaled_step_impl<S: pulp::Simd>(
+    simd: S,
+    y: &[f64],
+    a: f64,
+    b: f64,
+    v: &[f64],
+    out: &mut [f64],
+) -> f64 {
+    let n = out.len();
+    let m = n - n % LANES;
+    let (ka, kb) = (simd.splat_f64s(a), simd.splat_f64s(b));
+    let mut acc = [simd.splat_f64s(0.0); LANES];
+    let (out_head, out_tail) = out.split_at_mut(m);
+    for ((o, x), g) in heads_mut::<S>(out_head, m)
+        .zip(heads::<S>(y, m))
+        .zip(heads::<S>(v, m))
+    {
+        for r in 0..regs::<S>() {
+            o[r] = simd.sub_f64s(simd.mul_f64s(ka, x[r]), simd.mul_f64s(kb, g[r]));
+            acc[r] = simd.add_f64s(acc[r], simd.mul_f64s(o[r], o[r]));
+        }
+    }
+    let mut rest = 0.0;
+    for (i, o) in out_tail.iter_mut().enumerate() {
+        let j = m + i;
+        *o = a * y[j] - b * v[j];
+        rest += *o * *o;
+    }
+    reduce::<S>(&acc) + rest
+}
+
+/// The sums of [`scaled_fused_update`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UpdateSums {
+    /// Σ outᵢ².
+    pub(crate) out_sq: f64,
+    /// Σ (gᵢ − hᵢ)².
+    pub(crate) residual: f64,
+    /// Σ outᵢ·gᵢ.
+    pub(crate) out_dot_g: f64,
+    /// Σ gᵢ².
+    pub(crate) g_sq: f64,
+}
+
+/// The update half-step on an origin-centred ball with a lazily scaled centre: out ← a·y − η·g,
+/// last ← g, and the four sums of [`UpdateSums`], in one pass.
+pub(crate) fn scaled_fused_update(
+    y: &[f64],
+    a: f64,
+    eta: f64,
+    g: &[f64],
+    hint: &[f64],
+    out: &mut [f64],
+    last: &mut [f64],
+) -> UpdateSums {
+    vectorized!(ScaledFused {
+        y,
+        a,
+        eta,
+        g,
+        hint,
+        out,
+        last
+    })
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn scaled_fused_impl<S: pulp::Simd>(
+    simd: S,
+    y: &[f64],
+    a: f64,
+    eta: f64,
+    g: &[f64],
+    hint: &[f64],
+    out: &mut [f64],
+    last: &mut [f64],
+) -> UpdateSums {
+    let n = out.len();
+    let m = n - n % LANES;
+    let (ka, ke) = (simd.splat_f64s(a), simd.splat_f64s(eta));
+    let zero = simd.splat_f64s(0.0);
+    let (mut sq, mut res) = ([zero; LANES], [zero; LANES]);
+    let (mut dot, mut gsq) = ([zero; AUX_LANES], [zero; AUX_LANES]);
+    let (out_head, out_tail) = out.split_at_mut(m);
+    let (last_head, last_tail) = last[..n].split_at_mut(m);
+    for ((((o, l), x), gg), h) in heads_mut::<S>(out_head, m)
+        .zip(heads_mut::<S>(last_head, m))
+        .zip(heads::<S>(y, m))
+        .zip(heads::<S>(g, m))
+        .zip(heads::<S>(hint, m))
+    {
+        for r in 0..regs::<S>() {
+            let v = simd.sub_f64s(simd.mul_f64s(ka, x[r]), simd.mul_f64s(ke, gg[r]));
+            o[r] = v;
+            l[r] = gg[r];
+            sq[r] = simd.add_f64s(sq[r], simd.mul_f64s(v, v));
+            let k = r % aux_regs::<S>();
+            dot[k] = simd.add_f64s(dot[k], simd.mul_f64s(v, gg[r]));
+            gsq[k] = simd.add_f64s(gsq[k], simd.mul_f64s(gg[r], gg[r]));
+            let q = simd.sub_f64s(gg[r], h[r]);
+            res[r] = simd.add_f64s(res[r], simd.mul_f64s(q, q));
+        }
+    }
+    let (mut sq_t, mut res_t, mut dot_t, mut gsq_t) = (0.0, 0.0, 0.0, 0.0);
+    for (i, (o, l)) in out_tail.iter_mut().zip(last_tail.iter_mut()).enumerate() {
+        let j = m + i;
+        let v = a * y[j] - eta * g[j];
+        *o = v;
+        *l = g[j];
+        sq_t += v * v;
+        dot_t += v * g[j];
+        gsq_t += g[j] * g[j];
+        let q = g[j] - hint[j];
+        res_t += q * q;
+    }
+    UpdateSums {
+        out_sq: reduce::<S>(&sq) + sq_t,
+        residual: reduce::<S>(&res) + res_t,
+        out_dot_g: reduce_aux::<S>(&dot) + dot_t,
+        g_sq: reduce_aux::<S>(&gsq) + gsq_t,
+    }
+}
+
 /// x ← c + (x − c)·s, the radial scaling that finishes a ball projection (`None`: c = 0, x ← x·s).
 pub(crate) fn scale_about(x: &mut [f64], center: Option<&[f64]>, s: f64) {
     vectorized!(ScaleAbout { x, center, s });
@@ -484,6 +646,31 @@ mod tests {
             scale_about(&mut x5, Some(&zeros), 0.3);
             scale_about(&mut x6, None, 0.3);
             assert_eq!(x5, x6);
+            // The lazily scaled kernels: plain sums, and the same bits on every path.
+            let (mut o7, mut l7, mut o8, mut l8) =
+                (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+            let u = scaled_fused_update(&a, 0.7, 0.5, &b, &c, &mut o7, &mut l7);
+            let v = scaled_fused_impl(pulp::Scalar, &a, 0.7, 0.5, &b, &c, &mut o8, &mut l8);
+            let bits =
+                |u: UpdateSums| [u.out_sq, u.residual, u.out_dot_g, u.g_sq].map(f64::to_bits);
+            assert_eq!(bits(u), bits(v));
+            assert_eq!((&o7, &l7), (&o8, &l8));
+            let y7: Vec<f64> = a.iter().zip(&b).map(|(y, g)| 0.7 * y - 0.5 * g).collect();
+            assert_eq!(o7, y7);
+            assert_eq!(l7, b);
+            let close = |x: f64, y: f64| (x - y).abs() <= 1e-12 * (1.0 + y.abs());
+            assert!(close(u.out_sq, y7.iter().map(|v| v * v).sum()));
+            assert!(close(
+                u.out_dot_g,
+                y7.iter().zip(&b).map(|(v, g)| v * g).sum()
+            ));
+            assert!(close(u.g_sq, b.iter().map(|g| g * g).sum()));
+            let plain_res: f64 = b.iter().zip(&c).map(|(x, y)| (x - y) * (x - y)).sum();
+            assert!(close(u.residual, plain_res));
+            let sq = scaled_step_and_sq(&a, 0.7, 0.5, &b, &mut o7);
+            let sq2 = scaled_step_impl(pulp::Scalar, &a, 0.7, 0.5, &b, &mut o8);
+            assert_eq!((sq.to_bits(), &o7), (sq2.to_bits(), &o8));
+            assert_eq!(o7, y7);
             assert!(check_finite_fast("v", &a).is_ok());
             if n > 0 {
                 let mut bad = a.clone();

@@ -280,6 +280,13 @@ pub trait FastProjection: Domain {
         false
     }
 
+    /// The radius R when the domain is a Euclidean ball centred at the origin (the
+    /// [`Euclidean`](crate::mirror::Euclidean) map then keeps its centre scaled lazily and
+    /// needs no rescaling pass); `None` by default.
+    fn origin_ball_radius(&self) -> Option<f64> {
+        None
+    }
+
     /// Replaces `x` by Π_X(x).
     ///
     /// # Errors
@@ -377,6 +384,10 @@ fn finish_ball_projection(
 impl FastProjection for L2Ball {
     fn is_origin_centered(&self) -> bool {
         self.center().iter().all(|c| *c == 0.0)
+    }
+
+    fn origin_ball_radius(&self) -> Option<f64> {
+        self.is_origin_centered().then(|| self.radius())
     }
 
     #[allow(clippy::too_many_arguments)]
