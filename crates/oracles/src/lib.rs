@@ -10,6 +10,12 @@
 //! - [`sampling`]: minibatches with and without replacement, a fresh batch per call, and
 //!   additive gradient noise of a set variance.
 //! - [`check`]: derivative checks against central finite differences.
+//!
+//! ## Dependencies
+//! Besides the workspace's mandated crates, `faer` supplies the sequential SIMD gemm of the
+//! multinomial kernels, and `pulp` (already a dependency of faer) compiles the multinomial
+//! softmax loops for AVX2 when the CPU has it, chosen at run time without `unsafe`; those loops
+//! use exactly rounded operations only (no FMA), so results are the same bits on every CPU.
 
 pub mod data;
 pub mod loss;

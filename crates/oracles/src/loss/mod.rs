@@ -70,6 +70,7 @@ mod least_squares;
 mod logistic;
 mod multinomial;
 mod quadratic;
+mod simd;
 
 pub use least_squares::LeastSquares;
 pub use logistic::Logistic;
@@ -445,7 +446,11 @@ pub(crate) fn sigmoid(u: f64) -> f64 {
 ///
 /// Below −708 (where eˣ < 3.4·10⁻³⁰⁸ is about to become subnormal) the result is 0, which
 /// also covers x = −∞; NaN gives NaN. Positive x up to ~709 are accurate too, but +∞ gives NaN.
-#[inline]
+#[allow(
+    clippy::inline_always,
+    reason = "inlined into the AVX2 copy of the softmax loops (loss::simd), not only the baseline"
+)]
+#[inline(always)]
 pub(crate) fn exp_nonpositive(x: f64) -> f64 {
     const SHIFT: f64 = 6_755_399_441_055_744.0; // 1.5·2⁵²
     // fdlibm's split of ln 2: LN2_HI ≈ 0.693147180369 (its low 21 bits are zero),

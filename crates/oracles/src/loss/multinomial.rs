@@ -16,8 +16,7 @@ use lisse_core::{
 
 use super::{
     BATCH_BLOCK, Samples, Scratch, Weights, block_columns, blocked_fill, blocked_sum,
-    check_sample_out, check_term, data_loss_common, exp_nonpositive, penalty, warm_cache,
-    with_scratch,
+    check_sample_out, check_term, data_loss_common, penalty, warm_cache, with_scratch,
 };
 use crate::data::{Dataset, Targets};
 
@@ -416,15 +415,7 @@ impl MultinomialLogistic {
                 exp_shifted_rows(z, len, max, sum);
                 // rⱼ = sⱼ (pⱼ − e_{yⱼ}), pⱼ,c = e^{zⱼ,c − maxⱼ} / sumⱼ: scale each row
                 // elementwise by sⱼ/sumⱼ, then subtract sⱼ at the label.
-                let scale = max;
-                for (sc, (&sj, &sumj)) in scale.iter_mut().zip(s.iter().zip(sum.iter())) {
-                    *sc = sj / sumj;
-                }
-                for row in z.chunks_exact_mut(len) {
-                    for (r, &sc) in row.iter_mut().zip(scale.iter()) {
-                        *r *= sc;
-                    }
-                }
+                super::simd::scale_rows(z, len, s, sum, max);
                 let mut j = 0;
                 samples.for_each(positions, |i| {
                     z[labels[i] * len + j] -= s[j];
@@ -444,27 +435,7 @@ impl MultinomialLogistic {
                 // sⱼ (diag(pⱼ) − pⱼpⱼᵀ) aⱼ = (sⱼ/sumⱼ) eⱼ ⊙ (aⱼ − pⱼᵀaⱼ), with
                 // pⱼᵀaⱼ = (eⱼᵀaⱼ)/sumⱼ.
                 let (pa, scale) = (extra, max);
-                pa.fill(0.0);
-                for (erow, arow) in z.chunks_exact(len).zip(a.chunks_exact(len)) {
-                    for ((dot, &e), &av) in pa.iter_mut().zip(erow).zip(arow) {
-                        *dot += e * av;
-                    }
-                }
-                for ((dot, sc), (&sj, &sumj)) in pa
-                    .iter_mut()
-                    .zip(scale.iter_mut())
-                    .zip(s.iter().zip(sum.iter()))
-                {
-                    *dot /= sumj;
-                    *sc = sj / sumj;
-                }
-                for (erow, arow) in z.chunks_exact(len).zip(a.chunks_exact_mut(len)) {
-                    for (((av, &e), &paj), &sc) in
-                        arow.iter_mut().zip(erow).zip(pa.iter()).zip(scale.iter())
-                    {
-                        *av = sc * e * (*av - paj);
-                    }
-                }
+                super::simd::hvp_rows(z, a, len, s, sum, pa, scale);
                 // H += X_B Aᵀ.
                 product(
                     MatMut::from_column_major_slice_mut(acc, d, k),
@@ -690,24 +661,11 @@ fn product(dst: MatMut<'_, f64>, accum: Accum, lhs: MatRef<'_, f64>, rhs: MatRef
 /// samples): max[j] ← max_c z_{j,c}, z_{j,c} ← e^{z_{j,c} − max[j]} and
 /// sum[j] ← Σ_c e^{z_{j,c} − max[j]}, so that softmax(zⱼ) = zⱼ/sum[j] and
 /// logsumexp(zⱼ) = max[j] + ln sum[j]. Shifting by the max keeps every exponent ≤ 0 (no
-/// overflow, sum[j] ≥ 1). Each step is an elementwise loop over rows of length B, which LLVM
-/// vectorizes; every sample is computed on its own, so grouping does not change results.
+/// overflow, sum[j] ≥ 1). Each step is an elementwise loop over rows of length B, compiled for
+/// AVX2 at run time when the CPU has it ([`simd`](super::simd), bit-identical to the baseline
+/// build); every sample is computed on its own, so grouping does not change results.
 fn exp_shifted_rows(z: &mut [f64], len: usize, max: &mut [f64], sum: &mut [f64]) {
-    max.fill(f64::NEG_INFINITY);
-    for row in z.chunks_exact(len) {
-        for (m, &zc) in max.iter_mut().zip(row) {
-            // A plain compare (one SIMD max) rather than f64::max: a NaN logit is skipped
-            // here but still turns its sample's exponentials and sum into NaN below.
-            *m = if zc > *m { zc } else { *m };
-        }
-    }
-    sum.fill(0.0);
-    for row in z.chunks_exact_mut(len) {
-        for ((zc, &m), total) in row.iter_mut().zip(max.iter()).zip(sum.iter_mut()) {
-            *zc = exp_nonpositive(*zc - m);
-            *total += *zc;
-        }
-    }
+    super::simd::exp_shifted_rows(z, len, max, sum);
 }
 
 data_loss_common!(MultinomialLogistic);
