@@ -16,12 +16,50 @@
 
 use super::exp_nonpositive;
 
+/// Declares a [`pulp::WithSimd`] operation `$op` whose `with_simd` calls the
+/// `#[inline(always)]` body `$body` with its fields, so that the body is inlined into (and
+/// compiled for) each instruction set pulp dispatches to. (A closure passed to `dispatch` is
+/// not enough: its `call_once` may stay out of line, compiled for the baseline.)
+macro_rules! simd_op {
+    ($op:ident { $($field:ident: $ty:ty),* $(,)? } = $body:ident) => {
+        struct $op<'a> {
+            $($field: $ty,)*
+        }
+        impl pulp::WithSimd for $op<'_> {
+            type Output = ();
+            #[inline(always)]
+            fn with_simd<S: pulp::Simd>(self, _simd: S) {
+                $body($(self.$field),*);
+            }
+        }
+    };
+}
+
+simd_op!(ExpShiftedRows { z: &'a mut [f64], len: usize, max: &'a mut [f64], sum: &'a mut [f64] }
+    = exp_shifted_rows_body);
+simd_op!(ScaleRows {
+    z: &'a mut [f64],
+    len: usize,
+    s: &'a [f64],
+    sum: &'a [f64],
+    scale: &'a mut [f64],
+} = scale_rows_body);
+simd_op!(HvpRows {
+    e: &'a [f64],
+    a: &'a mut [f64],
+    len: usize,
+    s: &'a [f64],
+    sum: &'a [f64],
+    pa: &'a mut [f64],
+    scale: &'a mut [f64],
+} = hvp_rows_body);
+
 /// For the K×B class-major logits `z` (row c, `z[c·B..(c+1)·B]`, holds class c of the B =
 /// `len` samples): max[j] ← max_c z_{j,c}, z_{j,c} ← e^{z_{j,c} − max[j]} and
 /// sum[j] ← Σ_c e^{z_{j,c} − max[j]} (summed in class order), so that softmax(zⱼ) = zⱼ/sum[j]
 /// and logsumexp(zⱼ) = max[j] + ln sum[j]. AVX2 when available.
 pub(crate) fn exp_shifted_rows(z: &mut [f64], len: usize, max: &mut [f64], sum: &mut [f64]) {
-    pulp::Arch::new().dispatch(|| exp_shifted_rows_body(z, len, max, sum));
+    pulp::Arch::new().dispatch(ExpShiftedRows { z, len, max, sum });
 }
 
 #[inline(always)]
@@ -47,7 +85,13 @@ fn exp_shifted_rows_body(z: &mut [f64], len: usize, max: &mut [f64], sum: &mut [
 /// s[j]/sum[j], then every row of `z` (K rows of `len`) is multiplied elementwise by `scale`,
 /// giving sⱼ pⱼ,c. AVX2 when available.
 pub(crate) fn scale_rows(z: &mut [f64], len: usize, s: &[f64], sum: &[f64], scale: &mut [f64]) {
-    pulp::Arch::new().dispatch(|| scale_rows_body(z, len, s, sum, scale));
+    pulp::Arch::new().dispatch(ScaleRows {
+        z,
+        len,
+        s,
+        sum,
+        scale,
+    });
 }
 
 #[inline(always)]
@@ -74,7 +118,15 @@ pub(crate) fn hvp_rows(
     pa: &mut [f64],
     scale: &mut [f64],
 ) {
-    pulp::Arch::new().dispatch(|| hvp_rows_body(e, a, len, s, sum, pa, scale));
+    pulp::Arch::new().dispatch(HvpRows {
+        e,
+        a,
+        len,
+        s,
+        sum,
+        pa,
+        scale,
+    });
 }
 
 #[inline(always)]
