@@ -11,11 +11,45 @@
 //!   additive gradient noise of a set variance.
 //! - [`check`]: derivative checks against central finite differences.
 //!
+//! ## A first result
+//! Softmax regression on the embedded digits with minibatch SGD from lisse-core, then the test
+//! accuracy. Everything it needs is re-exported here ([`lisse_core`], [`nalgebra`]), so a crate
+//! that depends on lisse-oracles alone can run it as is.
+//!
+//! ```
+//! use lisse_oracles::data::{Standardizer, digits, train_test_split};
+//! use lisse_oracles::lisse_core::solver::{Sgd, StepSize};
+//! use lisse_oracles::lisse_core::{CountKind, Dimension, Executor, RngStreams, Stopping};
+//! use lisse_oracles::loss::MultinomialLogistic;
+//! use lisse_oracles::nalgebra::DVector;
+//! use lisse_oracles::sampling::{Minibatch, Sampling};
+//!
+//! let streams = RngStreams::new(42);
+//! let (train, test) = train_test_split(&digits(), 0.2, &mut streams.stream(0))?;
+//! let scaler = Standardizer::fit(&train);
+//! let (train, test) = (scaler.transform(&train)?, scaler.transform(&test)?);
+//!
+//! let loss = MultinomialLogistic::new(train)?.with_l2(1e-4)?;
+//! let oracle = Minibatch::new(loss.clone(), 32, Sampling::WithReplacement)?;
+//! let mut sgd = Sgd::new(oracle, DVector::zeros(loss.dim()), StepSize::Constant(0.05))?;
+//! // Ten passes over the data, counted in points read by the gradient oracle.
+//! let n = loss.data().n_samples() as u64;
+//! let stopping = Stopping::new().budget(CountKind::TotalPoints, 10 * n);
+//! let report = Executor::new(stopping).run(&mut sgd, &mut streams.stream(1))?;
+//!
+//! let accuracy = loss.accuracy(&report.final_point, &test)?;
+//! assert!(accuracy > 0.9, "test accuracy {accuracy}");
+//! # Ok::<(), lisse_oracles::lisse_core::Error>(())
+//! ```
+//!
 //! ## Dependencies
 //! Besides the workspace's mandated crates, `faer` supplies the sequential SIMD gemm of the
 //! multinomial kernels, and `pulp` (already a dependency of faer) compiles the multinomial
 //! softmax loops for AVX2 when the CPU has it, chosen at run time without `unsafe`; those loops
 //! use exactly rounded operations only (no FMA), so results are the same bits on every CPU.
+
+pub use lisse_core;
+pub use nalgebra;
 
 pub mod data;
 pub mod loss;
