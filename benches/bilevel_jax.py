@@ -217,10 +217,12 @@ def main():
     print(f", lisse {mine * 1e3:.3f} ms, peer/lisse = {peer / mine:.2f}" if mine else "")
     triad = lisse_time("bilevel_triad", "stream_triad")
     if mine and triad:
-        # Bytes one fused SOBA iteration must read (each per-sample matrix once, as in
-        # benches/bilevel.rs): 8·b·(dy² + dx·dy) for g plus 8·b·(dx² + dy² + dx·dy) for f;
-        # the triad moves 24 bytes per element of its 20,000,000-element arrays.
-        soba_bytes = 8 * 64 * (2 * 100 * 100 + 100 * 100 + 100 * 100 + 100 * 100)
+        # Bytes one fused SOBA iteration must read (as in benches/bilevel.rs: each per-sample
+        # matrix once, the upper triangle t(d) = d(d+1)/2 of the symmetric A, B):
+        # 8·b·(t(dy) + dx·dy) for g plus 8·b·(t(dx) + t(dy) + dx·dy) for f; the triad moves
+        # 24 bytes per element of its 20,000,000-element arrays.
+        tri = 100 * 101 // 2
+        soba_bytes = 8 * 64 * (tri + 100 * 100 + tri + tri + 100 * 100)
         lisse_bw, triad_bw = soba_bytes / mine, 24 * 20_000_000 / triad
         print(f"  lisse reads {lisse_bw / 2**30:.2f} GiB/s = {100 * lisse_bw / triad_bw:.0f}% of "
               f"the same run's triad ({triad_bw / 2**30:.2f} GiB/s)")

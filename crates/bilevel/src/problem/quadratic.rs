@@ -580,20 +580,13 @@ impl StochasticPartialHvps for QuadraticLevel {
 // keep at memory bandwidth on its own (measured: 4.9 GiB/s on one thread against a 12.9 GiB/s
 // triad); several streams at once, plus the next sample's lines requested a sample ahead, keep
 // more misses in flight. The touches are plain loads whose sum goes to `black_box`, so the
-// results are unchanged.
+// results are unchanged. The symmetric Aᵢ = αI + uᵢuᵢᵀ and Bᵢ = βI + rᵢrᵢᵀ (symmetric by
+// construction, exactly: uⱼuₖ = uₖuⱼ in floating point) are read down to the diagonal only.
 
 /// out += s · col.
 fn col_axpy(col: &[f64], s: f64, out: &mut [f64]) {
     for (o, &e) in out.iter_mut().zip(col) {
         *o += s * e;
-    }
-}
-
-/// out₁ += s₁ · col and out₂ += s₂ · col, reading col once.
-fn col_axpy2(col: &[f64], (s1, out1): (f64, &mut [f64]), (s2, out2): (f64, &mut [f64])) {
-    for ((o1, o2), &e) in out1.iter_mut().zip(out2.iter_mut()).zip(col) {
-        *o1 += s1 * e;
-        *o2 += s2 * e;
     }
 }
 
@@ -641,9 +634,19 @@ fn touch(col: Option<&[f64]>) -> f64 {
     col.map_or(0.0, |c| c.iter().step_by(LINE).sum())
 }
 
-/// Column j (of length `rows`) of a column-major matrix stored in `m`, if the matrix is given.
-fn column(m: Option<&DMatrix<f64>>, rows: usize, j: usize) -> Option<&[f64]> {
-    m.map(|m| &m.as_slice()[j * rows..(j + 1) * rows])
+/// Column j (down to the diagonal) of a **symmetric** matrix M: out[..j] += w·withⱼ·M[..j, j]
+/// and out[j] += w·(M[..j, j]ᵀwith[..j] + M[j, j]·withⱼ). Summed over j this is
+/// out += w·M·with (row j left of the diagonal is column j above it, by symmetry), reading
+/// only the upper triangle, as BLAS `dsymv` does.
+fn sym_col(upper: &[f64], with: &[f64], w: f64, out: &mut [f64]) {
+    let j = upper.len() - 1;
+    let dot = col_dot_axpy(&upper[..j], with, w * with[j], out);
+    out[j] += w * (dot + upper[j] * with[j]);
+}
+
+/// The first `len` entries of column j of a column-major matrix with `rows` rows.
+fn head(m: &[f64], rows: usize, j: usize, len: usize) -> &[f64] {
+    &m[j * rows..j * rows + len]
 }
 
 impl QuadraticLevel {
@@ -682,8 +685,8 @@ impl QuadraticLevel {
     }
 
     /// SOBA's lower directions on dense storage: one pass over the columns of Aᵢ and Cᵢ
-    /// together gives Aᵢy and Aᵢv (each column of Aᵢ read once) and Cᵢᵀx and Cᵢv (each column
-    /// of Cᵢ read once), touching the next sample's columns on the way.
+    /// together gives Aᵢy and Aᵢv (the upper triangle of the symmetric Aᵢ, read once) and Cᵢᵀx
+    /// and Cᵢv (each column of Cᵢ read once), touching the next sample's columns on the way.
     #[allow(clippy::too_many_arguments)]
     fn dense_directions(
         &self,
@@ -708,16 +711,15 @@ impl QuadraticLevel {
                 let next = samples.get(t + 1).copied();
                 let (a, cm) = (d.a[i].as_slice(), d.c[i].as_slice());
                 for j in 0..dy {
-                    // Aᵢ column j: Aᵢy and Aᵢv; Cᵢ column j: (Cᵢᵀx)ⱼ and Cᵢv.
-                    col_axpy2(
-                        &a[j * dy..(j + 1) * dy],
-                        (w * ys[j], &mut *g),
-                        (w * vs[j], &mut *h),
-                    );
+                    // Aᵢ (symmetric) column j down to the diagonal: Aᵢy and Aᵢv; Cᵢ column j:
+                    // (Cᵢᵀx)ⱼ and Cᵢv.
+                    let upper = head(a, dy, j, j + 1);
+                    sym_col(upper, ys, w, &mut *g);
+                    sym_col(upper, vs, w, &mut *h);
                     let dot = col_dot_axpy(&cm[j * dx..(j + 1) * dx], xs, w * vs[j], &mut *c);
                     g[j] += w * dot;
-                    touched += touch(column(next.map(|k| &d.a[k]), dy, j))
-                        + touch(column(next.map(|k| &d.c[k]), dx, j));
+                    touched += touch(next.map(|k| head(d.a[k].as_slice(), dy, j, j + 1)))
+                        + touch(next.map(|k| head(d.c[k].as_slice(), dx, j, dx)));
                 }
                 col_axpy(&a_vecs.as_slice()[i * dy..(i + 1) * dy], w, g);
             }
@@ -736,7 +738,8 @@ impl QuadraticLevel {
     }
 
     /// ∇ₓF and ∇ᵧF on dense storage: one pass over the columns of Bᵢ, Cᵢ and Aᵢ together
-    /// (Bᵢx; Cᵢy and Cᵢᵀx; Aᵢy), each column read once, touching the next sample's columns.
+    /// (Bᵢx; Cᵢy and Cᵢᵀx; Aᵢy), each column of Cᵢ and the upper triangles of the symmetric
+    /// Bᵢ and Aᵢ read once, touching the next sample's columns.
     fn dense_grads(
         &self,
         d: &DenseTerms,
@@ -758,17 +761,17 @@ impl QuadraticLevel {
                 let (a, b, cm) = (d.a[i].as_slice(), d.b[i].as_slice(), d.c[i].as_slice());
                 for j in 0..dx.max(dy) {
                     if j < dx {
-                        // Bᵢ column j: Bᵢx.
-                        col_axpy(&b[j * dx..(j + 1) * dx], w * xs[j], px);
-                        touched += touch(column(next.map(|k| &d.b[k]), dx, j));
+                        // Bᵢ (symmetric) column j down to the diagonal: Bᵢx.
+                        sym_col(head(b, dx, j, j + 1), xs, w, px);
+                        touched += touch(next.map(|k| head(d.b[k].as_slice(), dx, j, j + 1)));
                     }
                     if j < dy {
-                        // Cᵢ column j: (Cᵢᵀx)ⱼ and Cᵢy; Aᵢ column j: Aᵢy.
+                        // Cᵢ column j: (Cᵢᵀx)ⱼ and Cᵢy; Aᵢ (symmetric) column j: Aᵢy.
                         let dot = col_dot_axpy(&cm[j * dx..(j + 1) * dx], xs, w * ys[j], px);
                         py[j] += w * dot;
-                        col_axpy(&a[j * dy..(j + 1) * dy], w * ys[j], py);
-                        touched += touch(column(next.map(|k| &d.c[k]), dx, j))
-                            + touch(column(next.map(|k| &d.a[k]), dy, j));
+                        sym_col(head(a, dy, j, j + 1), ys, w, py);
+                        touched += touch(next.map(|k| head(d.c[k].as_slice(), dx, j, dx)))
+                            + touch(next.map(|k| head(d.a[k].as_slice(), dy, j, j + 1)));
                     }
                 }
                 col_axpy(&b_vecs.as_slice()[i * dx..(i + 1) * dx], w, px);
