@@ -625,6 +625,53 @@ fn col_dot_axpy(col: &[f64], with: &[f64], s: f64, out: &mut [f64]) -> f64 {
     acc
 }
 
+/// [`col_dot_axpy`] for two vectors in one pass over col: returns (colᵀ·with₁, colᵀ·with₂)
+/// and adds s₁·col to out₁ and s₂·col to out₂, with the same lanes and order of additions as
+/// two [`col_dot_axpy`] calls (so the same rounding).
+fn col_dot_axpy2(
+    col: &[f64],
+    (with1, s1, out1): (&[f64], f64, &mut [f64]),
+    (with2, s2, out2): (&[f64], f64, &mut [f64]),
+) -> (f64, f64) {
+    let rows = col.len();
+    let body = rows / LANES * LANES;
+    let (col_body, col_tail) = col.split_at(body);
+    let (w1_body, w1_tail) = with1[..rows].split_at(body);
+    let (w2_body, w2_tail) = with2[..rows].split_at(body);
+    let (o1_body, o1_tail) = out1[..rows].split_at_mut(body);
+    let (o2_body, o2_tail) = out2[..rows].split_at_mut(body);
+    let (mut lanes1, mut lanes2) = ([0.0; LANES], [0.0; LANES]);
+    for ((((o1, o2), e), x1), x2) in o1_body
+        .chunks_exact_mut(LANES)
+        .zip(o2_body.chunks_exact_mut(LANES))
+        .zip(col_body.chunks_exact(LANES))
+        .zip(w1_body.chunks_exact(LANES))
+        .zip(w2_body.chunks_exact(LANES))
+    {
+        for l in 0..LANES {
+            lanes1[l] += e[l] * x1[l];
+            lanes2[l] += e[l] * x2[l];
+            o1[l] += s1 * e[l];
+            o2[l] += s2 * e[l];
+        }
+    }
+    let fold = |l: [f64; LANES]| ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
+    let (mut acc1, mut acc2) = (fold(lanes1), fold(lanes2));
+    for ((((o1, o2), &e), &x1), &x2) in o1_tail
+        .iter_mut()
+        .zip(o2_tail.iter_mut())
+        .zip(col_tail)
+        .zip(w1_tail)
+        .zip(w2_tail)
+    {
+        acc1 += e * x1;
+        acc2 += e * x2;
+        *o1 += s1 * e;
+        *o2 += s2 * e;
+    }
+    (acc1, acc2)
+}
+
 /// f64 entries per 64-byte cache line.
 const LINE: usize = 8;
 
@@ -642,6 +689,23 @@ fn sym_col(upper: &[f64], with: &[f64], w: f64, out: &mut [f64]) {
     let j = upper.len() - 1;
     let dot = col_dot_axpy(&upper[..j], with, w * with[j], out);
     out[j] += w * (dot + upper[j] * with[j]);
+}
+
+/// [`sym_col`] for two vectors in one pass over the column.
+fn sym_col2(
+    upper: &[f64],
+    w: f64,
+    (with1, out1): (&[f64], &mut [f64]),
+    (with2, out2): (&[f64], &mut [f64]),
+) {
+    let j = upper.len() - 1;
+    let (d1, d2) = col_dot_axpy2(
+        &upper[..j],
+        (with1, w * with1[j], &mut *out1),
+        (with2, w * with2[j], &mut *out2),
+    );
+    out1[j] += w * (d1 + upper[j] * with1[j]);
+    out2[j] += w * (d2 + upper[j] * with2[j]);
 }
 
 /// The first `len` entries of column j of a column-major matrix with `rows` rows.
@@ -714,8 +778,7 @@ impl QuadraticLevel {
                     // Aᵢ (symmetric) column j down to the diagonal: Aᵢy and Aᵢv; Cᵢ column j:
                     // (Cᵢᵀx)ⱼ and Cᵢv.
                     let upper = head(a, dy, j, j + 1);
-                    sym_col(upper, ys, w, &mut *g);
-                    sym_col(upper, vs, w, &mut *h);
+                    sym_col2(upper, w, (ys, &mut *g), (vs, &mut *h));
                     let dot = col_dot_axpy(&cm[j * dx..(j + 1) * dx], xs, w * vs[j], &mut *c);
                     g[j] += w * dot;
                     touched += touch(next.map(|k| head(d.a[k].as_slice(), dy, j, j + 1)))
