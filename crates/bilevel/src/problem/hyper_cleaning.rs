@@ -212,7 +212,7 @@ impl CleaningLower {
     fn scatter(&self, x: &DVector<f64>, which: Which<'_>, out: &mut DVector<f64>) {
         let per = self.per_sample.borrow();
         let w = 1.0 / self.len(which) as f64;
-        out.fill(0.0);
+        out.as_mut_slice().fill(0.0);
         match which {
             Which::All => {
                 for (i, &v) in per.iter().enumerate() {
@@ -433,7 +433,7 @@ impl PartialGradients for CleaningUpper {
     ) -> Result<()> {
         self.check(x, y)?;
         check_dim("output buffer", self.n_train, out.len())?;
-        out.fill(0.0);
+        out.as_mut_slice().fill(0.0);
         Ok(())
     }
     fn grad_y_into(
@@ -766,7 +766,7 @@ impl super::LowerLevel for CleaningLower {
         grad_y.axpy(self.l2, y, 1.0);
         hvp.axpy(self.l2, v, 1.0);
         let w = 1.0 / sample.len() as f64;
-        cross.fill(0.0);
+        cross.as_mut_slice().fill(0.0);
         for ((&i, &ds), &dd) in sample.iter().zip(derivatives.iter()).zip(per.iter()) {
             cross[i] += w * ds * dd;
         }
