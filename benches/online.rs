@@ -5,7 +5,9 @@
 //! gradients g_k[i] = sin(0.37·i + 1.3·k)/√(d/2) (‖g_k‖ ≈ 1) cycled round by round, the same
 //! stream `benches/online_numpy.py` feeds its NumPy peer. Domain: the unit ball of ℝᵈ. One
 //! criterion iteration is one round (predict with the last-gradient hint, then update), so
-//! criterion's elements/s is rounds/s. Results and their reading: `docs/performance.md`.
+//! criterion's elements/s is rounds/s. Results and their reading: `docs/performance.md`. The
+//! ratio to the NumPy peer comes from `python3 benches/online_numpy.py`, which times the same
+//! round through `benches/online_timing.rs` (fastest batch, robust to a shared machine's load).
 
 use std::hint::black_box;
 

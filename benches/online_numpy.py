@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
 """Optimistic OMD in plain NumPy against lisse-online, on the same loss stream.
 
-Usage: python3 benches/online_numpy.py [--rust-only-cached]
+Usage: python3 benches/online_numpy.py [BUDGET_SECONDS]
 
-Creates its own virtualenv under target/online-numpy-venv (pip install numpy), times the
-optimistic OGD round of Chen et al. (2023) with the convex-smooth adaptive step written
-plainly in NumPy, runs `cargo bench -p lisse-benches --bench online` for the matching Rust
-learner (`online_round/d=*/optimistic_omd`), reads criterion's estimates and prints the ratio.
+Creates its own virtualenv under benches/.venv-online (pip install numpy), times the optimistic
+OGD round of Chen et al. (2023) with the convex-smooth adaptive step written plainly in NumPy,
+runs `cargo run --release -p lisse-benches --example online_timing` for the same round in
+lisse-online (and a serial triad over vectors of the same length, in the same process), and
+prints, for each d, both times, the lisse/NumPy ratio and the round time in triads.
 
-Stream (shared with benches/online.rs): a pool of 8 gradients
-g_k[i] = sin(0.37 i + 1.3 k) / sqrt(d/2), cycled; domain: the unit ball; G = 1, delta = 1.
+Same work on both sides: a precomputed pool of 8 gradients
+g_k[i] = sin(0.37 i + 1.3 k) / sqrt(d/2) is replayed round by round (neither side times the
+generation of the stream); domain: the unit ball; G = 1, delta = 1; hint M_t = g_{t-1}.
+Both sides time batches of max(1, 200000 // d) rounds for BUDGET_SECONDS (default 1.5) and
+report the fastest batch (the one least disturbed on a shared machine) and the median batch.
 Not run by CI.
 """
-import glob
 import json
 import os
 
@@ -25,7 +28,7 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VENV = os.path.join(ROOT, "target", "online-numpy-venv")
+VENV = os.path.join(ROOT, "benches", ".venv-online")
 DIMS = [10, 1000, 100_000]
 
 
@@ -39,7 +42,8 @@ def ensure_venv():
     os.execv(py, [py] + sys.argv)
 
 
-def numpy_rounds_per_second(d, budget_s=3.0):
+def numpy_round_ns(d, budget_s):
+    """(fastest, median) nanoseconds per round of plain-NumPy optimistic OGD."""
     import numpy as np
 
     i = np.arange(d, dtype=np.float64)
@@ -62,55 +66,67 @@ def numpy_rounds_per_second(d, budget_s=3.0):
         x = project(center - eta * hint)  # play
         g = pool[k % 8]  # observe g_t at x (the stream does not depend on x)
         center = project(center - eta * g)  # update from the same centre, same eta
-        acc += float(np.dot(g - hint, g - hint))
+        r = g - hint
+        acc += float(np.dot(r, r))
         last = g
         return x
 
-    for k in range(100):  # warm-up
+    per_batch = max(1, 200_000 // d)
+    k = 0
+    for _ in range(per_batch):  # warm-up
         round_(k)
-    n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < budget_s:
-        for _ in range(100):
-            round_(n)
-            n += 1
-    return n / (time.perf_counter() - start)
+        k += 1
+    batches = []
+    start = time.perf_counter()
+    while time.perf_counter() - start < budget_s or len(batches) < 5:
+        t = time.perf_counter()
+        for _ in range(per_batch):
+            round_(k)
+            k += 1
+        batches.append((time.perf_counter() - t) * 1e9 / per_batch)
+    batches.sort()
+    return batches[0], batches[len(batches) // 2]
 
 
-def rust_rounds_per_second():
-    subprocess.check_call(
+def rust_timings(budget_s):
+    out = subprocess.run(
         [
-            "cargo", "bench", "-p", "lisse-benches", "--bench", "online", "--",
-            "optimistic_omd", "--warm-up-time", "1", "--measurement-time", "3",
+            "cargo", "run", "--quiet", "--release", "-p", "lisse-benches",
+            "--example", "online_timing", "--", str(budget_s),
         ],
         cwd=ROOT,
-    )
-    out = {}
-    for d in DIMS:
-        pattern = os.path.join(
-            ROOT, "target", "criterion", f"online_round_d={d}", "optimistic_omd", "new", "estimates.json"
-        )
-        files = glob.glob(pattern)
-        if not files:
-            raise SystemExit(f"criterion estimates not found: {pattern}")
-        with open(files[0]) as f:
-            ns = json.load(f)["mean"]["point_estimate"]
-        out[d] = 1e9 / ns
-    return out
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    ).stdout
+    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    return {row["d"]: row for row in rows}
 
 
 def main():
     ensure_venv()
     import numpy as np
 
-    print(f"NumPy {np.__version__}, Python {sys.version.split()[0]}")
-    py = {d: numpy_rounds_per_second(d) for d in DIMS}
-    rs = rust_rounds_per_second()
+    budget_s = float(sys.argv[1]) if len(sys.argv) > 1 else 1.5
+    # Build first, so that compiling does not overlap the NumPy timings.
+    subprocess.check_call(
+        ["cargo", "build", "--quiet", "--release", "-p", "lisse-benches", "--example", "online_timing"],
+        cwd=ROOT,
+    )
+    print(f"NumPy {np.__version__}, Python {sys.version.split()[0]}, load average {os.getloadavg()}")
+    py = {d: numpy_round_ns(d, budget_s) for d in DIMS}
+    rs = rust_timings(budget_s)
     print()
-    print("| d | NumPy rounds/s | NumPy µs/round | lisse rounds/s | lisse µs/round | ratio |")
+    print("| d | NumPy ns/round (min / median) | lisse ns/round (min / median) | lisse vs NumPy (min) "
+          "| serial triad ns (min) | lisse round in triads |")
     print("|---|---|---|---|---|---|")
     for d in DIMS:
+        r = rs[d]
         print(
-            f"| {d} | {py[d]:,.0f} | {1e6 / py[d]:.2f} | {rs[d]:,.0f} | {1e6 / rs[d]:.3f} | {rs[d] / py[d]:.1f}x |"
+            f"| {d:,} | {py[d][0]:,.0f} / {py[d][1]:,.0f} "
+            f"| {r['round_ns_min']:,.1f} / {r['round_ns_median']:,.1f} "
+            f"| **{py[d][0] / r['round_ns_min']:.1f}x** "
+            f"| {r['triad_ns_min']:,.1f} | {r['round_ns_min'] / r['triad_ns_min']:.2f} |"
         )
 
 

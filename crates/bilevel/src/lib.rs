@@ -13,22 +13,22 @@
 //!   SOBA's warm-started linear system, conjugate gradient, dense solve.
 //! - [`solver`]: BO-REP (Hao, Gong & Liu, ICLR 2024) in the paper's form and as its public code
 //!   runs it, and the baselines StocBiO, TTSA, SOBA, MA-SOBA, AmIGO and (normalized) SGD on a
-//!   hypergradient estimate, each a lisse-core [`Solver`](lisse_core::Solver).
+//!   hypergradient estimate, each a lisse-core [`Solver`].
 //!
 //! Sign convention: z ≈ [∇²ᵧᵧg]⁻¹∇ᵧf and ∇Φ ≈ ∇ₓf − ∇²ₓᵧg·z (SOBA's paper writes v = −z).
 //! How each paper is implemented, and where the public code differs, is in `docs/bilevel.md`.
 //! Dependencies: lisse-core, lisse-oracles and the workspace's mandated crates only.
 //!
 //! A first result: BO-REP on a random quadratic bilevel problem, where ∇Φ is known in closed
-//! form.
+//! form. It needs no dependency but this crate: the run loop, seeds, step sizes, errors and
+//! vectors of lisse-core and nalgebra are re-exported at the crate root (and the two crates
+//! whole, as [`lisse_core`] and [`nalgebra`]).
 //!
 //! ```
 //! use lisse_bilevel::hypergradient::LinearSystem;
 //! use lisse_bilevel::problem::{ClosedForm, QuadraticBilevel, QuadraticSpec};
 //! use lisse_bilevel::solver::{BoRep, BoRepConfig};
-//! use lisse_core::solver::StepSize;
-//! use lisse_core::{Executor, RngStreams, Stopping};
-//! use nalgebra::DVector;
+//! use lisse_bilevel::{DVector, Executor, RngStreams, StepSize, Stopping};
 //!
 //! let streams = RngStreams::new(7);
 //! let quad = QuadraticBilevel::random(&QuadraticSpec::default(), &mut streams.stream(0))?;
@@ -45,10 +45,20 @@
 //!     .run(&mut bo_rep, &mut streams.stream(1))?;
 //! let g = quad.hypergradient(&report.final_point)?.norm();
 //! assert!(g < 0.2 * g0, "‖∇Φ‖ went from {g0} to {g}");
-//! # Ok::<(), lisse_core::Error>(())
+//! # Ok::<(), lisse_bilevel::Error>(())
 //! ```
 
 pub mod hypergradient;
 pub mod problem;
 pub mod schedule;
 pub mod solver;
+
+/// lisse-core, on which every trait and solver here is built.
+pub use lisse_core;
+/// The run loop, its stopping rules, seeded streams, step sizes and the error type of
+/// lisse-core, for a user who depends on this crate alone.
+pub use lisse_core::solver::StepSize;
+pub use lisse_core::{Error, Executor, Result, RngStreams, Solver, Stopping};
+/// nalgebra, whose `DVector` holds every point.
+pub use nalgebra;
+pub use nalgebra::DVector;

@@ -83,7 +83,10 @@ fn nan_max(a: f64, b: f64) -> f64 {
 /// use lisse_core::{Dimension, Objective, Result, check::finite_difference_gradient};
 /// use nalgebra::{DVector, dvector};
 /// struct Cube;
-/// impl Dimension for Cube { fn dim(&self) -> usize { 2 } }
+/// impl Dimension for Cube {
+///     fn dim(&self) -> usize { 2 }
+///     fn full_batch_size(&self) -> usize { 0 } // analytic: reads no data
+/// }
 /// impl Objective for Cube {
 ///     fn value(&self, x: &DVector<f64>) -> Result<f64> { Ok(x[0].powi(3) + x[0] * x[1]) }
 /// }
@@ -172,6 +175,9 @@ mod tests {
     impl crate::Dimension for NanGradient {
         fn dim(&self) -> usize {
             2
+        }
+        fn full_batch_size(&self) -> usize {
+            0
         }
     }
 

@@ -238,7 +238,10 @@ impl CallCounter {
 /// use lisse_core::{Counted, Dimension, Gradient, OracleExt, Result};
 /// use nalgebra::{DVector, dvector};
 /// struct Sq;
-/// impl Dimension for Sq { fn dim(&self) -> usize { 2 } }
+/// impl Dimension for Sq {
+///     fn dim(&self) -> usize { 2 }
+///     fn full_batch_size(&self) -> usize { 0 } // analytic: reads no data
+/// }
 /// impl Gradient for Sq {
 ///     fn gradient_into(&self, x: &DVector<f64>, out: &mut DVector<f64>) -> Result<()> {
 ///         out.copy_from(x);

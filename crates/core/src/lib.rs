@@ -26,7 +26,10 @@
 //!
 //! /// f(x) = ½‖x − c‖².
 //! struct Distance { c: DVector<f64> }
-//! impl Dimension for Distance { fn dim(&self) -> usize { self.c.len() } }
+//! impl Dimension for Distance {
+//!     fn dim(&self) -> usize { self.c.len() }
+//!     fn full_batch_size(&self) -> usize { 0 } // analytic: reads no data
+//! }
 //! impl Gradient for Distance {
 //!     fn gradient_into(&self, x: &DVector<f64>, out: &mut DVector<f64>) -> Result<()> {
 //!         check_dim("x", self.dim(), x.len())?;

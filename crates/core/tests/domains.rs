@@ -793,3 +793,98 @@ fn projections_reject_wrong_lengths_and_non_finite_points() {
         })
     ));
 }
+
+// ------------------------------------------------ the simplex's rounding slack, made precise
+
+/// Σ `xs` − `z`, faithfully rounded (within one unit in the last place of the exact
+/// difference): Shewchuk's exact partials ("Adaptive precision floating-point arithmetic",
+/// Discrete Comput. Geom. 18 (1997), the algorithm of Python's `math.fsum`). Independent of
+/// the compensated sum the simplex code uses.
+fn exact_excess(xs: &[f64], z: f64) -> f64 {
+    let mut partials: Vec<f64> = Vec::new();
+    for &v in xs.iter().chain(std::iter::once(&-z)) {
+        let mut x = v;
+        let mut kept = 0;
+        for j in 0..partials.len() {
+            let mut y = partials[j];
+            if x.abs() < y.abs() {
+                std::mem::swap(&mut x, &mut y);
+            }
+            let hi = x + y;
+            let lo = y - (hi - x);
+            if lo != 0.0 {
+                partials[kept] = lo;
+                kept += 1;
+            }
+            x = hi;
+        }
+        partials.truncate(kept);
+        partials.push(x);
+    }
+    // Non-overlapping, increasing in magnitude: summing from the smallest is faithful.
+    partials.iter().sum()
+}
+
+/// With zero tolerance, `contains` accepts a point whose exact sum is z or one ulp off, and
+/// rejects one 4ε·z off whatever the dimension (the slack is 2ε·z to first order, not the
+/// 2(d + 1)ε·z of a plain-sum test, which accepted this point at every d ≥ 1).
+#[test]
+fn simplex_contains_slack_is_two_eps_whatever_the_dimension() {
+    for log_d in [0, 3, 10, 17] {
+        let d = 1usize << log_d;
+        for z in [1.0, 2f64.powi(-1000), 2f64.powi(1000)] {
+            let simplex = Simplex::new(d, z).unwrap();
+            // d equal shares z/d, exact for z and d powers of two.
+            let share = z / d as f64;
+            let mut x = DVector::from_element(d, share);
+            assert_eq!(exact_excess(x.as_slice(), z), 0.0);
+            assert!(simplex.contains(&x, 0.0), "d = {d}, z = {z:e}");
+            // One ulp of z added to x₀ (an ulp of z is a multiple of the shares' ulp).
+            let ulp = z * f64::EPSILON;
+            x[0] = share + ulp;
+            assert_eq!(exact_excess(x.as_slice(), z), ulp);
+            assert!(simplex.contains(&x, 0.0), "+1 ulp, d = {d}, z = {z:e}");
+            x[0] = share - ulp;
+            assert!(simplex.contains(&x, 0.0), "−1 ulp, d = {d}, z = {z:e}");
+            // Four ulps (4ε·z) either way: outside.
+            x[0] = share + 4.0 * ulp;
+            assert_eq!(exact_excess(x.as_slice(), z), 4.0 * ulp);
+            assert!(!simplex.contains(&x, 0.0), "+4 ulps, d = {d}, z = {z:e}");
+            x[0] = share - 4.0 * ulp;
+            assert!(!simplex.contains(&x, 0.0), "−4 ulps, d = {d}, z = {z:e}");
+            // The user's tolerance still widens it.
+            assert!(simplex.contains(&x, 4.0 * f64::EPSILON));
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Step 2 of the proof at `Simplex::contains` (source of `sum_slack`): the exact sum of
+    /// every projection output that had to move is within 3u = 1.5ε of z relative, plus
+    /// second-order and underflow terms, measured with an exact summation the library does
+    /// not use. A plain sum in the final rescaling misses this by up to (d − 1)u.
+    #[test]
+    fn projected_points_sum_to_z_within_three_units_of_roundoff(
+        y in proptest::collection::vec(any_magnitude(), 1..2000),
+        z_mantissa in 0.01f64..10.0,
+        z_exponent in -300i32..300,
+    ) {
+        let z = z_mantissa * 10f64.powi(z_exponent);
+        let d = y.len();
+        let y = DVector::from_vec(y);
+        for method in METHODS {
+            let simplex = Simplex::new(d, z).unwrap().with_method(method);
+            prop_assume!(!simplex.contains(&y, 0.0));
+            let mut x = y.clone();
+            simplex.project_in_place(&mut x).unwrap();
+            let excess = exact_excess(x.as_slice(), z);
+            let d_eps = d as f64 * f64::EPSILON;
+            let bound = (1.5 * f64::EPSILON + 2.0 * d_eps * d_eps) * z
+                + (d + 1) as f64 * f64::from_bits(1);
+            prop_assert!(excess.abs() <= bound, "{method:?}, d = {d}, z = {z:e}: {excess:e} > {bound:e}");
+            prop_assert!(simplex.contains(&x, 0.0));
+        }
+    }
+}

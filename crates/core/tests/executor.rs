@@ -17,6 +17,9 @@ impl Dimension for Diagonal {
     fn dim(&self) -> usize {
         self.0.len()
     }
+    fn full_batch_size(&self) -> usize {
+        0
+    }
 }
 impl Gradient for Diagonal {
     fn gradient_into(&self, x: &DVector<f64>, out: &mut DVector<f64>) -> Result<()> {

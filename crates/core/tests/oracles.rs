@@ -244,6 +244,9 @@ impl TwoBlock for Bilinear {
     fn dim_y(&self) -> usize {
         self.0.ncols()
     }
+    fn full_batch_size_xy(&self) -> usize {
+        0
+    }
 }
 impl PartialGradients for Bilinear {
     fn grad_x_into(

@@ -16,6 +16,9 @@ impl Dimension for Shifted {
     fn dim(&self) -> usize {
         self.0.len()
     }
+    fn full_batch_size(&self) -> usize {
+        0
+    }
 }
 impl Gradient for Shifted {
     fn gradient_into(&self, x: &DVector<f64>, out: &mut DVector<f64>) -> Result<()> {

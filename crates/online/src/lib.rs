@@ -44,10 +44,16 @@
 //! - [`baseline`]: OGD, AdaGrad-norm, ONS, Hedge, the optimistic FTRL of Sachs et al., and a
 //!   two-layer ensemble for dynamic regret.
 //! - [`env`](mod@env): the [`Environment`] trait and the SEA simulator [`SeaEnvironment`];
-//!   [`regret`]: pseudo-, realized and dynamic regret; [`protocol`]: the run loop.
+//!   [`regret`]: pseudo-, realized and dynamic regret (also against a comparator sequence of
+//!   your own, [`run_with_comparator`]); [`protocol`]: the run loop.
 //!
 //! Domains and Euclidean projections come from lisse-core ([`lisse_core::domain`]); errors are
 //! [`lisse_core::Error`]; randomness is [`lisse_core::RngStreams`].
+//!
+//! **Dependencies.** Besides the workspace's mandated crates, the hot loops use
+//! [`pulp`](https://docs.rs/pulp) for safe runtime SIMD dispatch (AVX2 where the CPU has it): the
+//! workspace forbids the `unsafe` that calling `#[target_feature]` code needs, and pulp is
+//! already built as a dependency of faer. Results are bit-identical with and without AVX2.
 //!
 //! **Constants.** The explicit constants of the convex, strongly convex and exp-concave bounds
 //! are derived from the paper's proof template, not quoted from it (see [`step_size`]); the
@@ -67,4 +73,4 @@ pub mod step_size;
 pub use env::{Environment, SeaEnvironment};
 pub use learner::{Hint, OnlineLearner};
 pub use omd::OptimisticOmd;
-pub use protocol::{HintPolicy, RunOptions, RunReport, run};
+pub use protocol::{HintPolicy, RunOptions, RunReport, run, run_with_comparator};

@@ -264,16 +264,35 @@ impl MetricProjection for Simplex {
 /// computed from finite, already checked inputs.
 ///
 /// The defaults call [`Domain::project_in_place`]. [`L2Ball`] fuses the step x − η·v with the
-/// accumulation of ‖x − c‖² (4 partial sums, no rescaling) in one pass, checks once that the sum
+/// accumulation of ‖x − c‖² (16 partial sums, no rescaling) in one pass, checks once that the sum
 /// is finite (a NaN or ±∞ entry, or an overflow, makes it non-finite and sends the point to the
 /// robust projection of lisse-core, which reports the error), and scales only when x lies
 /// outside. The result agrees with lisse-core's projection to a few ulps.
+///
+/// Every method takes `origin_centered`, the value of
+/// [`is_origin_centered`](FastProjection::is_origin_centered) that the learner computed once at
+/// construction: a ball centred at the origin then skips reading its centre (one vector stream
+/// less per pass).
 pub trait FastProjection: Domain {
+    /// Whether the domain is a ball centred at the origin (one pass over the centre; learners
+    /// call it once and pass the answer to the other methods). `false` by default.
+    fn is_origin_centered(&self) -> bool {
+        false
+    }
+
+    /// The radius R when the domain is a Euclidean ball centred at the origin (the
+    /// [`Euclidean`](crate::mirror::Euclidean) map then keeps its centre scaled lazily and
+    /// needs no rescaling pass); `None` by default.
+    fn origin_ball_radius(&self) -> Option<f64> {
+        None
+    }
+
     /// Replaces `x` by Π_X(x).
     ///
     /// # Errors
     /// As [`Domain::project_in_place`].
-    fn project_in_place_fast(&self, x: &mut DVector<f64>) -> Result<()> {
+    fn project_in_place_fast(&self, x: &mut DVector<f64>, origin_centered: bool) -> Result<()> {
+        let _ = origin_centered;
         self.project_in_place(x)
     }
 
@@ -287,6 +306,7 @@ pub trait FastProjection: Domain {
         eta: f64,
         v: &DVector<f64>,
         out: &mut DVector<f64>,
+        origin_centered: bool,
     ) -> Result<()> {
         check_dim("direction", base.len(), v.len())?;
         check_dim("output buffer", base.len(), out.len())?;
@@ -298,7 +318,7 @@ pub trait FastProjection: Domain {
         {
             *o = x - eta * g;
         }
-        self.project_in_place_fast(out)
+        self.project_in_place_fast(out, origin_centered)
     }
 
     /// The whole update half-step of optimistic OGD: checks that `g` is finite, writes
@@ -307,6 +327,7 @@ pub trait FastProjection: Domain {
     ///
     /// # Errors
     /// [`lisse_core::Error::NonFinite`] for a non-finite `g`; as [`Domain::project_in_place`].
+    #[allow(clippy::too_many_arguments)]
     fn fused_update(
         &self,
         base: &DVector<f64>,
@@ -315,9 +336,10 @@ pub trait FastProjection: Domain {
         hint: &DVector<f64>,
         out: &mut DVector<f64>,
         last: &mut DVector<f64>,
+        origin_centered: bool,
     ) -> Result<f64> {
         crate::kernels::check_finite_fast("gradient", g.as_slice())?;
-        self.project_step(base, eta, g, out)?;
+        self.project_step(base, eta, g, out, origin_centered)?;
         last.as_mut_slice().copy_from_slice(g.as_slice());
         Ok(sum_sq_diff(g.as_slice(), hint.as_slice()))
     }
@@ -331,16 +353,22 @@ pub trait FastProjection: Domain {
         x: &mut DVector<f64>,
         eta: f64,
         v: &DVector<f64>,
+        origin_centered: bool,
     ) -> Result<()> {
         check_dim("direction", x.len(), v.len())?;
         x.axpy(-eta, v, 1.0);
-        self.project_in_place_fast(x)
+        self.project_in_place_fast(x, origin_centered)
     }
 }
 
 /// Finishes a fused projection onto `ball` given sq = ‖x − c‖² (falls back to the robust
 /// projection when sq is not finite).
-fn finish_ball_projection(ball: &L2Ball, x: &mut DVector<f64>, sq: f64) -> Result<()> {
+fn finish_ball_projection(
+    ball: &L2Ball,
+    x: &mut DVector<f64>,
+    sq: f64,
+    origin_centered: bool,
+) -> Result<()> {
     if !sq.is_finite() {
         return ball.project_in_place(x);
     }
@@ -348,14 +376,21 @@ fn finish_ball_projection(ball: &L2Ball, x: &mut DVector<f64>, sq: f64) -> Resul
     if sq <= r * r {
         return Ok(());
     }
-    let scale = r / sq.sqrt();
-    for (xi, ci) in x.as_mut_slice().iter_mut().zip(ball.center().as_slice()) {
-        *xi = ci + (*xi - ci) * scale;
-    }
+    let center = (!origin_centered).then(|| ball.center().as_slice());
+    crate::kernels::scale_about(x.as_mut_slice(), center, r / sq.sqrt());
     Ok(())
 }
 
 impl FastProjection for L2Ball {
+    fn is_origin_centered(&self) -> bool {
+        self.center().iter().all(|c| *c == 0.0)
+    }
+
+    fn origin_ball_radius(&self) -> Option<f64> {
+        self.is_origin_centered().then(|| self.radius())
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn fused_update(
         &self,
         base: &DVector<f64>,
@@ -364,6 +399,7 @@ impl FastProjection for L2Ball {
         hint: &DVector<f64>,
         out: &mut DVector<f64>,
         last: &mut DVector<f64>,
+        origin_centered: bool,
     ) -> Result<f64> {
         let d = self.dim();
         for (what, len) in [
@@ -380,7 +416,7 @@ impl FastProjection for L2Ball {
             eta,
             g.as_slice(),
             hint.as_slice(),
-            self.center().as_slice(),
+            (!origin_centered).then(|| self.center().as_slice()),
             out.as_mut_slice(),
             last.as_mut_slice(),
         );
@@ -389,14 +425,14 @@ impl FastProjection for L2Ball {
             check_finite("gradient", g.as_slice())?;
             check_finite("hint", hint.as_slice())?;
         }
-        finish_ball_projection(self, out, sq)?;
+        finish_ball_projection(self, out, sq, origin_centered)?;
         Ok(residual)
     }
 
-    fn project_in_place_fast(&self, x: &mut DVector<f64>) -> Result<()> {
+    fn project_in_place_fast(&self, x: &mut DVector<f64>, origin_centered: bool) -> Result<()> {
         check_dim("point to project", self.dim(), x.len())?;
         let sq = sum_sq_diff(x.as_slice(), self.center().as_slice());
-        finish_ball_projection(self, x, sq)
+        finish_ball_projection(self, x, sq, origin_centered)
     }
 
     fn project_step(
@@ -405,6 +441,7 @@ impl FastProjection for L2Ball {
         eta: f64,
         v: &DVector<f64>,
         out: &mut DVector<f64>,
+        origin_centered: bool,
     ) -> Result<()> {
         let d = self.dim();
         check_dim("point to project", d, base.len())?;
@@ -414,10 +451,10 @@ impl FastProjection for L2Ball {
             base.as_slice(),
             eta,
             v.as_slice(),
-            self.center().as_slice(),
+            (!origin_centered).then(|| self.center().as_slice()),
             out.as_mut_slice(),
         );
-        finish_ball_projection(self, out, sq)
+        finish_ball_projection(self, out, sq, origin_centered)
     }
 
     fn project_step_in_place(
@@ -425,6 +462,7 @@ impl FastProjection for L2Ball {
         x: &mut DVector<f64>,
         eta: f64,
         v: &DVector<f64>,
+        origin_centered: bool,
     ) -> Result<()> {
         let d = self.dim();
         check_dim("point to project", d, x.len())?;
@@ -433,9 +471,9 @@ impl FastProjection for L2Ball {
             x.as_mut_slice(),
             eta,
             v.as_slice(),
-            self.center().as_slice(),
+            (!origin_centered).then(|| self.center().as_slice()),
         );
-        finish_ball_projection(self, x, sq)
+        finish_ball_projection(self, x, sq, origin_centered)
     }
 }
 

@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::env::{Environment, SeaStats};
 use crate::learner::{Hint, OnlineLearner};
-use crate::regret::{RegretSummary, RegretTracker};
+use crate::regret::{
+    ComparatorSequence, DynamicRegret, DynamicRegretTracker, RegretSummary, RegretTracker,
+};
 
 /// Which hint the protocol hands the learner each round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -56,6 +58,10 @@ pub struct TracePoint {
     pub step_size: Option<f64>,
     /// σ², Σ² and constants over rounds 1..t, if the environment knows them.
     pub stats: Option<SeaStats>,
+    /// Dynamic regret and path length against the user's comparator sequence
+    /// ([`run_with_comparator`]); `None` for [`run`].
+    #[serde(default)]
+    pub comparator: Option<DynamicRegret>,
 }
 
 /// The outcome of [`run`].
@@ -106,7 +112,98 @@ where
     L: OnlineLearner + ?Sized,
     E: Environment + ?Sized,
 {
+    run_inner::<L, E, dyn ComparatorSequence>(learner, env, options, None)
+}
+
+/// Like [`run`], and also tracks dynamic regret Σ_t F_t(x_t) − Σ_t F_t(u_t) and path length
+/// P_T = Σ_{t≥2} ‖u_t − u_{t−1}‖ against the user's comparator sequence u_1, …, u_T (in each
+/// [`TracePoint::comparator`]). F_t(u_t) comes from [`Environment::expected_loss_at`]. The
+/// comparators need not lie in the learner's domain (the regret is then against an
+/// infeasible sequence, which can make it negative).
+///
+/// ```
+/// use lisse_core::domain::L2Ball;
+/// use lisse_online::env::{BaseLoss, SeaConfig, SeaEnvironment};
+/// use lisse_online::regret::ComparatorFn;
+/// use lisse_online::{OptimisticOmd, RunOptions, run_with_comparator};
+/// use nalgebra::DVector;
+///
+/// let ball = L2Ball::centered(2, 1.0)?;
+/// let config = SeaConfig::with_totals(BaseLoss::Quadratic, 2, 500, 5.0, 2.0, 1.0, 7)?;
+/// let mut env = SeaEnvironment::new(ball.clone(), config)?;
+/// let mut learner = OptimisticOmd::strongly_convex(ball, 1.0)?;
+/// // The comparator: the origin for the first half, then (0.5, 0).
+/// let mut comparator = ComparatorFn::new(2, |t, u: &mut DVector<f64>| {
+///     u.fill(0.0);
+///     if t > 250 {
+///         u[0] = 0.5;
+///     }
+/// });
+/// let report = run_with_comparator(&mut learner, &mut env, &RunOptions::default(), &mut comparator)?;
+/// let dynamic = report.last().unwrap().comparator.unwrap();
+/// assert_eq!(dynamic.rounds, 500);
+/// assert_eq!(dynamic.path_length, 0.5);
+/// # Ok::<(), lisse_core::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`run`]; also [`Error::DimensionMismatch`] when the comparators' dimension differs from
+/// the environment's, [`Error::InvalidParameter`] when a fixed-length sequence does not hold
+/// exactly T points or when the environment cannot evaluate F_t at a given point, and
+/// [`Error::NonFinite`] for a comparator with NaN or ±∞ entries (naming the round).
+pub fn run_with_comparator<L, E, C>(
+    learner: &mut L,
+    env: &mut E,
+    options: &RunOptions,
+    comparator: &mut C,
+) -> Result<RunReport>
+where
+    L: OnlineLearner + ?Sized,
+    E: Environment + ?Sized,
+    C: ComparatorSequence + ?Sized,
+{
+    lisse_core::check_dim_hint(
+        "comparator sequence",
+        env.dim(),
+        comparator.dim(),
+        "give comparators u_t of the environment's dimension",
+    )?;
+    if let Some(len) = comparator.rounds()
+        && len != env.horizon()
+    {
+        return Err(Error::invalid(
+            "comparator sequence length",
+            len,
+            format!("one point u_t per round: T = {} points", env.horizon()),
+        ));
+    }
+    run_inner(learner, env, options, Some(comparator))
+}
+
+/// A user's comparator sequence with its buffer and tracker.
+struct UserComparator<'a, C: ?Sized> {
+    sequence: &'a mut C,
+    point: DVector<f64>,
+    tracker: DynamicRegretTracker,
+}
+
+fn run_inner<L, E, C>(
+    learner: &mut L,
+    env: &mut E,
+    options: &RunOptions,
+    comparator: Option<&mut C>,
+) -> Result<RunReport>
+where
+    L: OnlineLearner + ?Sized,
+    E: Environment + ?Sized,
+    C: ComparatorSequence + ?Sized,
+{
     lisse_core::check_dim("environment", learner.dim(), env.dim())?;
+    let mut user = comparator.map(|sequence| UserComparator {
+        point: DVector::zeros(sequence.dim()),
+        tracker: DynamicRegretTracker::new(sequence.dim()),
+        sequence,
+    });
     let start = Instant::now();
     let d = learner.dim();
     let mut gradient = DVector::zeros(d);
@@ -136,6 +233,19 @@ where
         let evaluation = env.evaluate(&played, &mut gradient)?;
         learner.update(&gradient)?;
         tracker.record(&evaluation);
+        if let Some(user) = user.as_mut() {
+            user.sequence.point(t, &mut user.point)?;
+            let Some(comparator_loss) = env.expected_loss_at(&user.point)? else {
+                return Err(Error::invalid(
+                    "environment",
+                    env.name(),
+                    "an environment that evaluates F_t at any point \
+                     (Environment::expected_loss_at) for a user's comparator",
+                ));
+            };
+            user.tracker
+                .record(evaluation.expected_loss, comparator_loss, &user.point)?;
+        }
         if checkpoints.get(next) == Some(&t) {
             next += 1;
             let best = env.best_fixed()?;
@@ -144,6 +254,7 @@ where
                 regret: tracker.summary(best.as_ref(), stats.as_ref()),
                 step_size: learner.step_size(),
                 stats,
+                comparator: user.as_ref().map(|u| u.tracker.summary()),
             });
         }
     }

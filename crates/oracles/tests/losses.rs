@@ -12,7 +12,8 @@ use proptest::test_runner::TestCaseError;
 use rand::RngExt;
 
 use lisse_core::{
-    Dimension, Error, FiniteSum, FiniteSumHvp, Gradient, Hvp, Objective, OracleExt, RngStreams,
+    Counted, Dimension, Error, FiniteSum, FiniteSumHvp, Gradient, Hvp, Objective, OracleExt,
+    RngStreams,
 };
 use lisse_oracles::data::{Dataset, Targets};
 use lisse_oracles::loss::{
@@ -906,6 +907,50 @@ fn losses_are_send_sync_clone_debug_and_debug_is_short() {
     );
 }
 
+/// One full-batch value, gradient and HVP of `f` through `Counted`: (calls, points) per kind
+/// and (draws, samples drawn).
+fn full_batch_counts<F: Objective + Gradient + Hvp>(f: F) -> ([u64; 3], [u64; 3], [u64; 2]) {
+    let w = DVector::from_fn(f.dim(), |i, _| 0.1 * i as f64 - 0.2);
+    let counted = Counted::new(f);
+    counted.value(&w).unwrap();
+    counted.gradient(&w).unwrap();
+    counted.hvp(&w, &w).unwrap();
+    let c = counted.counts();
+    (
+        [c.calls.values, c.calls.gradients, c.calls.hvps],
+        [c.points.values, c.points.gradients, c.points.hvps],
+        [c.draws, c.samples],
+    )
+}
+
+/// A full-batch call of a data loss reads all n samples, and `Counted` tallies n points per
+/// call (a data oracle reporting 0, the old default of `full_batch_size`, fails), nothing
+/// drawn; an analytic quadratic reads none.
+#[test]
+fn full_batch_calls_of_data_losses_count_n_points() {
+    let n = 37;
+    let (multi, _) = large_classification(3, 4, n, 21);
+    let (binary, _) = large_classification(3, 2, n, 22);
+    let regression = Dataset::new(
+        binary.features().clone(),
+        Targets::Real(DVector::from_fn(n, |i, _| i as f64)),
+    )
+    .unwrap();
+    let one = |k: u64| [k; 3];
+    let n64 = n as u64;
+    let f = MultinomialLogistic::new(multi).unwrap();
+    assert_eq!((f.full_batch_size(), f.n_terms()), (n, n));
+    assert_eq!(full_batch_counts(f), (one(1), one(n64), [0, 0]));
+    let f = Logistic::new(binary).unwrap().with_l2(0.1).unwrap();
+    assert_eq!((f.full_batch_size(), f.n_terms()), (n, n));
+    assert_eq!(full_batch_counts(f), (one(1), one(n64), [0, 0]));
+    let f = LeastSquares::new(regression).unwrap();
+    assert_eq!((f.full_batch_size(), f.n_terms()), (n, n));
+    assert_eq!(full_batch_counts(f), (one(1), one(n64), [0, 0]));
+    let q = Quadratic::new(DMatrix::identity(3, 3), DVector::zeros(3)).unwrap();
+    assert_eq!(full_batch_counts(q), (one(1), one(0), [0, 0]));
+}
+
 #[test]
 fn clones_share_the_data_set() {
     let (data, _) = large_classification(2, 2, 10, 4);
@@ -915,11 +960,67 @@ fn clones_share_the_data_set() {
     assert!(f.l2().abs() < f64::EPSILON && (g.l2() - 1.0).abs() < f64::EPSILON);
 }
 
+/// A data set of one sample x = [1] with the given label.
+fn one_sample(label: usize, n_classes: usize) -> Dataset {
+    Dataset::new(
+        DMatrix::from_element(1, 1, 1.0),
+        Targets::Classes {
+            labels: vec![label],
+            n_classes,
+        },
+    )
+    .unwrap()
+}
+
+/// |got − want| ≤ `ulps`·ε·|want| + 1e-320: relative accuracy, with room for an underflowed
+/// closed form (e⁻¹⁰⁰⁰ is 0 in f64).
+fn close_to(got: f64, want: f64, ulps: f64) -> bool {
+    (got - want).abs() <= ulps * f64::EPSILON * want.abs() + 1e-320
+}
+
+/// The binary logistic loss at extreme margins m = ỹ xᵀw against its closed forms, to a few
+/// units of roundoff *relative to each value*: for |m| ≥ 40 (e^{−|m|} < ε/1e2),
+/// log(1 + e^{−m}) = max(−m, 0) + e^{−|m|}, ∇ = −σ(−m) = −e^{−m} (m > 0) or −1 + e^{m} (m < 0),
+/// ∇²·1 = σ(m)σ(−m) = e^{−|m|}, each to a relative O(e^{−|m|}) (the Taylor remainders of
+/// log1p and 1/(1 + t)). An overflowing implementation (log(1 + exp(−m)) at m = −10³ is ∞)
+/// and a cancelling one (log(1 + e^{−40}) = log 1 = 0; σ(40)(1 − σ(40)) = 0; and
+/// σ(700)(1 − σ(700)) would be 0 where e^{−700} ≈ 1e−304 is representable) both fail.
 #[test]
-fn extreme_margins_stay_finite() {
+fn logistic_matches_closed_forms_at_extreme_margins() {
+    for m in [40.0, 300.0, 700.0, 1e3, 1e8, 1e300] {
+        for margin in [m, -m] {
+            // Label 1 (ỹ = +1), x = 1: the margin is w itself.
+            let f = Logistic::new(one_sample(1, 2)).unwrap();
+            let w = DVector::from_element(1, margin);
+            let tail = (-m).exp();
+            let (value, gradient) = if margin > 0.0 {
+                (tail, -tail)
+            } else {
+                (m + tail, -1.0 + tail)
+            };
+            let got = f.value(&w).unwrap();
+            assert!(
+                close_to(got, value, 2.0),
+                "value at m = {margin:e}: {got:e} vs {value:e}"
+            );
+            let got = f.gradient(&w).unwrap()[0];
+            assert!(
+                close_to(got, gradient, 2.0),
+                "∇ at m = {margin:e}: {got:e} vs {gradient:e}"
+            );
+            let got = f.hvp(&w, &DVector::from_element(1, 1.0)).unwrap()[0];
+            assert!(
+                close_to(got, tail, 4.0),
+                "∇² at m = {margin:e}: {got:e} vs {tail:e}"
+            );
+        }
+    }
+    // Several samples at once: margins −3s, 2.5s and −5s on the columns (1, −2), (3, 0.5),
+    // (−1, 4) with labels 0, 1, 1 and w = (s, −s); for s ≥ 10³ every e^{−|m|} underflows, so
+    // f = 8s/3 and ∇f = (x₁ − x₃)/3 = (2/3, −2) exactly, ∇²f = 0.
     let x = DMatrix::from_column_slice(2, 3, &[1.0, -2.0, 3.0, 0.5, -1.0, 4.0]);
     let binary = Dataset::new(
-        x.clone(),
+        x,
         Targets::Classes {
             labels: vec![0, 1, 1],
             n_classes: 2,
@@ -927,24 +1028,65 @@ fn extreme_margins_stay_finite() {
     )
     .unwrap();
     let f = Logistic::new(binary).unwrap();
-    for scale in [1e3, 1e8, 1e300] {
-        let w = DVector::from_vec(vec![scale, -scale]);
-        assert!(f.value(&w).unwrap().is_finite());
-        assert!(f.gradient(&w).unwrap().iter().all(|g| g.is_finite()));
-        assert!(f.hvp(&w, &w).unwrap().iter().all(|h| h.is_finite()));
+    for s in [1e3, 1e8, 1e300] {
+        let w = DVector::from_vec(vec![s, -s]);
+        assert!(
+            close_to(f.value(&w).unwrap(), 8.0 * s / 3.0, 4.0),
+            "s = {s:e}"
+        );
+        let g = f.gradient(&w).unwrap();
+        assert!(
+            close_to(g[0], 2.0 / 3.0, 4.0) && close_to(g[1], -2.0, 4.0),
+            "s = {s:e}: {g}"
+        );
+        assert!(f.hvp(&w, &w).unwrap().iter().all(|&h| h == 0.0));
     }
-    let multi = Dataset::new(
-        x,
-        Targets::Classes {
-            labels: vec![0, 1, 2],
-            n_classes: 3,
-        },
-    )
-    .unwrap();
-    let f = MultinomialLogistic::new(multi).unwrap();
-    let w = DVector::from_fn(6, |i, _| if i % 2 == 0 { 1e150 } else { -1e150 });
-    assert!(f.value(&w).unwrap().is_finite());
-    assert!(f.gradient(&w).unwrap().iter().all(|g| g.is_finite()));
+}
+
+/// Softmax cross-entropy at huge logit gaps against its closed forms (one sample, x = 1, so
+/// the logits are w and ∇ = p − e_y). With gaps G ≥ 10³ every e^{−G} underflows: the loss is
+/// 0 for the top class and the gap for another, ∇ is a difference of unit vectors, the HVP 0.
+/// At a gap of 40, the off-label probabilities p_k ≈ e^{−40} must be right to a few ulps
+/// *relative* (an unshifted exp overflows, a cancelling p_k = 1 − Σ others gives 0), and the
+/// loss ln(1 + 2e^{−40}) to ε absolute: the logsumexp form max + ln Σ − z_y cannot resolve
+/// a loss below ε·1, as in every softmax library, so its tolerance is ε·max(1, ℓ).
+#[test]
+fn multinomial_matches_closed_forms_at_huge_logit_gaps() {
+    for gap in [1e3, 1e8, 1e150, 1e300] {
+        let w = DVector::from_vec(vec![gap, 0.0, -gap]);
+        // Top class: ℓ = ln(1 + e^{−G} + e^{−2G}) = 0, ∇ = 0.
+        let f = MultinomialLogistic::new(one_sample(0, 3)).unwrap();
+        assert!(close_to(f.value(&w).unwrap(), 0.0, 1.0), "gap {gap:e}");
+        assert_eq!(f.gradient(&w).unwrap().as_slice(), &[0.0; 3], "gap {gap:e}");
+        // Bottom class: ℓ = logsumexp − z₂ = G + G, ∇ = e₀ − e₂.
+        let f = MultinomialLogistic::new(one_sample(2, 3)).unwrap();
+        assert!(
+            close_to(f.value(&w).unwrap(), 2.0 * gap, 2.0),
+            "gap {gap:e}"
+        );
+        assert_eq!(f.gradient(&w).unwrap().as_slice(), &[1.0, 0.0, -1.0]);
+        // p is one-hot: the softmax Jacobian diag(p) − ppᵀ vanishes.
+        let v = DVector::from_vec(vec![1.0, -2.0, 3.0]);
+        assert_eq!(f.hvp(&w, &v).unwrap().as_slice(), &[0.0; 3], "gap {gap:e}");
+    }
+    let w = DVector::from_vec(vec![40.0, 0.0, 0.0]);
+    let t = (-40f64).exp();
+    let (p0, pk) = (1.0 / (1.0 + 2.0 * t), t / (1.0 + 2.0 * t));
+    let f = MultinomialLogistic::new(one_sample(0, 3)).unwrap();
+    let loss = (2.0 * t).ln_1p();
+    assert!((f.value(&w).unwrap() - loss).abs() <= f64::EPSILON);
+    let g = f.gradient(&w).unwrap();
+    assert!((g[0] - (p0 - 1.0)).abs() <= f64::EPSILON, "{g}");
+    assert!(close_to(g[1], pk, 4.0) && close_to(g[2], pk, 4.0), "{g}");
+    // (diag(p) − ppᵀ)e₁ = p₁(e₁ − p): every entry a product of small probabilities.
+    let h = f.hvp(&w, &DVector::from_vec(vec![0.0, 1.0, 0.0])).unwrap();
+    let want = [-pk * p0, pk * (1.0 - pk), -pk * pk];
+    for (got, want) in h.iter().zip(want) {
+        assert!(close_to(*got, want, 8.0), "{h} vs {want:?}");
+    }
+    // A wrong label at the same gap costs the gap: ℓ = 40 + ln(1 + 2e^{−40}).
+    let f = MultinomialLogistic::new(one_sample(1, 3)).unwrap();
+    assert!(close_to(f.value(&w).unwrap(), 40.0, 2.0));
 }
 
 #[test]

@@ -19,6 +19,9 @@ impl Dimension for Points {
     fn dim(&self) -> usize {
         2
     }
+    fn full_batch_size(&self) -> usize {
+        self.p.len()
+    }
 }
 impl FiniteSum for Points {
     fn n_terms(&self) -> usize {
@@ -202,6 +205,9 @@ struct Identity(usize);
 impl Dimension for Identity {
     fn dim(&self) -> usize {
         self.0
+    }
+    fn full_batch_size(&self) -> usize {
+        0
     }
 }
 impl Gradient for Identity {

@@ -2,7 +2,7 @@
 //! of data hyper-cleaning) and from a quadratic, checked by finite differences in every block.
 
 use lisse_core::{
-    Dimension, Hvp, Objective, OracleExt, PartialGradients, PartialHvps, Result, TwoBlock,
+    Counted, Dimension, Hvp, Objective, OracleExt, PartialGradients, PartialHvps, Result, TwoBlock,
     TwoBlockObjective,
 };
 use lisse_oracles::data::{Dataset, Targets};
@@ -28,6 +28,9 @@ macro_rules! hyper_clean {
             }
             fn dim_y(&self) -> usize {
                 self.0.dim()
+            }
+            fn full_batch_size_xy(&self) -> usize {
+                self.0.n_samples()
             }
         }
         impl HyperClean<$loss> {
@@ -214,6 +217,42 @@ impl Terms for MultinomialLogistic {
     }
 }
 
+/// Full-batch calls of a two-block data oracle (the hyper-cleaning lower level over n samples)
+/// count n points per call and kind through `Counted`, none drawn.
+#[test]
+fn full_batch_two_block_calls_count_n_points() {
+    let feats = features(
+        N,
+        D,
+        &(0..N * D).map(|i| (i as f64).sin()).collect::<Vec<_>>(),
+    );
+    let multi = MultinomialLogistic::new(Dataset::new(feats, classes(N, 3)).unwrap()).unwrap();
+    let counted = Counted::new(HyperClean(multi));
+    let (x, y) = (
+        DVector::from_element(N, 0.3),
+        DVector::from_element(3 * D, 0.1),
+    );
+    let (mut gx, mut gy) = (DVector::zeros(N), DVector::zeros(3 * D));
+    counted.value_xy(&x, &y).unwrap();
+    counted.grad_x_into(&x, &y, &mut gx).unwrap();
+    counted.grad_y_into(&x, &y, &mut gy).unwrap();
+    counted.hvp_yy_into(&x, &y, &y.clone(), &mut gy).unwrap();
+    counted.hvp_xy_into(&x, &y, &y.clone(), &mut gx).unwrap();
+    let c = counted.counts();
+    let n = N as u64;
+    assert_eq!(
+        [
+            c.points.values,
+            c.points.grads_x,
+            c.points.grads_y,
+            c.points.hvps,
+            c.points.cross_hvps
+        ],
+        [n; 5]
+    );
+    assert_eq!((c.draws, c.samples), (0, 0));
+}
+
 #[test]
 fn per_call_weights_are_validated() {
     let data = Dataset::new(features(N, D, &[0.5; N * D]), classes(N, 3)).unwrap();
@@ -262,6 +301,9 @@ impl TwoBlock for Split {
     }
     fn dim_y(&self) -> usize {
         self.q.dim() - self.dx
+    }
+    fn full_batch_size_xy(&self) -> usize {
+        0
     }
 }
 impl TwoBlockObjective for Split {

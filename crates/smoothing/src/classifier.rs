@@ -32,6 +32,16 @@ pub trait BaseClassifier: Send + Sync {
     /// Whatever the model reports; adapters report [`Error::ClassCount`] or
     /// [`Error::LabelOutOfRange`] when a closure breaks the declared shape.
     fn scores_into(&self, inputs: &[f64], scores: &mut [f64]) -> Result<()>;
+
+    /// The most rows this classifier wants per call, or `None` (the default) for the whole
+    /// batch. Certification generates each batch's noise and calls the classifier in chunks of
+    /// at most this many rows (never more than the batch size); the noise drawn and every
+    /// result are the same for any chunk size, only speed changes. Models that are cheap per
+    /// row on the CPU gain from a chunk that fits in the L2 cache (a few hundred rows); a model
+    /// with a large fixed cost per call (a GPU network) should keep `None`.
+    fn preferred_rows(&self) -> Option<usize> {
+        None
+    }
 }
 
 impl<C: BaseClassifier + ?Sized> BaseClassifier for &C {
@@ -44,6 +54,18 @@ impl<C: BaseClassifier + ?Sized> BaseClassifier for &C {
     fn scores_into(&self, inputs: &[f64], scores: &mut [f64]) -> Result<()> {
         (**self).scores_into(inputs, scores)
     }
+    fn preferred_rows(&self) -> Option<usize> {
+        (**self).preferred_rows()
+    }
+}
+
+/// Bytes of noisy inputs per call during certification for the CPU models of this module.
+const CHUNK_BYTES: usize = 64 * 1024;
+
+/// Rows of `d` inputs that fill [`CHUNK_BYTES`] (at least 16): 64 KiB stay in the L2 cache
+/// between the noise generator and the model (measured in `docs/performance.md`).
+fn cache_rows(d: usize) -> usize {
+    (CHUNK_BYTES / (8 * d.max(1))).max(16)
 }
 
 /// The index of the largest score (the first on ties), or an error on a non-finite score.
@@ -127,6 +149,9 @@ where
         }
         Ok(())
     }
+    fn preferred_rows(&self) -> Option<usize> {
+        Some(cache_rows(self.input_dim))
+    }
 }
 
 /// A closure returning a hard label; its scores are one-hot.
@@ -182,6 +207,9 @@ impl<F: Fn(&[f64]) -> usize + Send + Sync> BaseClassifier for LabelsFn<F> {
         }
         Ok(())
     }
+    fn preferred_rows(&self) -> Option<usize> {
+        Some(cache_rows(self.input_dim))
+    }
 }
 
 /// A closure over a whole batch: `f(inputs, scores)` with the layouts of
@@ -231,9 +259,37 @@ impl<F: Fn(&[f64], &mut [f64]) -> Result<()> + Send + Sync> BaseClassifier for B
 /// # Ok::<(), lisse_smoothing::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "LinearParts", into = "LinearParts")]
 pub struct Linear {
     weights: DMatrix<f64>,
     bias: DVector<f64>,
+    /// Wᵀ with each row (the K class weights of one input) padded with zeros to `padded_k`
+    /// entries, the layout of the SIMD product (derived from `weights`, not serialized).
+    wt: Vec<f64>,
+    padded_k: usize,
+}
+
+/// The serialized form of [`Linear`]; deserializing goes through [`Linear::new`]'s checks.
+#[derive(Serialize, Deserialize)]
+struct LinearParts {
+    weights: DMatrix<f64>,
+    bias: DVector<f64>,
+}
+
+impl TryFrom<LinearParts> for Linear {
+    type Error = Error;
+    fn try_from(p: LinearParts) -> Result<Self> {
+        Self::new(p.weights, p.bias)
+    }
+}
+
+impl From<Linear> for LinearParts {
+    fn from(l: Linear) -> Self {
+        Self {
+            weights: l.weights,
+            bias: l.bias,
+        }
+    }
 }
 
 impl Linear {
@@ -253,7 +309,20 @@ impl Linear {
         lisse_core::check_dim("bias", weights.nrows(), bias.len())?;
         lisse_core::check_finite("weights", weights.as_slice())?;
         lisse_core::check_finite("bias", bias.as_slice())?;
-        Ok(Self { weights, bias })
+        let (k, d) = weights.shape();
+        let padded_k = k.next_multiple_of(8);
+        let mut wt = vec![0.0; d * padded_k];
+        for (j, row) in wt.chunks_exact_mut(padded_k).enumerate() {
+            for (c, v) in row[..k].iter_mut().enumerate() {
+                *v = weights[(c, j)];
+            }
+        }
+        Ok(Self {
+            weights,
+            bias,
+            wt,
+            padded_k,
+        })
     }
 
     /// Parses the text format described on [`Linear`].
@@ -353,6 +422,94 @@ impl Linear {
     }
 }
 
+/// `scores` (row-major, rows × K) ← `inputs` (row-major, rows × d) · Wᵀ + b, with Wᵀ's rows
+/// padded to `padded_k`: K classes in NV SIMD registers per row and R rows at once (R·NV
+/// independent accumulators hide the latency of the fused multiply-adds); the sum for each score
+/// runs over the inputs in order, starting from the bias. Returns false (doing nothing) when K
+/// needs more than 4 registers.
+struct RowsTimesWt<'a> {
+    wt: &'a [f64],
+    padded_k: usize,
+    bias: &'a [f64],
+    d: usize,
+    inputs: &'a [f64],
+    scores: &'a mut [f64],
+}
+
+impl pulp::WithSimd for RowsTimesWt<'_> {
+    type Output = bool;
+    // Inlined into pulp's dispatch, which enables the CPU's instruction sets.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, simd: S) -> bool {
+        match self.bias.len().div_ceil(S::F64_LANES) {
+            1 => self.run::<S, 1, 4>(simd),
+            2 => self.run::<S, 2, 4>(simd),
+            3 => self.run::<S, 3, 4>(simd),
+            4 => self.run::<S, 4, 2>(simd),
+            _ => return false,
+        }
+        true
+    }
+}
+
+impl RowsTimesWt<'_> {
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn run<S: pulp::Simd, const NV: usize, const R: usize>(self, simd: S) {
+        let (k, d, kp) = (self.bias.len(), self.d, self.padded_k);
+        let lanes = S::F64_LANES;
+        let mut bias = [0.0; 32];
+        bias[..k].copy_from_slice(self.bias);
+        let bias_v: [S::f64s; NV] =
+            std::array::from_fn(|v| simd.partial_load_f64s(&bias[v * lanes..(v + 1) * lanes]));
+        let mut x_blocks = self.inputs.chunks_exact(R * d);
+        let mut s_blocks = self.scores.chunks_exact_mut(R * k);
+        for (x, s) in (&mut x_blocks).zip(&mut s_blocks) {
+            let mut acc = [bias_v; R];
+            for (j, row) in self.wt.chunks_exact(kp).enumerate() {
+                let (w, _) = S::as_simd_f64s(&row[..NV * lanes]);
+                for (r, acc_r) in acc.iter_mut().enumerate() {
+                    let xv = simd.splat_f64s(x[r * d + j]);
+                    for (a, &wv) in acc_r.iter_mut().zip(w) {
+                        *a = simd.mul_add_e_f64s(xv, wv, *a);
+                    }
+                }
+            }
+            for (acc_r, s_r) in acc.iter().zip(s.chunks_exact_mut(k)) {
+                store_scores(simd, acc_r, s_r);
+            }
+        }
+        for (x, s) in x_blocks
+            .remainder()
+            .chunks_exact(d)
+            .zip(s_blocks.into_remainder().chunks_exact_mut(k))
+        {
+            let mut acc = bias_v;
+            for (&xj, row) in x.iter().zip(self.wt.chunks_exact(kp)) {
+                let (w, _) = S::as_simd_f64s(&row[..NV * lanes]);
+                let xv = simd.splat_f64s(xj);
+                for (a, &wv) in acc.iter_mut().zip(w) {
+                    *a = simd.mul_add_e_f64s(xv, wv, *a);
+                }
+            }
+            store_scores(simd, &acc, s);
+        }
+    }
+}
+
+/// The first `s.len()` lanes of the registers `acc`, into `s`.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn store_scores<S: pulp::Simd, const NV: usize>(simd: S, acc: &[S::f64s; NV], s: &mut [f64]) {
+    let lanes = S::F64_LANES;
+    let mut tmp = [0.0; 32];
+    for (v, &a) in acc.iter().enumerate() {
+        simd.partial_store_f64s(&mut tmp[v * lanes..(v + 1) * lanes], a);
+    }
+    s.copy_from_slice(&tmp[..s.len()]);
+}
+
 impl BaseClassifier for Linear {
     fn input_dim(&self) -> usize {
         self.weights.ncols()
@@ -364,13 +521,75 @@ impl BaseClassifier for Linear {
         let (k, d) = self.weights.shape();
         let batch = inputs.len() / d;
         lisse_core::check_dim("scores buffer", batch * k, scores.len())?;
-        // Row-major batch × d is column-major d × batch: S (K × batch) = W·X + b·1ᵀ.
-        let x = DMatrixView::from_slice(&inputs[..batch * d], d, batch);
-        let mut s = DMatrixViewMut::from_slice(scores, k, batch);
-        for mut col in s.column_iter_mut() {
-            col.copy_from(&self.bias);
+        let product = RowsTimesWt {
+            wt: &self.wt,
+            padded_k: self.padded_k,
+            bias: self.bias.as_slice(),
+            d,
+            inputs: &inputs[..batch * d],
+            scores: &mut *scores,
+        };
+        if !pulp::Arch::new().dispatch(product) {
+            // More classes than the SIMD kernel holds in registers: matrixmultiply's gemm.
+            // Row-major batch × d is column-major d × batch: S (K × batch) = W·X + b·1ᵀ.
+            for col in scores.chunks_exact_mut(k) {
+                col.copy_from_slice(self.bias.as_slice());
+            }
+            let x = DMatrixView::from_slice(&inputs[..batch * d], d, batch);
+            let mut s = DMatrixViewMut::from_slice(scores, k, batch);
+            s.gemm(1.0, &self.weights, &x, 1.0);
         }
-        s.gemm(1.0, &self.weights, &x, 1.0);
         Ok(())
+    }
+
+    fn preferred_rows(&self) -> Option<usize> {
+        Some(cache_rows(self.weights.ncols()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linear_product_matches_the_definition_for_any_shape() {
+        // K from 1 to 40 covers 1–4 SIMD registers per row and matrixmultiply's fallback; row
+        // counts cover the blocks of R rows and the remainder.
+        for k in [1, 2, 3, 4, 5, 8, 10, 13, 16, 17, 32, 40] {
+            for d in [1, 3, 64] {
+                let w = DMatrix::from_fn(k, d, |c, j| ((c * 7 + j * 3) as f64 * 0.37).sin());
+                let b = DVector::from_fn(k, |c, _| (c as f64 * 1.3).cos());
+                let model = Linear::new(w.clone(), b.clone()).unwrap();
+                for rows in [1, 2, 3, 4, 5, 9] {
+                    let x: Vec<f64> = (0..rows * d).map(|t| (t as f64 * 0.71).cos()).collect();
+                    let mut s = vec![f64::NAN; rows * k];
+                    model.scores_into(&x, &mut s).unwrap();
+                    for r in 0..rows {
+                        for c in 0..k {
+                            let exact: f64 =
+                                b[c] + (0..d).map(|j| w[(c, j)] * x[r * d + j]).sum::<f64>();
+                            assert!(
+                                (s[r * k + c] - exact).abs() < 1e-12 * (1.0 + exact.abs()),
+                                "K {k} d {d} rows {rows}: {} vs {exact}",
+                                s[r * k + c]
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn linear_serializes_and_deserializes_through_its_checks() {
+        let model = Linear::from_text("2 2\n1 0 0\n0 1 0.5\n", "inline").unwrap();
+        let json = serde_json::to_string(&model).unwrap();
+        let back: Linear = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, model);
+        // A bias of the wrong length is rejected by Linear::new's check, not accepted as is.
+        let mut value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        value["bias"] = serde_json::to_value(DVector::<f64>::zeros(3)).unwrap();
+        let err = serde_json::from_value::<Linear>(value).unwrap_err();
+        assert!(err.to_string().contains("bias"), "{err}");
     }
 }

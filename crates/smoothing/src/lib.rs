@@ -53,6 +53,8 @@
 //!   closure adapters, and the [`Linear`] model read from a file.
 //! - [`noise`]: Gaussian noise in batches; every input, phase and batch has its own seeded
 //!   stream, so results are bit-identical for any thread count.
+//! - [`ziggurat`]: the exact N(0, 1) sampler behind the noise (Marsaglia & Tsang's ziggurat on
+//!   four interleaved xoshiro256++ generators).
 //! - [`cohen`]: Cohen, Rosenfeld, Kolter (ICML 2019) PREDICT and CERTIFY, and the multi-class
 //!   radius with simultaneous bounds.
 //! - [`lvm`]: LVM-RS of Delattre, Araujo, Barthélemy, Allauzen (ICLR 2024): simplex maps with a
@@ -73,7 +75,10 @@
 //! Besides the workspace's mandated crates, `libm` supplies `erfc` and `lgamma` (both under
 //! 1 ulp; std's versions are unstable). No incomplete-beta library is used: generic ones lose
 //! accuracy at the shapes of 1e5 that certification needs (statrs #434/#435), so binomial
-//! tails are computed directly in log space.
+//! tails are computed directly in log space. `pulp` (already a dependency of faer, with the
+//! same features) compiles the noise loop and [`Linear`]'s product for AVX2 when the CPU has
+//! it, chosen at run time without `unsafe`; they use integer and exactly rounded float
+//! operations only, so the noise is the same on every CPU.
 
 // Exact float comparisons are deliberate here: bounds are checked for being on the safe side of
 // exact values, and series stop when a sum no longer changes.
@@ -86,6 +91,7 @@ pub mod lvm;
 pub mod noise;
 pub mod sequential;
 pub mod stats;
+pub mod ziggurat;
 
 pub use classifier::{BaseClassifier, Linear};
 pub use error::{Error, Result};

@@ -11,30 +11,34 @@
 //! with rayon and their statistics are reduced in batch order.
 //!
 //! # The generator inside a batch
-//! A batch does not draw its normals from the ChaCha8 stream itself: [`batch_rng`] reads 256
-//! bits from `stream(b)` and seeds a xoshiro256++ generator ([`BatchRng`], Blackman & Vigna,
-//! "Scrambled linear pseudorandom number generators", ACM TOMS 47(4), 2021), which then feeds
-//! `rand_distr`'s ziggurat [`StandardNormal`]. ChaCha8 costs ~13 ns per `u64` here, xoshiro256++
-//! about 1 ns, and noise generation was ~80% of CERTIFY's time; with the switch CERTIFY is
-//! several times faster (figures in `docs/performance.md`).
+//! A batch does not draw its normals from the ChaCha8 stream itself (~13 ns per `u64`):
+//! [`batch_sampler`] reads 5 × 256 bits from `stream(b)` and seeds a
+//! [`NormalSampler`] — four interleaved xoshiro256++ generators
+//! (Blackman & Vigna, "Scrambled linear pseudorandom number generators", ACM TOMS 47(4), 2021)
+//! and a fallback one, feeding an exact 256-layer ziggurat (Marsaglia & Tsang 2000; see
+//! [`crate::ziggurat`]).
 //!
 //! The guarantee is unchanged in kind: the seeds of different inputs, phases and batches are
 //! independent 256-bit outputs of distinct, non-overlapping ChaCha8 streams, and a batch
-//! draws at most `batch × d ≤ 2²⁷` numbers from a generator of period 2²⁵⁶ − 1, so two batches
-//! overlap only if their uniformly random starting points land within 2²⁷ steps of each other
-//! on the cycle — probability below 2²⁸/2²⁵⁶ per pair. Results still depend only on
-//! (seed, input, phase, batch), hence are bit-identical for any thread count. xoshiro256++ is a
-//! fixed, portable algorithm (not `SmallRng`, whose algorithm may change between rand releases),
-//! so the same seed gives the same certificates on every platform.
+//! draws at most `batch × d ≤ 2²⁷` words from each of its five generators of period 2²⁵⁶ − 1, so
+//! two generators overlap only if their uniformly random starting points land within 2²⁷ steps
+//! of each other on the cycle — probability below 2²⁸/2²⁵⁶ per pair. Results still depend only
+//! on (seed, input, phase, batch), hence are bit-identical for any thread count. xoshiro256++
+//! and the ziggurat are fixed, portable algorithms implemented here, so the same seed gives the
+//! same certificates on every platform.
+//!
+//! # Evaluation in chunks
+//! A batch's noisy inputs are generated and evaluated [`BaseClassifier::preferred_rows`] rows at
+//! a time (for [`Linear`](crate::Linear), a chunk of ~128 KiB that stays in the L2 cache between
+//! the generator and the product), from one sampler per batch, so the numbers drawn and all
+//! results are the same for any chunk size.
 
 use lisse_core::{Error as CoreError, RngStreams};
-use rand::rngs::Xoshiro256PlusPlus;
-use rand::{Rng, SeedableRng};
-use rand_distr::{Distribution, StandardNormal};
 use rayon::prelude::*;
 
 use crate::classifier::BaseClassifier;
 use crate::error::Result;
+use crate::ziggurat::NormalSampler;
 
 /// The phases of a certification run; each gets its own child stream family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,23 +68,22 @@ impl Phase {
     }
 }
 
-/// The generator that draws one batch's noise: xoshiro256++, seeded from the batch's ChaCha8
-/// stream by [`batch_rng`] (see the module docs for why this keeps batches independent).
-pub type BatchRng = Xoshiro256PlusPlus;
-
-/// The noise generator of batch `b` of a phase: a [`BatchRng`] seeded with 256 bits of
-/// `streams.stream(b)`.
+/// The normal sampler of batch `b` of a phase, seeded with 5 × 256 bits of
+/// `streams.stream(b)` (see the module docs for why this keeps batches independent).
 ///
 /// ```
-/// use lisse_smoothing::noise::batch_rng;
-/// use rand::RngExt;
+/// use lisse_smoothing::noise::batch_sampler;
 /// let streams = lisse_core::RngStreams::new(7);
-/// let (a, b): (u64, u64) = (batch_rng(&streams, 0).random(), batch_rng(&streams, 1).random());
-/// assert_eq!(a, batch_rng(&streams, 0).random::<u64>()); // reproducible
-/// assert_ne!(a, b); // each batch its own seed
+/// let draw = |b| {
+///     let mut z = [0.0; 4];
+///     batch_sampler(&streams, b).fill(&mut z);
+///     z
+/// };
+/// assert_eq!(draw(0), draw(0)); // reproducible
+/// assert_ne!(draw(0), draw(1)); // each batch its own seed
 /// ```
-pub fn batch_rng(streams: &RngStreams, b: u64) -> BatchRng {
-    BatchRng::from_rng(&mut streams.stream(b))
+pub fn batch_sampler(streams: &RngStreams, b: u64) -> NormalSampler {
+    NormalSampler::from_rng(&mut streams.stream(b))
 }
 
 /// The stream family of input `i` of a run seeded with `seed`.
@@ -117,23 +120,30 @@ impl GaussianNoise {
         self.sigma
     }
 
-    /// Writes `rows` noisy copies of `x` into `out` (row-major, `rows × x.len()`).
+    /// Writes `rows` noisy copies of `x` into `out` (row-major, `rows × x.len()`): the next
+    /// `rows · x.len()` normals of `sampler`, scaled by σ and shifted by `x`.
     ///
     /// ```
-    /// use lisse_smoothing::noise::GaussianNoise;
+    /// use lisse_smoothing::noise::{GaussianNoise, batch_sampler};
     /// let noise = GaussianNoise::new(0.5)?;
     /// let mut out = vec![0.0; 3 * 2];
-    /// noise.perturb_into(&[1.0, 2.0], &mut lisse_core::RngStreams::new(1).stream(0), &mut out);
+    /// noise.perturb_into(&[1.0, 2.0], &mut batch_sampler(&lisse_core::RngStreams::new(1), 0), &mut out);
     /// assert!(out.iter().all(|v| v.is_finite()) && out[0] != out[2]);
     /// # Ok::<(), lisse_smoothing::Error>(())
     /// ```
-    pub fn perturb_into<R: Rng + ?Sized>(&self, x: &[f64], rng: &mut R, out: &mut [f64]) {
-        for row in out.chunks_exact_mut(x.len().max(1)) {
-            for (o, &xi) in row.iter_mut().zip(x) {
-                let z: f64 = StandardNormal.sample(rng);
-                *o = xi + self.sigma * z;
-            }
-        }
+    pub fn perturb_into(&self, x: &[f64], sampler: &mut NormalSampler, out: &mut [f64]) {
+        let sigma = self.sigma;
+        sampler.fill_then(
+            out,
+            #[inline(always)]
+            |out| {
+                for row in out.chunks_exact_mut(x.len().max(1)) {
+                    for (o, &xi) in row.iter_mut().zip(x) {
+                        *o = xi + sigma * *o;
+                    }
+                }
+            },
+        );
     }
 }
 
@@ -174,22 +184,27 @@ pub(crate) fn check_sampling<C: BaseClassifier + ?Sized>(
     Ok(())
 }
 
-/// Draws `n` noisy copies of `x` in batches of `batch` (batch b from [`batch_rng`]`(streams, b)`),
-/// evaluates the classifier, and maps each batch's scores (`rows × K`, row-major) with
-/// `per_batch`. Batches run in parallel; the results come back in batch order.
-pub(crate) fn sample_batches<C, T, F>(
+/// Draws `n` noisy copies of `x` in batches of `batch` (batch b from
+/// [`batch_sampler`]`(streams, b)`), evaluates the classifier on chunks of at most
+/// [`BaseClassifier::preferred_rows`] rows, and folds each chunk's scores (`rows × K`,
+/// row-major) into the batch's accumulator (`init()`, then `fold` chunk by chunk in row order).
+/// Batches run in parallel; the accumulators come back in batch order.
+#[allow(clippy::too_many_arguments)] // the sampling arguments, then the accumulator's two closures
+pub(crate) fn sample_batches<C, T, I, F>(
     classifier: &C,
     noise: GaussianNoise,
     x: &[f64],
     n: u64,
     batch: usize,
     streams: &RngStreams,
-    per_batch: F,
+    init: I,
+    fold: F,
 ) -> Result<Vec<T>>
 where
     C: BaseClassifier + ?Sized,
     T: Send,
-    F: Fn(&[f64], usize) -> Result<T> + Sync,
+    I: Fn() -> T + Sync,
+    F: Fn(&mut T, &[f64], usize) -> Result<()> + Sync,
 {
     let d = x.len();
     let k = classifier.num_classes();
@@ -200,27 +215,38 @@ where
             "at most usize::MAX batches of samples on this platform",
         )
     })?;
-    // One contiguous run of batches per thread, so each thread allocates its two buffers once
-    // per call (not once per rayon split); results still depend only on the batch index.
+    let chunk = classifier
+        .preferred_rows()
+        .map_or(batch, |r| r.clamp(1, batch));
+    // One contiguous run of batches per thread, so each thread allocates its two chunk buffers
+    // once per call (not once per batch); results depend only on the batch index.
     let per_thread = nb.div_ceil(rayon::current_num_threads().max(1));
     (0..nb)
         .into_par_iter()
         .with_min_len(per_thread.max(1))
         .map_init(
-            || (vec![0.0; batch * d], vec![0.0; batch * k]),
+            || (vec![0.0; chunk * d], vec![0.0; chunk * k]),
             |(inputs, scores), b| {
                 let b = b as u64;
-                let rows = (n - b * batch as u64).min(batch as u64) as usize;
-                let mut rng = batch_rng(streams, b);
-                noise.perturb_into(x, &mut rng, &mut inputs[..rows * d]);
-                classifier.scores_into(&inputs[..rows * d], &mut scores[..rows * k])?;
-                per_batch(&scores[..rows * k], rows)
+                let batch_rows = (n - b * batch as u64).min(batch as u64) as usize;
+                let mut sampler = batch_sampler(streams, b);
+                let mut acc = init();
+                let mut done = 0;
+                while done < batch_rows {
+                    let rows = (batch_rows - done).min(chunk);
+                    noise.perturb_into(x, &mut sampler, &mut inputs[..rows * d]);
+                    classifier.scores_into(&inputs[..rows * d], &mut scores[..rows * k])?;
+                    fold(&mut acc, &scores[..rows * k], rows)?;
+                    done += rows;
+                }
+                Ok(acc)
             },
         )
         .collect()
 }
 
-/// Vote counts per class of `n` noisy copies of `x` (batch b from [`batch_rng`]`(streams, b)`).
+/// Vote counts per class of `n` noisy copies of `x` (batch b from
+/// [`batch_sampler`]`(streams, b)`).
 pub(crate) fn count_votes<C: BaseClassifier + ?Sized>(
     classifier: &C,
     noise: GaussianNoise,
@@ -230,13 +256,21 @@ pub(crate) fn count_votes<C: BaseClassifier + ?Sized>(
     streams: &RngStreams,
 ) -> Result<Vec<u64>> {
     let k = classifier.num_classes();
-    let per = sample_batches(classifier, noise, x, n, batch, streams, |scores, _rows| {
-        let mut counts = vec![0_u64; k];
-        for s in scores.chunks_exact(k) {
-            counts[crate::classifier::argmax(s)?] += 1;
-        }
-        Ok(counts)
-    })?;
+    let per = sample_batches(
+        classifier,
+        noise,
+        x,
+        n,
+        batch,
+        streams,
+        || vec![0_u64; k],
+        |counts, scores, _rows| {
+            for s in scores.chunks_exact(k) {
+                counts[crate::classifier::argmax(s)?] += 1;
+            }
+            Ok(())
+        },
+    )?;
     let mut counts = vec![0_u64; k];
     for c in per {
         for (a, b) in counts.iter_mut().zip(c) {
@@ -258,8 +292,8 @@ mod tests {
         let streams = input_streams(9, 3).child(Phase::Estimation.index());
         let mut a = vec![0.0; rows * 2];
         let mut b = vec![0.0; rows * 2];
-        noise.perturb_into(&x, &mut batch_rng(&streams, 0), &mut a);
-        noise.perturb_into(&x, &mut batch_rng(&streams, 1), &mut b);
+        noise.perturb_into(&x, &mut batch_sampler(&streams, 0), &mut a);
+        noise.perturb_into(&x, &mut batch_sampler(&streams, 1), &mut b);
         // Mean x, variance σ² per coordinate (5 standard errors), and batch 1 ≠ batch 0.
         for (j, &xj) in x.iter().enumerate() {
             let col: Vec<f64> = a.iter().skip(j).step_by(2).copied().collect();
@@ -292,7 +326,44 @@ mod tests {
         assert_ne!(a, b);
         // Reproducible from the indices alone.
         let mut again = vec![0.0; rows * 2];
-        noise.perturb_into(&x, &mut batch_rng(&streams, 0), &mut again);
+        noise.perturb_into(&x, &mut batch_sampler(&streams, 0), &mut again);
         assert_eq!(a, again);
+    }
+
+    /// A linear layer that asks for a given chunk size.
+    struct Chunked(crate::Linear, Option<usize>);
+    impl BaseClassifier for Chunked {
+        fn input_dim(&self) -> usize {
+            self.0.input_dim()
+        }
+        fn num_classes(&self) -> usize {
+            self.0.num_classes()
+        }
+        fn scores_into(&self, inputs: &[f64], scores: &mut [f64]) -> Result<()> {
+            assert!(inputs.len() / 3 <= self.1.unwrap_or(usize::MAX));
+            self.0.scores_into(inputs, scores)
+        }
+        fn preferred_rows(&self) -> Option<usize> {
+            self.1
+        }
+    }
+
+    #[test]
+    fn chunk_size_does_not_change_the_votes() {
+        let w =
+            nalgebra::DMatrix::from_row_slice(3, 3, &[1.0, 0.0, 0.5, 0.0, 1.0, 0.2, 0.3, 0.3, 0.0]);
+        let b = nalgebra::DVector::from_vec(vec![0.0, 0.1, 0.2]);
+        let noise = GaussianNoise::new(1.0).unwrap();
+        let streams = input_streams(4, 2).child(Phase::Estimation.index());
+        let votes = |chunk| {
+            let f = Chunked(crate::Linear::new(w.clone(), b.clone()).unwrap(), chunk);
+            count_votes(&f, noise, &[0.2, 0.1, 0.0], 2_345, 1_000, &streams).unwrap()
+        };
+        let whole = votes(None);
+        assert_eq!(whole.iter().sum::<u64>(), 2_345);
+        assert!(whole.iter().all(|&c| c > 100), "{whole:?}");
+        for chunk in [Some(1), Some(7), Some(128), Some(5_000)] {
+            assert_eq!(votes(chunk), whole, "chunk {chunk:?}");
+        }
     }
 }

@@ -50,6 +50,10 @@ impl TwoBlock for SineUpper {
     fn dim_y(&self) -> usize {
         1
     }
+    /// Analytic: reads no data.
+    fn full_batch_size_xy(&self) -> usize {
+        0
+    }
 }
 
 impl TwoBlock for SineLower {
@@ -58,6 +62,10 @@ impl TwoBlock for SineLower {
     }
     fn dim_y(&self) -> usize {
         1
+    }
+    /// Analytic: reads no data.
+    fn full_batch_size_xy(&self) -> usize {
+        0
     }
 }
 

@@ -2,12 +2,13 @@
 //! Optimization", ICLR 2022, Algorithm 1 with SGD inner solvers).
 
 use lisse_core::solver::StepSize;
-use lisse_core::{OracleCounts, Result, Solver, StreamRng};
+use lisse_core::{Result, Solver, StreamRng};
 use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
 
-use super::{check_count, check_start, check_step, lower_sgd};
-use crate::problem::{BilevelCounts, BilevelProblem, LowerLevel, UpperLevel};
+use super::state::BilevelState;
+use super::{check_count, check_steps};
+use crate::problem::{BilevelProblem, LowerLevel, UpperLevel};
 
 /// Parameters of [`Amigo`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -48,16 +49,13 @@ impl AmigoConfig {
 /// Oracle calls per iteration: T ∇ᵧg, M HVPs and M ∇ᵧf, one ∇ₓf, one cross.
 #[derive(Debug)]
 pub struct Amigo<F: UpperLevel, G: LowerLevel> {
-    problem: BilevelProblem<F, G>,
+    state: BilevelState<F, G>,
     config: AmigoConfig,
-    x: DVector<f64>,
-    y: DVector<f64>,
+    /// z ≈ [∇²ᵧᵧg]⁻¹∇ᵧf, warm-started across iterations (z₀ = 0).
     z: DVector<f64>,
-    gx: DVector<f64>,
     cross: DVector<f64>,
-    gy: DVector<f64>,
+    grad_y_upper: DVector<f64>,
     hz: DVector<f64>,
-    t: u64,
 }
 
 impl<F: UpperLevel, G: LowerLevel> Amigo<F, G> {
@@ -71,36 +69,26 @@ impl<F: UpperLevel, G: LowerLevel> Amigo<F, G> {
         x0: DVector<f64>,
         y0: DVector<f64>,
     ) -> Result<Self> {
-        check_start(&problem, &x0, &y0)?;
+        let state = BilevelState::new(problem, x0, y0)?;
         check_count("inner_steps", config.inner_steps)?;
         check_count("linear_steps", config.linear_steps)?;
-        check_step("inner_step", config.inner_step)?;
-        check_step("linear_step", config.linear_step)?;
-        check_step("outer_step", config.outer_step)?;
-        let (dx, dy) = (problem.dim_x(), problem.dim_y());
+        check_steps(&[
+            ("inner_step", config.inner_step),
+            ("linear_step", config.linear_step),
+            ("outer_step", config.outer_step),
+        ])?;
+        let (dx, dy) = (state.x.len(), state.y.len());
         Ok(Self {
-            problem,
+            state,
             config,
-            x: x0,
-            y: y0,
             z: DVector::zeros(dy),
-            gx: DVector::zeros(dx),
             cross: DVector::zeros(dx),
-            gy: DVector::zeros(dy),
+            grad_y_upper: DVector::zeros(dy),
             hz: DVector::zeros(dy),
-            t: 0,
         })
     }
 
-    /// The lower variable y.
-    pub fn lower(&self) -> &DVector<f64> {
-        &self.y
-    }
-
-    /// Calls by block.
-    pub fn bilevel_counts(&self) -> BilevelCounts {
-        self.problem.bilevel_counts()
-    }
+    state_accessors!();
 }
 
 impl<F: UpperLevel, G: LowerLevel> Solver for Amigo<F, G> {
@@ -110,41 +98,23 @@ impl<F: UpperLevel, G: LowerLevel> Solver for Amigo<F, G> {
 
     fn step(&mut self, rng: &mut StreamRng) -> Result<()> {
         let c = self.config;
-        let p = &self.problem;
-        lower_sgd(
-            p,
-            &self.x,
-            &mut self.y,
-            c.inner_steps,
-            c.inner_step.at(self.t),
-            rng,
-            &mut self.gy,
-            None,
-        )?;
-        let nu = c.linear_step.at(self.t);
+        let s = &mut self.state;
+        s.lower_sgd(c.inner_steps, c.inner_step.at(s.t), rng)?;
+        let (p, x, y) = (&s.problem, &s.x, &s.y);
+        let nu = c.linear_step.at(s.t);
         for _ in 0..c.linear_steps {
-            p.hvp_yy(&self.x, &self.y, &self.z, rng, &mut self.hz)?;
-            p.upper_grad_y(&self.x, &self.y, rng, &mut self.gy)?;
-            self.hz -= &self.gy;
+            p.hvp_yy(x, y, &self.z, rng, &mut self.hz)?;
+            p.upper_grad_y(x, y, rng, &mut self.grad_y_upper)?;
+            self.hz -= &self.grad_y_upper;
             self.z.axpy(-nu, &self.hz, 1.0);
         }
-        p.upper_grad_x(&self.x, &self.y, rng, &mut self.gx)?;
-        p.hvp_xy(&self.x, &self.y, &self.z, rng, &mut self.cross)?;
-        self.gx -= &self.cross;
-        self.x.axpy(-c.outer_step.at(self.t), &self.gx, 1.0);
-        self.t += 1;
+        p.upper_grad_x(x, y, rng, &mut s.direction)?;
+        p.hvp_xy(x, y, &self.z, rng, &mut self.cross)?;
+        s.direction -= &self.cross;
+        s.x.axpy(-c.outer_step.at(s.t), &s.direction, 1.0);
+        s.t += 1;
         Ok(())
     }
 
-    fn iterate(&self) -> &DVector<f64> {
-        &self.x
-    }
-
-    fn lower_iterate(&self) -> Option<&DVector<f64>> {
-        Some(&self.y)
-    }
-
-    fn counts(&self) -> OracleCounts {
-        self.problem.counts()
-    }
+    state_solver_methods!();
 }

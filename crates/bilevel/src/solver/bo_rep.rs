@@ -3,14 +3,15 @@
 //! Convergence Analysis", ICLR 2024, Algorithms 1–3).
 
 use lisse_core::domain::L2Ball;
-use lisse_core::{Error, OracleCounts, Result, Solver, StreamRng, check_positive, check_range};
+use lisse_core::{Error, Result, Solver, StreamRng, check_positive, check_range};
 use nalgebra::DVector;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-use super::{check_count, check_start, lower_sgd, project_around};
+use super::state::BilevelState;
+use super::{check_count, lower_sgd, project_around};
 use crate::hypergradient::HypergradientEstimator;
-use crate::problem::{BilevelCounts, BilevelProblem, LowerLevel, UpperLevel};
+use crate::problem::{BilevelProblem, LowerLevel, UpperLevel};
 use crate::schedule::EpochSgd;
 
 /// Parameters of [`BoRep`].
@@ -53,20 +54,23 @@ impl BoRepConfig {
     /// theory's I = O(ε⁻²)). Pair it with [`RandomizedNeumann`](crate::hypergradient::RandomizedNeumann).
     pub fn paper(eta: f64, lower_step: f64, radius: f64, init: EpochSgd) -> Self {
         Self {
-            eta,
-            beta: 0.9,
-            period: 2,
-            lower_steps: 3,
-            lower_step,
             radius: Some(radius),
             init: Some(init),
-            norm_epsilon: 0.0,
+            ..Self::experiments(eta, lower_step)
         }
     }
 
     /// The official code's variant: no projection, no initialization refinement, ε = 1e-10;
     /// β = 0.9, I = 2, N = 3. Pair it with [`LinearSystem`](crate::hypergradient::LinearSystem).
     pub fn public_code(eta: f64, lower_step: f64) -> Self {
+        Self {
+            norm_epsilon: 1e-10,
+            ..Self::experiments(eta, lower_step)
+        }
+    }
+
+    /// The experiments' β = 0.9, I = 2, N = 3, with neither ball nor initialization and ε = 0.
+    fn experiments(eta: f64, lower_step: f64) -> Self {
         Self {
             eta,
             beta: 0.9,
@@ -75,7 +79,7 @@ impl BoRepConfig {
             lower_step,
             radius: None,
             init: None,
-            norm_epsilon: 1e-10,
+            norm_epsilon: 0.0,
         }
     }
 
@@ -157,18 +161,17 @@ pub fn epoch_sgd<F: UpperLevel, G: LowerLevel, R: Rng + ?Sized>(
 /// details are not reproduced).
 #[derive(Debug)]
 pub struct BoRep<F: UpperLevel, G: LowerLevel, E> {
-    problem: BilevelProblem<F, G>,
+    /// x, y, the counted problem; its `t` is the paper's k.
+    state: BilevelState<F, G>,
     estimator: E,
     config: BoRepConfig,
-    x: DVector<f64>,
-    y: DVector<f64>,
+    /// The momentum m (m₋₁ = 0).
     m: DVector<f64>,
-    h: DVector<f64>,
-    grad_y: DVector<f64>,
+    /// ŷ⁰, the centre of the current lower update's ball.
     center: DVector<f64>,
+    /// y − ŷ⁰, projected on the ball centred at the origin.
     offset: DVector<f64>,
     ball: Option<L2Ball>,
-    k: u64,
     initialized: bool,
     last_step: f64,
 }
@@ -186,31 +189,23 @@ impl<F: UpperLevel, G: LowerLevel, E: HypergradientEstimator> BoRep<F, G, E> {
         y0: DVector<f64>,
     ) -> Result<Self> {
         config.validate()?;
-        check_start(&problem, &x0, &y0)?;
-        let (dx, dy) = (problem.dim_x(), problem.dim_y());
+        let state = BilevelState::new(problem, x0, y0)?;
+        let (dx, dy) = (state.x.len(), state.y.len());
         let ball = config.radius.map(|r| L2Ball::centered(dy, r)).transpose()?;
         Ok(Self {
-            problem,
+            state,
             estimator,
             config,
-            x: x0,
-            y: y0,
             m: DVector::zeros(dx),
-            h: DVector::zeros(dx),
-            grad_y: DVector::zeros(dy),
             center: DVector::zeros(dy),
             offset: DVector::zeros(dy),
             ball,
-            k: 0,
             initialized: false,
             last_step: 0.0,
         })
     }
 
-    /// The lower variable y.
-    pub fn lower(&self) -> &DVector<f64> {
-        &self.y
-    }
+    state_accessors!();
 
     /// The momentum m.
     pub fn momentum(&self) -> &DVector<f64> {
@@ -224,17 +219,12 @@ impl<F: UpperLevel, G: LowerLevel, E: HypergradientEstimator> BoRep<F, G, E> {
 
     /// The problem (with its counters).
     pub fn problem(&self) -> &BilevelProblem<F, G> {
-        &self.problem
+        &self.state.problem
     }
 
     /// The estimator.
     pub fn estimator(&self) -> &E {
         &self.estimator
-    }
-
-    /// Calls by block.
-    pub fn bilevel_counts(&self) -> BilevelCounts {
-        self.problem.bilevel_counts()
     }
 }
 
@@ -247,7 +237,8 @@ impl<F: UpperLevel, G: LowerLevel, E: HypergradientEstimator> Solver for BoRep<F
     fn init(&mut self, rng: &mut StreamRng) -> Result<()> {
         if !self.initialized {
             if let Some(init) = &self.config.init {
-                epoch_sgd(&self.problem, init, &self.x, &mut self.y, rng)?;
+                let s = &mut self.state;
+                epoch_sgd(&s.problem, init, &s.x, &mut s.y, rng)?;
             }
             self.initialized = true;
         }
@@ -258,49 +249,40 @@ impl<F: UpperLevel, G: LowerLevel, E: HypergradientEstimator> Solver for BoRep<F
         // Driven without an executor: refine y before the first step.
         self.init(rng)?;
         let c = &self.config;
-        if self.k.is_multiple_of(c.period as u64) {
+        let s = &mut self.state;
+        if s.t.is_multiple_of(c.period as u64) {
             let ball = match &self.ball {
                 Some(b) => {
-                    self.center.copy_from(&self.y);
+                    self.center.copy_from(&s.y);
                     Some((b, &self.center, &mut self.offset))
                 }
                 None => None,
             };
             lower_sgd(
-                &self.problem,
-                &self.x,
-                &mut self.y,
+                &s.problem,
+                &s.x,
+                &mut s.y,
                 c.lower_steps,
                 c.lower_step,
                 rng,
-                &mut self.grad_y,
+                &mut s.grad_y,
                 ball,
             )?;
         }
         self.estimator
-            .estimate(&self.problem, &self.x, &self.y, rng, &mut self.h)?;
-        self.m.axpy(1.0 - c.beta, &self.h, c.beta);
+            .estimate(&s.problem, &s.x, &s.y, rng, &mut s.direction)?;
+        self.m.axpy(1.0 - c.beta, &s.direction, c.beta);
         let norm = self.m.norm();
         if norm > 0.0 {
             let scale = c.eta / (norm + c.norm_epsilon);
-            self.x.axpy(-scale, &self.m, 1.0);
+            s.x.axpy(-scale, &self.m, 1.0);
             self.last_step = scale * norm;
         } else {
             self.last_step = 0.0;
         }
-        self.k += 1;
+        s.t += 1;
         Ok(())
     }
 
-    fn iterate(&self) -> &DVector<f64> {
-        &self.x
-    }
-
-    fn lower_iterate(&self) -> Option<&DVector<f64>> {
-        Some(&self.y)
-    }
-
-    fn counts(&self) -> OracleCounts {
-        self.problem.counts()
-    }
+    state_solver_methods!();
 }

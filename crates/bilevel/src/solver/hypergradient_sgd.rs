@@ -1,13 +1,14 @@
 //! SGD and normalized SGD on a hypergradient estimate (ablations of BO-REP's ingredients).
 
 use lisse_core::solver::StepSize;
-use lisse_core::{Error, OracleCounts, Result, Solver, StreamRng};
+use lisse_core::{Error, Result, Solver, StreamRng};
 use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
 
-use super::{check_count, check_start, check_step, lower_sgd};
+use super::state::BilevelState;
+use super::{check_count, check_inner_outer};
 use crate::hypergradient::HypergradientEstimator;
-use crate::problem::{BilevelCounts, BilevelProblem, LowerLevel, UpperLevel};
+use crate::problem::{BilevelProblem, LowerLevel, UpperLevel};
 
 /// Parameters of [`HypergradientSgd`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -52,15 +53,11 @@ impl HypergradientSgdConfig {
 /// x ← x − η_t m/‖m‖ (normalized SGD).
 #[derive(Debug)]
 pub struct HypergradientSgd<F: UpperLevel, G: LowerLevel, E> {
-    problem: BilevelProblem<F, G>,
+    state: BilevelState<F, G>,
     estimator: E,
     config: HypergradientSgdConfig,
-    x: DVector<f64>,
-    y: DVector<f64>,
-    h: DVector<f64>,
+    /// The momentum m (m₀ = 0).
     m: DVector<f64>,
-    buf: DVector<f64>,
-    t: u64,
 }
 
 impl<F: UpperLevel, G: LowerLevel, E: HypergradientEstimator> HypergradientSgd<F, G, E> {
@@ -75,36 +72,22 @@ impl<F: UpperLevel, G: LowerLevel, E: HypergradientEstimator> HypergradientSgd<F
         x0: DVector<f64>,
         y0: DVector<f64>,
     ) -> Result<Self> {
-        check_start(&problem, &x0, &y0)?;
+        let state = BilevelState::new(problem, x0, y0)?;
         check_count("inner_steps", config.inner_steps)?;
-        check_step("inner_step", config.inner_step)?;
-        check_step("outer_step", config.outer_step)?;
+        check_inner_outer(config.inner_step, config.outer_step)?;
         if !(config.momentum.is_finite() && (0.0..1.0).contains(&config.momentum)) {
             return Err(Error::invalid("momentum", config.momentum, "in [0, 1)"));
         }
-        let (dx, dy) = (problem.dim_x(), problem.dim_y());
+        let m = DVector::zeros(state.x.len());
         Ok(Self {
-            problem,
+            state,
             estimator,
             config,
-            x: x0,
-            y: y0,
-            h: DVector::zeros(dx),
-            m: DVector::zeros(dx),
-            buf: DVector::zeros(dy),
-            t: 0,
+            m,
         })
     }
 
-    /// The lower variable y.
-    pub fn lower(&self) -> &DVector<f64> {
-        &self.y
-    }
-
-    /// Calls by block.
-    pub fn bilevel_counts(&self) -> BilevelCounts {
-        self.problem.bilevel_counts()
-    }
+    state_accessors!();
 }
 
 impl<F: UpperLevel, G: LowerLevel, E: HypergradientEstimator> Solver for HypergradientSgd<F, G, E> {
@@ -118,41 +101,26 @@ impl<F: UpperLevel, G: LowerLevel, E: HypergradientEstimator> Solver for Hypergr
 
     fn step(&mut self, rng: &mut StreamRng) -> Result<()> {
         let c = self.config;
-        lower_sgd(
-            &self.problem,
-            &self.x,
-            &mut self.y,
+        let s = &mut self.state;
+        s.lower_sgd_then_estimate(
             c.inner_steps,
-            c.inner_step.at(self.t),
+            c.inner_step.at(s.t),
+            &mut self.estimator,
             rng,
-            &mut self.buf,
-            None,
         )?;
-        self.estimator
-            .estimate(&self.problem, &self.x, &self.y, rng, &mut self.h)?;
-        self.m.axpy(1.0 - c.momentum, &self.h, c.momentum);
-        let eta = c.outer_step.at(self.t);
+        self.m.axpy(1.0 - c.momentum, &s.direction, c.momentum);
+        let eta = c.outer_step.at(s.t);
         if c.normalized {
             let norm = self.m.norm();
             if norm > 0.0 {
-                self.x.axpy(-eta / norm, &self.m, 1.0);
+                s.x.axpy(-eta / norm, &self.m, 1.0);
             }
         } else {
-            self.x.axpy(-eta, &self.m, 1.0);
+            s.x.axpy(-eta, &self.m, 1.0);
         }
-        self.t += 1;
+        s.t += 1;
         Ok(())
     }
 
-    fn iterate(&self) -> &DVector<f64> {
-        &self.x
-    }
-
-    fn lower_iterate(&self) -> Option<&DVector<f64>> {
-        Some(&self.y)
-    }
-
-    fn counts(&self) -> OracleCounts {
-        self.problem.counts()
-    }
+    state_solver_methods!();
 }

@@ -3,12 +3,13 @@
 //! of the x-direction.
 
 use lisse_core::solver::StepSize;
-use lisse_core::{Error, OracleCounts, Result, Solver, StreamRng};
+use lisse_core::{Error, Result, Solver, StreamRng};
 use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
 
-use super::{check_start, check_step};
-use crate::problem::{BilevelCounts, BilevelProblem, LowerLevel, UpperLevel};
+use super::state::{BilevelState, SobaDirections};
+use super::{check_inner_outer, decaying};
+use crate::problem::{BilevelProblem, LowerLevel, UpperLevel};
 
 /// Parameters of [`MaSoba`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -27,14 +28,8 @@ impl MaSobaConfig {
     /// code).
     pub fn new(inner_step: f64, outer_step: f64) -> Self {
         Self {
-            inner_step: StepSize::Decaying {
-                eta0: inner_step,
-                power: 0.5,
-            },
-            outer_step: StepSize::Decaying {
-                eta0: outer_step,
-                power: 0.5,
-            },
+            inner_step: decaying(inner_step, 0.5),
+            outer_step: decaying(outer_step, 0.5),
             averaging: 0.1,
         }
     }
@@ -52,18 +47,11 @@ impl MaSobaConfig {
 /// generic problems). Oracle calls per iteration as SOBA.
 #[derive(Debug)]
 pub struct MaSoba<F: UpperLevel, G: LowerLevel> {
-    problem: BilevelProblem<F, G>,
+    state: BilevelState<F, G>,
     config: MaSobaConfig,
-    x: DVector<f64>,
-    y: DVector<f64>,
-    z: DVector<f64>,
-    h: DVector<f64>,
-    w: DVector<f64>,
-    cross: DVector<f64>,
-    dy: DVector<f64>,
-    dz: DVector<f64>,
-    gy: DVector<f64>,
-    t: u64,
+    directions: SobaDirections,
+    /// The moving average h of the x-directions.
+    average: DVector<f64>,
 }
 
 impl<F: UpperLevel, G: LowerLevel> MaSoba<F, G> {
@@ -77,9 +65,8 @@ impl<F: UpperLevel, G: LowerLevel> MaSoba<F, G> {
         x0: DVector<f64>,
         y0: DVector<f64>,
     ) -> Result<Self> {
-        check_start(&problem, &x0, &y0)?;
-        check_step("inner_step", config.inner_step)?;
-        check_step("outer_step", config.outer_step)?;
+        let state = BilevelState::new(problem, x0, y0)?;
+        check_inner_outer(config.inner_step, config.outer_step)?;
         if !(config.averaging > 0.0 && config.averaging <= 1.0) {
             return Err(Error::invalid(
                 "averaging theta",
@@ -87,32 +74,16 @@ impl<F: UpperLevel, G: LowerLevel> MaSoba<F, G> {
                 "in (0, 1]",
             ));
         }
-        let (dx, dy) = (problem.dim_x(), problem.dim_y());
+        let (dx, dy) = (state.x.len(), state.y.len());
         Ok(Self {
-            problem,
+            state,
             config,
-            x: x0,
-            y: y0,
-            z: DVector::zeros(dy),
-            h: DVector::zeros(dx),
-            w: DVector::zeros(dx),
-            cross: DVector::zeros(dx),
-            dy: DVector::zeros(dy),
-            dz: DVector::zeros(dy),
-            gy: DVector::zeros(dy),
-            t: 0,
+            directions: SobaDirections::new(dx, dy),
+            average: DVector::zeros(dx),
         })
     }
 
-    /// The lower variable y.
-    pub fn lower(&self) -> &DVector<f64> {
-        &self.y
-    }
-
-    /// Calls by block.
-    pub fn bilevel_counts(&self) -> BilevelCounts {
-        self.problem.bilevel_counts()
-    }
+    state_accessors!();
 }
 
 impl<F: UpperLevel, G: LowerLevel> Solver for MaSoba<F, G> {
@@ -120,40 +91,20 @@ impl<F: UpperLevel, G: LowerLevel> Solver for MaSoba<F, G> {
         "ma-soba"
     }
 
+    /// SOBA's directions (w = D_x), y and z steps (γ_t), then h ← (1 − θ)h + θw and
+    /// x ← x − α_t h.
     fn step(&mut self, rng: &mut StreamRng) -> Result<()> {
-        let p = &self.problem;
-        p.lower_directions(
-            &self.x,
-            &self.y,
-            &self.z,
-            rng,
-            &mut self.dy,
-            &mut self.dz,
-            &mut self.cross,
-        )?;
-        p.upper_grads(&self.x, &self.y, rng, &mut self.w, &mut self.gy)?;
-        self.dz -= &self.gy;
-        self.w -= &self.cross;
-        let gamma = self.config.inner_step.at(self.t);
-        let alpha = self.config.outer_step.at(self.t);
+        let s = &mut self.state;
+        self.directions.compute(s, rng)?;
+        let gamma = self.config.inner_step.at(s.t);
+        let alpha = self.config.outer_step.at(s.t);
         let theta = self.config.averaging;
-        self.y.axpy(-gamma, &self.dy, 1.0);
-        self.z.axpy(-gamma, &self.dz, 1.0);
-        self.h.axpy(theta, &self.w, 1.0 - theta);
-        self.x.axpy(-alpha, &self.h, 1.0);
-        self.t += 1;
+        self.directions.step_lower(&mut s.y, gamma);
+        self.average.axpy(theta, &s.direction, 1.0 - theta);
+        s.x.axpy(-alpha, &self.average, 1.0);
+        s.t += 1;
         Ok(())
     }
 
-    fn iterate(&self) -> &DVector<f64> {
-        &self.x
-    }
-
-    fn lower_iterate(&self) -> Option<&DVector<f64>> {
-        Some(&self.y)
-    }
-
-    fn counts(&self) -> OracleCounts {
-        self.problem.counts()
-    }
+    state_solver_methods!();
 }

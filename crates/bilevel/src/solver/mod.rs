@@ -14,12 +14,55 @@
 //!
 //! Step sizes are lisse-core `StepSize` schedules: benchopt's
 //! c/(t+1)^e is `StepSize::Decaying { eta0: c, power: e }`.
+//!
+//! What several solvers share lives in `state.rs` (crate-private): the state every solver
+//! keeps (the counted problem, x, y, the iteration counter, an x-direction and a ∇ᵧG buffer),
+//! "T SGD steps on y, then a hypergradient estimate" (StocBiO, TTSA, the SGD ablations) and
+//! SOBA's joint directions with the persistent z (SOBA, MA-SOBA); the `Solver` accessors
+//! (`iterate`, `lower_iterate`, `counts`) and the inherent `lower`/`bilevel_counts` come from
+//! two small macros in this file. Each algorithm's own update stays in its file.
+
+/// The `Solver` methods every bilevel solver shares (`iterate`, `lower_iterate`, `counts`),
+/// read from the solver's [`BilevelState`](state::BilevelState) field `state`; expanded inside
+/// each `impl Solver`, next to the solver's own `name` and `step`.
+macro_rules! state_solver_methods {
+    () => {
+        fn iterate(&self) -> &nalgebra::DVector<f64> {
+            &self.state.x
+        }
+
+        fn lower_iterate(&self) -> Option<&nalgebra::DVector<f64>> {
+            Some(&self.state.y)
+        }
+
+        fn counts(&self) -> lisse_core::OracleCounts {
+            self.state.problem.counts()
+        }
+    };
+}
+
+/// The inherent accessors every bilevel solver shares (`lower`, `bilevel_counts`), read from
+/// the solver's field `state`.
+macro_rules! state_accessors {
+    () => {
+        /// The lower variable y.
+        pub fn lower(&self) -> &nalgebra::DVector<f64> {
+            &self.state.y
+        }
+
+        /// Calls by block.
+        pub fn bilevel_counts(&self) -> crate::problem::BilevelCounts {
+            self.state.problem.bilevel_counts()
+        }
+    };
+}
 
 mod amigo;
 mod bo_rep;
 mod hypergradient_sgd;
 mod ma_soba;
 mod soba;
+mod state;
 mod stocbio;
 mod ttsa;
 
@@ -39,13 +82,21 @@ use rand::Rng;
 
 use crate::problem::{BilevelProblem, LowerLevel, UpperLevel};
 
-/// Validates the starting point of a solver.
-fn check_start<F: UpperLevel, G: LowerLevel>(
-    problem: &BilevelProblem<F, G>,
-    x0: &DVector<f64>,
-    y0: &DVector<f64>,
-) -> Result<()> {
-    problem.check_point(x0, y0)
+/// benchopt's c/(t+1)^e.
+fn decaying(c: f64, e: f64) -> StepSize {
+    StepSize::Decaying { eta0: c, power: e }
+}
+
+/// Validates named schedules, in order.
+fn check_steps(steps: &[(&str, StepSize)]) -> Result<()> {
+    steps
+        .iter()
+        .try_for_each(|&(name, step)| check_step(name, step))
+}
+
+/// Validates the `inner_step` and `outer_step` schedules of a configuration.
+fn check_inner_outer(inner_step: StepSize, outer_step: StepSize) -> Result<()> {
+    check_steps(&[("inner_step", inner_step), ("outer_step", outer_step)])
 }
 
 /// Validates a schedule under a name.

@@ -2,12 +2,13 @@
 //! stochastic and global variance reduction algorithms", NeurIPS 2022, eq. (6)–(7)).
 
 use lisse_core::solver::StepSize;
-use lisse_core::{OracleCounts, Result, Solver, StreamRng};
+use lisse_core::{Result, Solver, StreamRng};
 use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
 
-use super::{check_start, check_step};
-use crate::problem::{BilevelCounts, BilevelProblem, LowerLevel, UpperLevel};
+use super::state::{BilevelState, SobaDirections};
+use super::{check_inner_outer, decaying};
+use crate::problem::{BilevelProblem, LowerLevel, UpperLevel};
 
 /// Parameters of [`Soba`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -22,14 +23,8 @@ impl SobaConfig {
     /// benchopt's exponents for SOBA: ρ_t = a/(t+1)^{1/2}, γ_t = b/(t+1)^{1/2}.
     pub fn new(inner_step: f64, outer_step: f64) -> Self {
         Self {
-            inner_step: StepSize::Decaying {
-                eta0: inner_step,
-                power: 0.5,
-            },
-            outer_step: StepSize::Decaying {
-                eta0: outer_step,
-                power: 0.5,
-            },
+            inner_step: decaying(inner_step, 0.5),
+            outer_step: decaying(outer_step, 0.5),
         }
     }
 }
@@ -48,17 +43,9 @@ impl SobaConfig {
 /// two draws (one of g, one of f) and one call each of ∇ᵧg, HVP, cross, ∇ₓf, ∇ᵧf.
 #[derive(Debug)]
 pub struct Soba<F: UpperLevel, G: LowerLevel> {
-    problem: BilevelProblem<F, G>,
+    state: BilevelState<F, G>,
     config: SobaConfig,
-    x: DVector<f64>,
-    y: DVector<f64>,
-    z: DVector<f64>,
-    dx: DVector<f64>,
-    dy: DVector<f64>,
-    dz: DVector<f64>,
-    gy: DVector<f64>,
-    cross: DVector<f64>,
-    t: u64,
+    directions: SobaDirections,
 }
 
 impl<F: UpperLevel, G: LowerLevel> Soba<F, G> {
@@ -72,39 +59,22 @@ impl<F: UpperLevel, G: LowerLevel> Soba<F, G> {
         x0: DVector<f64>,
         y0: DVector<f64>,
     ) -> Result<Self> {
-        check_start(&problem, &x0, &y0)?;
-        check_step("inner_step", config.inner_step)?;
-        check_step("outer_step", config.outer_step)?;
-        let (dx, dy) = (problem.dim_x(), problem.dim_y());
+        let state = BilevelState::new(problem, x0, y0)?;
+        check_inner_outer(config.inner_step, config.outer_step)?;
+        let directions = SobaDirections::new(state.x.len(), state.y.len());
         Ok(Self {
-            problem,
+            state,
             config,
-            x: x0,
-            y: y0,
-            z: DVector::zeros(dy),
-            dx: DVector::zeros(dx),
-            dy: DVector::zeros(dy),
-            dz: DVector::zeros(dy),
-            gy: DVector::zeros(dy),
-            cross: DVector::zeros(dx),
-            t: 0,
+            directions,
         })
-    }
-
-    /// The lower variable y.
-    pub fn lower(&self) -> &DVector<f64> {
-        &self.y
     }
 
     /// The linear-system variable z ≈ [∇²ᵧᵧg]⁻¹∇ᵧf.
     pub fn linear_system(&self) -> &DVector<f64> {
-        &self.z
+        &self.directions.z
     }
 
-    /// Calls by block.
-    pub fn bilevel_counts(&self) -> BilevelCounts {
-        self.problem.bilevel_counts()
-    }
+    state_accessors!();
 }
 
 impl<F: UpperLevel, G: LowerLevel> Solver for Soba<F, G> {
@@ -113,37 +83,15 @@ impl<F: UpperLevel, G: LowerLevel> Solver for Soba<F, G> {
     }
 
     fn step(&mut self, rng: &mut StreamRng) -> Result<()> {
-        let p = &self.problem;
-        p.lower_directions(
-            &self.x,
-            &self.y,
-            &self.z,
-            rng,
-            &mut self.dy,
-            &mut self.dz,
-            &mut self.cross,
-        )?;
-        p.upper_grads(&self.x, &self.y, rng, &mut self.dx, &mut self.gy)?;
-        self.dz -= &self.gy;
-        self.dx -= &self.cross;
-        let rho = self.config.inner_step.at(self.t);
-        let gamma = self.config.outer_step.at(self.t);
-        self.y.axpy(-rho, &self.dy, 1.0);
-        self.z.axpy(-rho, &self.dz, 1.0);
-        self.x.axpy(-gamma, &self.dx, 1.0);
-        self.t += 1;
+        let s = &mut self.state;
+        self.directions.compute(s, rng)?;
+        let rho = self.config.inner_step.at(s.t);
+        let gamma = self.config.outer_step.at(s.t);
+        self.directions.step_lower(&mut s.y, rho);
+        s.x.axpy(-gamma, &s.direction, 1.0);
+        s.t += 1;
         Ok(())
     }
 
-    fn iterate(&self) -> &DVector<f64> {
-        &self.x
-    }
-
-    fn lower_iterate(&self) -> Option<&DVector<f64>> {
-        Some(&self.y)
-    }
-
-    fn counts(&self) -> OracleCounts {
-        self.problem.counts()
-    }
+    state_solver_methods!();
 }

@@ -2,13 +2,14 @@
 //! Design", ICML 2021, Algorithm 2).
 
 use lisse_core::solver::StepSize;
-use lisse_core::{OracleCounts, Result, Solver, StreamRng};
+use lisse_core::{Result, Solver, StreamRng};
 use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
 
-use super::{check_count, check_start, check_step, lower_sgd};
-use crate::hypergradient::{HypergradientEstimator, TruncatedNeumann};
-use crate::problem::{BilevelCounts, BilevelProblem, LowerLevel, UpperLevel};
+use super::state::BilevelState;
+use super::{check_count, check_inner_outer};
+use crate::hypergradient::TruncatedNeumann;
+use crate::problem::{BilevelProblem, LowerLevel, UpperLevel};
 
 /// Parameters of [`StocBio`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -44,14 +45,9 @@ impl StocBioConfig {
 /// Oracle calls per iteration: D ∇ᵧg, one ∇ₓf and one ∇ᵧf (one sample), Q HVPs, one cross.
 #[derive(Debug)]
 pub struct StocBio<F: UpperLevel, G: LowerLevel> {
-    problem: BilevelProblem<F, G>,
+    state: BilevelState<F, G>,
     config: StocBioConfig,
     estimator: TruncatedNeumann,
-    x: DVector<f64>,
-    y: DVector<f64>,
-    h: DVector<f64>,
-    buf: DVector<f64>,
-    t: u64,
 }
 
 impl<F: UpperLevel, G: LowerLevel> StocBio<F, G> {
@@ -65,36 +61,21 @@ impl<F: UpperLevel, G: LowerLevel> StocBio<F, G> {
         x0: DVector<f64>,
         y0: DVector<f64>,
     ) -> Result<Self> {
-        check_start(&problem, &x0, &y0)?;
+        let state = BilevelState::new(problem, x0, y0)?;
         check_count("inner_steps", config.inner_steps)?;
-        check_step("inner_step", config.inner_step)?;
-        check_step("outer_step", config.outer_step)?;
+        check_inner_outer(config.inner_step, config.outer_step)?;
         let mut estimator = TruncatedNeumann::new(config.neumann_steps);
         if let Some(eta) = config.neumann_eta {
             estimator = estimator.with_eta(eta)?;
         }
-        let (dx, dy) = (problem.dim_x(), problem.dim_y());
         Ok(Self {
-            problem,
+            state,
             config,
             estimator,
-            x: x0,
-            y: y0,
-            h: DVector::zeros(dx),
-            buf: DVector::zeros(dy),
-            t: 0,
         })
     }
 
-    /// The lower variable y.
-    pub fn lower(&self) -> &DVector<f64> {
-        &self.y
-    }
-
-    /// Calls by block.
-    pub fn bilevel_counts(&self) -> BilevelCounts {
-        self.problem.bilevel_counts()
-    }
+    state_accessors!();
 }
 
 impl<F: UpperLevel, G: LowerLevel> Solver for StocBio<F, G> {
@@ -104,32 +85,14 @@ impl<F: UpperLevel, G: LowerLevel> Solver for StocBio<F, G> {
 
     fn step(&mut self, rng: &mut StreamRng) -> Result<()> {
         let c = &self.config;
-        lower_sgd(
-            &self.problem,
-            &self.x,
-            &mut self.y,
+        self.state.sgd_on_estimate(
             c.inner_steps,
-            c.inner_step.at(self.t),
+            c.inner_step,
+            c.outer_step,
+            &mut self.estimator,
             rng,
-            &mut self.buf,
-            None,
-        )?;
-        self.estimator
-            .estimate(&self.problem, &self.x, &self.y, rng, &mut self.h)?;
-        self.x.axpy(-c.outer_step.at(self.t), &self.h, 1.0);
-        self.t += 1;
-        Ok(())
+        )
     }
 
-    fn iterate(&self) -> &DVector<f64> {
-        &self.x
-    }
-
-    fn lower_iterate(&self) -> Option<&DVector<f64>> {
-        Some(&self.y)
-    }
-
-    fn counts(&self) -> OracleCounts {
-        self.problem.counts()
-    }
+    state_solver_methods!();
 }

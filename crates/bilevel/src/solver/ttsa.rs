@@ -3,13 +3,14 @@
 //! 2023, Algorithm 1).
 
 use lisse_core::solver::StepSize;
-use lisse_core::{OracleCounts, Result, Solver, StreamRng};
+use lisse_core::{Result, Solver, StreamRng};
 use nalgebra::DVector;
 use serde::{Deserialize, Serialize};
 
-use super::{check_start, check_step, lower_sgd};
-use crate::hypergradient::{HypergradientEstimator, RandomizedNeumann};
-use crate::problem::{BilevelCounts, BilevelProblem, LowerLevel, UpperLevel};
+use super::state::BilevelState;
+use super::{check_inner_outer, decaying};
+use crate::hypergradient::RandomizedNeumann;
+use crate::problem::{BilevelProblem, LowerLevel, UpperLevel};
 
 /// Parameters of [`Ttsa`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -28,14 +29,8 @@ impl TtsaConfig {
     /// benchopt's exponents: α_t = a/(t+1)^{0.4}, β_t = b/(t+1)^{0.6}; Q = 10.
     pub fn new(inner_step: f64, outer_step: f64) -> Self {
         Self {
-            inner_step: StepSize::Decaying {
-                eta0: inner_step,
-                power: 0.4,
-            },
-            outer_step: StepSize::Decaying {
-                eta0: outer_step,
-                power: 0.6,
-            },
+            inner_step: decaying(inner_step, 0.4),
+            outer_step: decaying(outer_step, 0.6),
             neumann_terms: 10,
             neumann_smoothness: None,
         }
@@ -49,14 +44,9 @@ impl TtsaConfig {
 /// one cross.
 #[derive(Debug)]
 pub struct Ttsa<F: UpperLevel, G: LowerLevel> {
-    problem: BilevelProblem<F, G>,
+    state: BilevelState<F, G>,
     config: TtsaConfig,
     estimator: RandomizedNeumann,
-    x: DVector<f64>,
-    y: DVector<f64>,
-    h: DVector<f64>,
-    buf: DVector<f64>,
-    t: u64,
 }
 
 impl<F: UpperLevel, G: LowerLevel> Ttsa<F, G> {
@@ -70,35 +60,20 @@ impl<F: UpperLevel, G: LowerLevel> Ttsa<F, G> {
         x0: DVector<f64>,
         y0: DVector<f64>,
     ) -> Result<Self> {
-        check_start(&problem, &x0, &y0)?;
-        check_step("inner_step", config.inner_step)?;
-        check_step("outer_step", config.outer_step)?;
+        let state = BilevelState::new(problem, x0, y0)?;
+        check_inner_outer(config.inner_step, config.outer_step)?;
         let mut estimator = RandomizedNeumann::new(config.neumann_terms)?;
         if let Some(c) = config.neumann_smoothness {
             estimator = estimator.with_smoothness(c)?;
         }
-        let (dx, dy) = (problem.dim_x(), problem.dim_y());
         Ok(Self {
-            problem,
+            state,
             config,
             estimator,
-            x: x0,
-            y: y0,
-            h: DVector::zeros(dx),
-            buf: DVector::zeros(dy),
-            t: 0,
         })
     }
 
-    /// The lower variable y.
-    pub fn lower(&self) -> &DVector<f64> {
-        &self.y
-    }
-
-    /// Calls by block.
-    pub fn bilevel_counts(&self) -> BilevelCounts {
-        self.problem.bilevel_counts()
-    }
+    state_accessors!();
 }
 
 impl<F: UpperLevel, G: LowerLevel> Solver for Ttsa<F, G> {
@@ -106,34 +81,12 @@ impl<F: UpperLevel, G: LowerLevel> Solver for Ttsa<F, G> {
         "ttsa"
     }
 
+    /// One SGD step on y (α_t), the estimate at the new y, one x-step (β_t).
     fn step(&mut self, rng: &mut StreamRng) -> Result<()> {
         let c = &self.config;
-        lower_sgd(
-            &self.problem,
-            &self.x,
-            &mut self.y,
-            1,
-            c.inner_step.at(self.t),
-            rng,
-            &mut self.buf,
-            None,
-        )?;
-        self.estimator
-            .estimate(&self.problem, &self.x, &self.y, rng, &mut self.h)?;
-        self.x.axpy(-c.outer_step.at(self.t), &self.h, 1.0);
-        self.t += 1;
-        Ok(())
+        self.state
+            .sgd_on_estimate(1, c.inner_step, c.outer_step, &mut self.estimator, rng)
     }
 
-    fn iterate(&self) -> &DVector<f64> {
-        &self.x
-    }
-
-    fn lower_iterate(&self) -> Option<&DVector<f64>> {
-        Some(&self.y)
-    }
-
-    fn counts(&self) -> OracleCounts {
-        self.problem.counts()
-    }
+    state_solver_methods!();
 }

@@ -170,6 +170,10 @@ impl Dimension for L2Ball {
     fn dim(&self) -> usize {
         self.center.len()
     }
+    /// A domain reads no data.
+    fn full_batch_size(&self) -> usize {
+        0
+    }
 }
 
 impl Domain for L2Ball {

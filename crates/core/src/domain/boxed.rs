@@ -128,6 +128,10 @@ impl Dimension for BoxDomain {
     fn dim(&self) -> usize {
         self.lower.len()
     }
+    /// A domain reads no data.
+    fn full_batch_size(&self) -> usize {
+        0
+    }
 }
 
 impl Domain for BoxDomain {

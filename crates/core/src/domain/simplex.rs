@@ -14,8 +14,8 @@
 //! support S = {i : yᵢ > θ} the result is written relative to the support's mean ȳ_S,
 //! xᵢ = (yᵢ − ȳ_S) + z/|S| (the same as yᵢ − θ, since θ = ȳ_S − z/|S|), so that z below the
 //! resolution of max y is not lost (y = [1e16, 0], z = 1 gives exactly e₁, where yᵢ − θ would
-//! give the zero vector); the result is then rescaled by z/Σx, so its sum matches z to
-//! rounding relative to z, not to maxᵢ |yᵢ|. A point already in Δ(z) (by [`Simplex`]'s
+//! give the zero vector); the result is then rescaled by z/Σx (Σx a compensated sum), so its
+//! exact sum matches z to 3 units of roundoff relative to z whatever d, not to maxᵢ |yᵢ|. A point already in Δ(z) (by [`Simplex`]'s
 //! `contains` with zero tolerance) is returned unchanged, so projecting twice gives the same
 //! bits.
 //!
@@ -79,22 +79,55 @@ fn check_simplex_input(y: &[f64], z: f64) -> Result<()> {
     check_finite("point to project onto the simplex", y)
 }
 
-/// Whether `x` lies in Δ(z) up to `tol`: xᵢ ≥ −tol and |Σᵢ xᵢ − z| ≤ tol·max(1, z) plus the
-/// rounding of the floating-point sum itself, 2(d + 1)·ε·max(z, Σx) (a sum of d nonnegative
-/// numbers carries a relative error up to about d·ε; Higham, *Accuracy and Stability of
-/// Numerical Algorithms*, 2nd ed., §4.2). With `tol = 0` this is membership up to the rounding
-/// of evaluating the sum, which every projection meets.
+/// Whether `x` lies in Δ(z) up to `tol`: every xᵢ ≥ −`tol`, and the compensated sum Ŝ of x
+/// ([`neumaier`]) satisfies |Ŝ − z| ≤ `tol`·max(1, z) + [`sum_slack`]`(d, max(z, Σ|xᵢ|))`, the
+/// rounding slack ≈ 2ε·max(z, ‖x‖₁) that an exact-sum test needs. `false` on a wrong length or
+/// non-finite entries.
+///
+/// Why a slack at all: the projection's floats cannot add up to exactly z in general. The
+/// projection of y = (1, 2·10⁻²⁰) onto Δ(1) is (1 − 10⁻²⁰, 10⁻²⁰); its nearest floats are
+/// (1, 10⁻²⁰), whose exact sum is 1 + 10⁻²⁰, and no float x₁ has x₁ + 10⁻²⁰ = 1: an exact sum
+/// would have to move x₂ by its own size. "Every projection satisfies `contains` with zero
+/// tolerance" is therefore proven with the bound of [`sum_slack`], which holds for every
+/// output of the projections, and nothing looser: it is independent of d to first order, so
+/// it rejects a sum off by 3ε·z at any dimension (`crates/core/tests/domains.rs`).
 fn on_simplex(x: &[f64], z: f64, tol: f64) -> bool {
     if !x.iter().all(|&v| v.is_finite() && v >= -tol) {
         return false;
     }
-    let sum: f64 = x.iter().sum();
-    if !sum.is_finite() {
+    let (sum, _) = neumaier(x.iter().copied());
+    let l1: f64 = x.iter().map(|v| v.abs()).sum();
+    if !sum.is_finite() || !l1.is_finite() {
         return false;
     }
-    #[allow(clippy::cast_precision_loss)]
-    let rounding = 2.0 * (x.len() as f64 + 1.0) * f64::EPSILON * z.max(sum);
-    (sum - z).abs() <= tol * z.max(1.0) + rounding
+    (sum - z).abs() <= tol * z.max(1.0) + sum_slack(x.len(), z.max(l1))
+}
+
+/// The rounding slack of [`Simplex`]'s `contains` for d entries of absolute sum (or target)
+/// at most `scale`: (2ε + 8(dε)²)·`scale` + (d + 1)·2⁻¹⁰⁷⁴, with ε = 2⁻⁵² = 2u.
+///
+/// Proof that every projection output x passes with `tol = 0` (u = 2⁻⁵³ the unit roundoff,
+/// γₖ = ku/(1 − ku), S = Σ xᵢ exact, all xᵢ ≥ 0 so ‖x‖₁ = S). The last step of a projection
+/// ([`match_total`]) takes the water-filled w ≥ 0, its compensated sum T and writes
+/// xᵢ = fl(wᵢ·fl(z/T)).
+/// 1. Compensated summation (Neumaier's, which returns the same value as Ogita, Rump & Oishi's
+///    Sum2, "Accurate sum and dot product", SIAM J. Sci. Comput. 26 (2005), Prop. 4.5) has
+///    |Ŝ − S| ≤ u|S| + γ²_{d−1} Σ|xᵢ|; error-free additions stay exact under underflow.
+/// 2. So T = Σwᵢ(1 + η), |η| ≤ u + γ²_{d−1}; f = fl(z/T) = (z/T)(1 + δ₀); each product adds
+///    a factor (1 + δᵢ) and, if it underflows, an absolute error ≤ 2⁻¹⁰⁷⁵; |δ| ≤ u. Hence
+///    S = z(1 + δ₀)(1 + θ)/(1 + η) + ρ with |θ| ≤ u, |ρ| ≤ d·2⁻¹⁰⁷⁵:
+///    |S − z| ≤ (3u + O(u²) + γ²_{d−1})·z + |ρ|.
+/// 3. The test's own Ŝ adds (u + γ²_{d−1})·S (step 1); ‖x‖₁ is taken as a plain sum, at most
+///    γ_{d−1} below its exact value. With γ_{d−1} ≤ dε for dε ≤ ½, the total is within
+///    4u + 8(dε)² = 2ε + 8(dε)² relative to max(z, ‖x‖₁), plus (d + 1)·2⁻¹⁰⁷⁴ absolute.
+///
+/// A point the projection leaves unchanged passed the test before (`project_checked`).
+fn sum_slack(d: usize, scale: f64) -> f64 {
+    /// The smallest positive subnormal, 2⁻¹⁰⁷⁴.
+    const TINY: f64 = f64::from_bits(1);
+    let d = count_f64(d);
+    let d_eps = d * f64::EPSILON;
+    (2.0 * f64::EPSILON + 8.0 * d_eps * d_eps) * scale + (d + 1.0) * TINY
 }
 
 /// Finds the water level θ of (y, z) with `find_level`, on (y, z) scaled by 2⁻⁵¹² when some
@@ -180,12 +213,12 @@ fn neumaier(values: impl Iterator<Item = f64>) -> (f64, usize) {
     (sum + compensation, count)
 }
 
-/// Rescales a nonnegative `x` by z/Σx so that its sum matches z to rounding relative to z
-/// (done at the caller's scale, after [`rescaled`], so that z is never subnormal here).
+/// Rescales a nonnegative `x` by z/Σx so that its exact sum matches z to 3u relative, for
+/// any d (done at the caller's scale, after [`rescaled`]; the proof is at [`sum_slack`]).
 fn match_total(y: &mut [f64], z: f64) {
-    // A plain sum: the entries are nonnegative, so its relative error is at most about d·ε,
-    // within what `contains` allows.
-    let total: f64 = y.iter().sum();
+    // Compensated: a plain sum's error grows with d (up to (d − 1)u relative), and would pass
+    // into every entry through the factor.
+    let (total, _) = neumaier(y.iter().copied());
     if total > 0.0 && (total - z).abs() > 0.0 {
         let factor = z / total;
         for yi in y.iter_mut() {
@@ -536,6 +569,10 @@ impl Dimension for Simplex {
     fn dim(&self) -> usize {
         self.dim
     }
+    /// A domain reads no data.
+    fn full_batch_size(&self) -> usize {
+        0
+    }
 }
 
 thread_local! {
@@ -551,9 +588,13 @@ impl Domain for Simplex {
         SIMPLEX_SCRATCH.with_borrow_mut(|scratch| self.project_with_scratch(x, scratch))
     }
 
-    /// xᵢ ≥ −`tol` for every i and |Σᵢ xᵢ − z| ≤ `tol`·max(1, z) plus the rounding of the
-    /// floating-point sum, 2(d + 1)·ε·max(z, Σx); `false` on a wrong length or non-finite
-    /// entries. Every projection satisfies it with `tol = 0`.
+    /// xᵢ ≥ −`tol` for every i and |Σᵢ xᵢ − z| ≤ `tol`·max(1, z) plus a rounding slack
+    /// (2ε + 8(dε)²)·max(z, ‖x‖₁) + (d + 1)·2⁻¹⁰⁷⁴, with Σᵢ xᵢ taken by compensated summation; `false` on a wrong length
+    /// or non-finite entries. The last two terms are the proven rounding of the projection's
+    /// final rescaling and of the compensated sum itself (an exactly-z float sum is not
+    /// achievable in general; proof and example in the source of `on_simplex`/`sum_slack`):
+    /// to first order 2ε·z whatever d, so with `tol = 0` a point passes iff its exact sum
+    /// is within about 4 units of roundoff of z. Every projection satisfies it with `tol = 0`.
     fn contains(&self, x: &DVector<f64>, tol: f64) -> bool {
         x.len() == self.dim && on_simplex(x.as_slice(), self.total, tol)
     }

@@ -38,6 +38,10 @@ impl Dimension for WholeSpace {
     fn dim(&self) -> usize {
         self.dim
     }
+    /// A domain reads no data.
+    fn full_batch_size(&self) -> usize {
+        0
+    }
 }
 
 impl Domain for WholeSpace {

@@ -23,7 +23,10 @@
 //!
 //! /// f(x) = ½‖x‖², ∇f(x) = x.
 //! struct Half;
-//! impl Dimension for Half { fn dim(&self) -> usize { 2 } }
+//! impl Dimension for Half {
+//!     fn dim(&self) -> usize { 2 }
+//!     fn full_batch_size(&self) -> usize { 0 } // analytic: reads no data
+//! }
 //! impl Gradient for Half {
 //!     fn gradient_into(&self, x: &DVector<f64>, out: &mut DVector<f64>) -> Result<()> {
 //!         out.copy_from(x);

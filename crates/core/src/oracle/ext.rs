@@ -24,7 +24,10 @@ use crate::{Error, Result, check_dim};
 /// use nalgebra::{DVector, dvector};
 /// /// f(x) = ½‖x‖² + x₀x₁
 /// struct F;
-/// impl Dimension for F { fn dim(&self) -> usize { 2 } }
+/// impl Dimension for F {
+///     fn dim(&self) -> usize { 2 }
+///     fn full_batch_size(&self) -> usize { 0 } // analytic: reads no data
+/// }
 /// impl Objective for F {
 ///     fn value(&self, x: &DVector<f64>) -> Result<f64> { Ok(0.5 * x.norm_squared() + x[0] * x[1]) }
 /// }

@@ -16,7 +16,9 @@ use crate::{Error, Result, check_dim};
 /// `lisse-oracles`, which turns any `FiniteSum` into a
 /// [`StochasticGradient`](super::StochasticGradient).
 pub trait FiniteSum: Dimension {
-    /// Number of terms n.
+    /// Number of terms n (also the oracle's
+    /// [`Dimension::full_batch_size`](crate::Dimension::full_batch_size): a full-batch call
+    /// reads all n).
     fn n_terms(&self) -> usize;
 
     /// fᵢ(x).

@@ -13,12 +13,14 @@ pub trait Dimension {
     fn dim(&self) -> usize;
 
     /// Data points one deterministic call ([`Objective::value`], [`Gradient::gradient_into`],
-    /// [`Hvp::hvp_into`]) reads: n for an empirical risk over n samples, 0 (the default) for an
-    /// analytic function. [`Counted`](crate::Counted) adds it to the sample tally, so full-batch
-    /// and minibatch methods can be compared per sample touched.
-    fn full_batch_size(&self) -> usize {
-        0
-    }
+    /// [`Hvp::hvp_into`]) reads: n for an empirical risk over n samples (for a
+    /// [`FiniteSum`](crate::FiniteSum), its `n_terms()`), 0 for an analytic function or a
+    /// domain. [`Counted`](crate::Counted) adds it to the evaluation tally, so full-batch and
+    /// minibatch methods can be compared per sample touched.
+    ///
+    /// Required, with no default, so that no data oracle reports 0 points per full-batch call
+    /// by omission: every implementation states its count.
+    fn full_batch_size(&self) -> usize;
 }
 
 /// Value oracle: x ↦ f(x).

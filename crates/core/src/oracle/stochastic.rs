@@ -12,7 +12,10 @@
 //!
 //! /// F(x; ξ) = ½‖x − ξ‖² with ξ ∈ {0, 2} uniform: f(x) = E F(x; ξ) = ½‖x − 1‖² + ½.
 //! struct Coin;
-//! impl Dimension for Coin { fn dim(&self) -> usize { 1 } }
+//! impl Dimension for Coin {
+//!     fn dim(&self) -> usize { 1 }
+//!     fn full_batch_size(&self) -> usize { 0 } // analytic: reads no data
+//! }
 //! impl Sampler for Coin {
 //!     type Sample = f64;
 //!     fn empty_sample(&self) -> f64 { 0.0 }

@@ -17,11 +17,10 @@ pub trait TwoBlock {
     /// Length of y.
     fn dim_y(&self) -> usize;
 
-    /// Data points one deterministic call reads (n for an empirical risk, 0 by default); see
+    /// Data points one deterministic call reads (n for an empirical risk, 0 for an analytic
+    /// function); required for the reason given at
     /// [`Dimension::full_batch_size`](crate::Dimension::full_batch_size).
-    fn full_batch_size_xy(&self) -> usize {
-        0
-    }
+    fn full_batch_size_xy(&self) -> usize;
 }
 
 /// Value oracle (x, y) ↦ h(x, y).

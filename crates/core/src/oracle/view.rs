@@ -12,7 +12,11 @@
 //! use nalgebra::{DVector, dvector};
 //! /// g(x, y) = ½‖y − x‖²
 //! struct G;
-//! impl TwoBlock for G { fn dim_x(&self) -> usize { 2 } fn dim_y(&self) -> usize { 2 } }
+//! impl TwoBlock for G {
+//!     fn dim_x(&self) -> usize { 2 }
+//!     fn dim_y(&self) -> usize { 2 }
+//!     fn full_batch_size_xy(&self) -> usize { 0 } // analytic: reads no data
+//! }
 //! impl PartialGradients for G {
 //!     fn grad_x_into(&self, x: &DVector<f64>, y: &DVector<f64>, out: &mut DVector<f64>) -> Result<()> {
 //!         out.copy_from(&(x - y));

@@ -19,7 +19,10 @@ use nalgebra::DVector;
 /// use nalgebra::{DVector, dvector};
 /// /// f(x) = ½‖x − (1, 2)‖²
 /// struct F;
-/// impl Dimension for F { fn dim(&self) -> usize { 2 } }
+/// impl Dimension for F {
+///     fn dim(&self) -> usize { 2 }
+///     fn full_batch_size(&self) -> usize { 0 } // analytic: reads no data
+/// }
 /// impl Gradient for F {
 ///     fn gradient_into(&self, x: &DVector<f64>, out: &mut DVector<f64>) -> Result<()> {
 ///         out.copy_from(&(x - dvector![1.0, 2.0]));

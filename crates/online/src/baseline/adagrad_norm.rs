@@ -85,7 +85,7 @@ impl<D: FastProjection> OnlineLearner for AdaGradNorm<D> {
         let eta = self.eta();
         if eta > 0.0 {
             self.domain
-                .project_step_in_place(&mut self.x, eta, gradient)?;
+                .project_step_in_place(&mut self.x, eta, gradient, false)?;
         }
         self.pending = false;
         Ok(())

@@ -76,6 +76,7 @@ pub struct Ogd<D> {
     step: OgdStep,
     round: u64,
     pending: bool,
+    origin_centered: bool,
 }
 
 impl<D: FastProjection> Ogd<D> {
@@ -87,12 +88,14 @@ impl<D: FastProjection> Ogd<D> {
         step.validate()?;
         let mut x = DVector::zeros(domain.dim());
         domain.project_in_place(&mut x)?;
+        let origin_centered = domain.is_origin_centered();
         Ok(Self {
             domain,
             x,
             step,
             round: 0,
             pending: false,
+            origin_centered,
         })
     }
 }
@@ -122,8 +125,12 @@ impl<D: FastProjection> OnlineLearner for Ogd<D> {
         }
         check_gradient(self.dim(), gradient)?;
         self.round += 1;
-        self.domain
-            .project_step_in_place(&mut self.x, self.step.eta(self.round), gradient)?;
+        self.domain.project_step_in_place(
+            &mut self.x,
+            self.step.eta(self.round),
+            gradient,
+            self.origin_centered,
+        )?;
         self.pending = false;
         Ok(())
     }

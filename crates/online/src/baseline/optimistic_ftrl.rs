@@ -103,7 +103,7 @@ impl<D: FastProjection> OnlineLearner for OptimisticFtrl<D> {
         {
             *x = a - half * (s + m);
         }
-        self.domain.project_in_place_fast(&mut self.x)?;
+        self.domain.project_in_place_fast(&mut self.x, false)?;
         self.pending = true;
         Ok(&self.x)
     }

@@ -114,6 +114,17 @@ pub trait Environment {
     /// On wrong lengths, non-finite `x`, or no round begun.
     fn evaluate(&mut self, x: &DVector<f64>, gradient: &mut DVector<f64>) -> Result<Evaluation>;
 
+    /// F_t(u) = E[f_t(u)] for the current round t (the round last begun, before or after its
+    /// evaluation), for dynamic regret against a user's comparator; `None` when the environment
+    /// cannot evaluate it (the default) or no round has begun.
+    ///
+    /// # Errors
+    /// On a wrong length or non-finite entries of `u`.
+    fn expected_loss_at(&self, u: &DVector<f64>) -> Result<Option<f64>> {
+        let _ = u;
+        Ok(None)
+    }
+
     /// The best fixed point in hindsight, when it can be computed.
     ///
     /// # Errors

@@ -264,6 +264,14 @@ impl<D: LinearMinimizer> SeaEnvironment<D> {
         &self.c
     }
 
+    /// The minimizer u_t = argmin_X F_t of the round last evaluated (the comparator of the
+    /// built-in dynamic regret); `None` before the first evaluation and for the logistic base,
+    /// whose per-round minimizer is not computed.
+    pub fn comparator_now(&self) -> Option<&DVector<f64>> {
+        let evaluated = self.round > 0 && !self.open;
+        (evaluated && !matches!(self.config.base, BaseLoss::Logistic { .. })).then_some(&self.u)
+    }
+
     /// h(x).
     fn base_value(&self, x: &DVector<f64>) -> f64 {
         match &self.config.base {
@@ -595,6 +603,15 @@ impl<D: LinearMinimizer> Environment for SeaEnvironment<D> {
             expected_loss,
             comparator_expected_loss: comparator,
         })
+    }
+
+    fn expected_loss_at(&self, u: &DVector<f64>) -> Result<Option<f64>> {
+        check_dim("comparator point", self.dim(), u.len())?;
+        check_finite("comparator point", u.as_slice())?;
+        if self.round == 0 {
+            return Ok(None);
+        }
+        Ok(Some(self.base_value(u) + self.c.dot(u)))
     }
 
     fn best_fixed(&mut self) -> Result<Option<BestFixed>> {

@@ -44,6 +44,22 @@ pub trait MirrorMap {
         out: &mut DVector<f64>,
     ) -> Result<()>;
 
+    /// [`step_from_center`](MirrorMap::step_from_center) when `v` is the gradient g passed to
+    /// the last successful [`update_half_step`](MirrorMap::update_half_step) (zero before the
+    /// first: the default hint M_t = g_{t−1}); maps may reuse sums kept from that update. The
+    /// default calls `step_from_center`.
+    ///
+    /// # Errors
+    /// As [`step_from_center`](MirrorMap::step_from_center).
+    fn step_from_center_last_gradient(
+        &mut self,
+        eta: f64,
+        v: &DVector<f64>,
+        out: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.step_from_center(eta, v, out)
+    }
+
     /// Replaces the centre by argmin_{x∈X} ⟨η·g, x⟩ + B(x, x̂), then lets the map absorb g
     /// (the ONS-type map adds (β/2)·g gᵀ to its matrix *after* the step).
     ///

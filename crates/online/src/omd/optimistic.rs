@@ -173,8 +173,16 @@ impl<M: MirrorMap, S: StepSchedule> OnlineLearner for OptimisticOmd<M, S> {
                 "a finite number > 0 (check the schedule's constants)",
             ));
         }
-        self.mirror
-            .step_from_center(self.eta, &self.hints.current, &mut self.played)?;
+        if let Hint::LastGradient = hint {
+            self.mirror.step_from_center_last_gradient(
+                self.eta,
+                &self.hints.current,
+                &mut self.played,
+            )?;
+        } else {
+            self.mirror
+                .step_from_center(self.eta, &self.hints.current, &mut self.played)?;
+        }
         self.pending = true;
         Ok(&self.played)
     }

@@ -259,6 +259,10 @@ impl Dimension for Quadratic {
     fn dim(&self) -> usize {
         self.b.len()
     }
+    /// Analytic: reads no data.
+    fn full_batch_size(&self) -> usize {
+        0
+    }
 }
 
 impl Objective for Quadratic {

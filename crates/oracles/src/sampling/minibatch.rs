@@ -193,7 +193,10 @@ impl Sampler for BatchSampler {
 /// use nalgebra::{DVector, dvector};
 /// /// fᵢ(x) = ½(x − i)², a finite sum over i = 0..10 with minimizer 4.5.
 /// struct Points;
-/// impl Dimension for Points { fn dim(&self) -> usize { 1 } }
+/// impl Dimension for Points {
+///     fn dim(&self) -> usize { 1 }
+///     fn full_batch_size(&self) -> usize { 10 } // the 10 terms a full-batch call reads
+/// }
 /// impl FiniteSum for Points {
 ///     fn n_terms(&self) -> usize { 10 }
 ///     fn term_value(&self, x: &DVector<f64>, i: usize) -> Result<f64> { Ok(0.5 * (x[0] - i as f64).powi(2)) }

@@ -14,7 +14,10 @@ use rand_distr::{Distribution, StandardNormal};
 /// use lisse_oracles::sampling::GradientNoise;
 /// use nalgebra::{DVector, dvector};
 /// struct Zero;
-/// impl Dimension for Zero { fn dim(&self) -> usize { 4 } }
+/// impl Dimension for Zero {
+///     fn dim(&self) -> usize { 4 }
+///     fn full_batch_size(&self) -> usize { 0 } // analytic: reads no data
+/// }
 /// impl Gradient for Zero {
 ///     fn gradient_into(&self, _x: &DVector<f64>, out: &mut DVector<f64>) -> Result<()> {
 ///         out.fill(0.0);

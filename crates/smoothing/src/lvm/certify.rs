@@ -149,28 +149,41 @@ fn collect_stats<C: BaseClassifier + ?Sized>(
 ) -> Result<Stats> {
     let k = classifier.num_classes();
     let m = configs.len();
-    let per = sample_batches(classifier, noise, x, n, batch, streams, |scores, _rows| {
-        let mut st = Stats {
-            k,
-            moments: vec![Moments::default(); m * k],
-        };
-        let (mut out, mut scratch) = (vec![0.0; k], vec![0.0; k]);
-        for z in scores.chunks_exact(k) {
-            argmax(z)?; // rejects non-finite scores
-            for (j, cfg) in configs.iter().enumerate() {
-                cfg.apply(z, &mut out, &mut scratch);
-                for (mom, &v) in st.moments[j * k..(j + 1) * k].iter_mut().zip(&out) {
-                    mom.push(v);
+    let per = sample_batches(
+        classifier,
+        noise,
+        x,
+        n,
+        batch,
+        streams,
+        || {
+            (
+                Stats {
+                    k,
+                    moments: vec![Moments::default(); m * k],
+                },
+                vec![0.0; k],
+                vec![0.0; k],
+            )
+        },
+        |(st, out, scratch), scores, _rows| {
+            for z in scores.chunks_exact(k) {
+                argmax(z)?; // rejects non-finite scores
+                for (j, cfg) in configs.iter().enumerate() {
+                    cfg.apply(z, out, scratch);
+                    for (mom, &v) in st.moments[j * k..(j + 1) * k].iter_mut().zip(out.iter()) {
+                        mom.push(v);
+                    }
                 }
             }
-        }
-        Ok(st)
-    })?;
+            Ok(())
+        },
+    )?;
     let mut total = Stats {
         k,
         moments: vec![Moments::default(); m * k],
     };
-    for st in &per {
+    for (st, _, _) in &per {
         total.merge(st);
     }
     Ok(total)
