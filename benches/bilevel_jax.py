@@ -13,7 +13,11 @@ of the quadratic. It prints the time per iteration and, when `cargo bench -p lis
 --bench bilevel` has been run (criterion's estimates under target/criterion/), the ratio
 peer time / lisse time.
 
-Usage: python3 benches/bilevel_jax.py   (creates target/jax-venv with pip on first use; not
+Usage (one command, both sides back to back, prints the ratios and the triad fraction):
+
+    cargo bench -p lisse-benches --bench bilevel -- "bilevel_triad|soba_iteration" --warm-up-time 1 --measurement-time 3 && python3 benches/bilevel_jax.py
+
+(on a shared machine, wrapped in `flock /work/flags/measure.lock sh -c '...'`), or `python3 benches/bilevel_jax.py` alone after a bench run (creates target/jax-venv with pip on first use; not
 run by CI). The random instances are drawn with NumPy, so the numbers differ from the Rust
 instances; shapes, storage, step sizes and iteration counts are the same.
 """
@@ -211,6 +215,17 @@ def main():
     mine = lisse_time("bilevel_quadratic_dense", "soba_iteration")
     print(f"dense quadratic SOBA: {peer * 1e3:.3f} ms/iteration (peer)", end="")
     print(f", lisse {mine * 1e3:.3f} ms, peer/lisse = {peer / mine:.2f}" if mine else "")
+    triad = lisse_time("bilevel_triad", "stream_triad")
+    if mine and triad:
+        # Bytes one fused SOBA iteration must read (as in benches/bilevel.rs: each per-sample
+        # matrix once, the upper triangle t(d) = d(d+1)/2 of the symmetric A, B):
+        # 8·b·(t(dy) + dx·dy) for g plus 8·b·(t(dx) + t(dy) + dx·dy) for f; the triad moves
+        # 24 bytes per element of its 20,000,000-element arrays.
+        tri = 100 * 101 // 2
+        soba_bytes = 8 * 64 * (tri + 100 * 100 + tri + tri + 100 * 100)
+        lisse_bw, triad_bw = soba_bytes / mine, 24 * 20_000_000 / triad
+        print(f"  lisse reads {lisse_bw / 2**30:.2f} GiB/s = {100 * lisse_bw / triad_bw:.0f}% of "
+              f"the same run's triad ({triad_bw / 2**30:.2f} GiB/s)")
 
     tg, grad = exact_hypergradient_jaxopt(g, f, -2.0 * jnp.ones(100))
     print(f"jaxopt implicit-diff hypergradient (solve_cg): {tg * 1e3:.3f} ms, ‖∇Φ‖ = "

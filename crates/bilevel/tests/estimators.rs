@@ -481,3 +481,54 @@ fn dense_fused_oracles_are_bit_identical_across_thread_counts() {
         assert_eq!(one, run(threads), "{threads} threads");
     }
 }
+
+/// The dense kernels sum dot products in 8 lanes over full chunks of 8 rows, then the rest:
+/// dimensions with and without a remainder, against the single oracles (plain per-sample
+/// gemv).
+#[test]
+fn fused_dense_oracles_equal_the_single_oracles_on_long_columns() {
+    for (s, dx, dy) in [(1, 13, 19), (2, 16, 8), (3, 9, 24)] {
+        let q = instance(s, dx, dy, Storage::Dense);
+        let (x, y, v) = (point(s, dx), point(s ^ 3, dy), point(s ^ 5, dy));
+        let batch = vec![0usize, 3, 3, 17, 31];
+        for level in [q.lower(), q.upper()] {
+            let (mut g1, mut h1, mut c1) =
+                (DVector::zeros(dy), DVector::zeros(dy), DVector::zeros(dx));
+            level.grad_y_at_into(&x, &y, &batch, &mut g1).unwrap();
+            level.hvp_yy_at_into(&x, &y, &v, &batch, &mut h1).unwrap();
+            level.hvp_xy_at_into(&x, &y, &v, &batch, &mut c1).unwrap();
+            let (mut g2, mut h2, mut c2) = (
+                DVector::from_element(dy, 7.0),
+                DVector::from_element(dy, 7.0),
+                DVector::from_element(dx, 7.0),
+            );
+            LowerLevel::directions_at_into(level, &x, &y, &v, &batch, &mut g2, &mut h2, &mut c2)
+                .unwrap();
+            assert!(
+                (&g1 - &g2).norm() <= 1e-12 * g1.norm().max(1.0),
+                "{dx}/{dy} grad_y"
+            );
+            assert!(
+                (&h1 - &h2).norm() <= 1e-12 * h1.norm().max(1.0),
+                "{dx}/{dy} hvp"
+            );
+            assert!(
+                (&c1 - &c2).norm() <= 1e-12 * c1.norm().max(1.0),
+                "{dx}/{dy} cross"
+            );
+            let mut gx1 = DVector::zeros(dx);
+            level.grad_x_at_into(&x, &y, &batch, &mut gx1).unwrap();
+            let mut gx2 = DVector::from_element(dx, 7.0);
+            g2.fill(7.0);
+            UpperLevel::grads_at_into(level, &x, &y, &batch, &mut gx2, &mut g2).unwrap();
+            assert!(
+                (&gx1 - &gx2).norm() <= 1e-12 * gx1.norm().max(1.0),
+                "{dx}/{dy} grad_x"
+            );
+            assert!(
+                (&g1 - &g2).norm() <= 1e-12 * g1.norm().max(1.0),
+                "{dx}/{dy} grad_y (f)"
+            );
+        }
+    }
+}

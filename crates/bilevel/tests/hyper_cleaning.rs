@@ -226,3 +226,58 @@ fn every_method_beats_noisy_labels() {
         }
     }
 }
+
+#[test]
+fn fused_lower_directions_equal_the_single_oracles() {
+    use lisse_bilevel::problem::LowerLevel;
+    use lisse_core::{StochasticPartialGradients, StochasticPartialHvps};
+    let hc = small();
+    let p = hc.problem().unwrap();
+    let g = p.lower();
+    let (n, d) = (g.dim_x(), g.dim_y());
+    // λ spans saturated weights (|λ| up to 2000, where σ' underflows) and ordinary ones.
+    let lambda = DVector::from_fn(n, |i, _| {
+        let t = ((i as f64) * 0.37).sin();
+        if i % 5 == 0 { 2000.0 * t } else { 3.0 * t }
+    });
+    let w = DVector::from_fn(d, |i, _| 0.1 * ((i as f64) * 0.11).cos());
+    let v = DVector::from_fn(d, |i, _| ((i as f64) * 0.23).sin());
+    let batch: Vec<usize> = (0..64).map(|j| (j * 37 + 11) % n).chain([5, 5]).collect();
+    let (mut g1, mut h1, mut c1) = (DVector::zeros(d), DVector::zeros(d), DVector::zeros(n));
+    g.grad_y_at_into(&lambda, &w, &batch, &mut g1).unwrap();
+    g.hvp_yy_at_into(&lambda, &w, &v, &batch, &mut h1).unwrap();
+    g.hvp_xy_at_into(&lambda, &w, &v, &batch, &mut c1).unwrap();
+    // Dirty buffers: the fused pass must overwrite them.
+    let (mut g2, mut h2, mut c2) = (
+        DVector::from_element(d, 7.0),
+        DVector::from_element(d, 7.0),
+        DVector::from_element(n, 7.0),
+    );
+    g.directions_at_into(&lambda, &w, &v, &batch, &mut g2, &mut h2, &mut c2)
+        .unwrap();
+    assert!((&g1 - &g2).norm() <= 1e-13 * g1.norm().max(1.0));
+    assert!((&h1 - &h2).norm() <= 1e-13 * h1.norm().max(1.0));
+    assert!((&c1 - &c2).norm() <= 1e-13 * c1.norm().max(1.0));
+    // Indices outside the batch get 0; a saturated λ (λ₅ ≈ 1922, in the batch) gives σ' = 0.
+    assert!(
+        c2.iter()
+            .enumerate()
+            .all(|(i, &c)| batch.contains(&i) || c.abs() < f64::MIN_POSITIVE)
+    );
+    assert!(lambda[5] > 1000.0 && c2[5].abs() < f64::MIN_POSITIVE);
+    assert!(c2[batch[0]].abs() > 0.0);
+    // Bad input: typed errors.
+    let mut short = DVector::zeros(d + 1);
+    assert!(
+        g.directions_at_into(&lambda, &w, &v, &batch, &mut short, &mut h2, &mut c2)
+            .is_err()
+    );
+    assert!(
+        g.directions_at_into(&lambda, &w, &v, &vec![n], &mut g2, &mut h2, &mut c2)
+            .is_err()
+    );
+    assert!(
+        g.directions_at_into(&lambda, &w, &v, &batch, &mut g2, &mut h2, &mut short)
+            .is_err()
+    );
+}
