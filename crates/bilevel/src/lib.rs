@@ -17,7 +17,10 @@
 //!
 //! Sign convention: z ≈ [∇²ᵧᵧg]⁻¹∇ᵧf and ∇Φ ≈ ∇ₓf − ∇²ₓᵧg·z (SOBA's paper writes v = −z).
 //! How each paper is implemented, and where the public code differs, is in `docs/bilevel.md`.
-//! Dependencies: lisse-core, lisse-oracles and the workspace's mandated crates only.
+//! Dependencies: lisse-core, lisse-oracles, the workspace's mandated crates, and
+//! [`pulp`](https://docs.rs/pulp) for safe runtime SIMD dispatch (AVX2 where the CPU has it) of
+//! the dense quadratic's column loops: the workspace forbids the `unsafe` that
+//! `#[target_feature]` calls need.
 //!
 //! A first result: BO-REP on a random quadratic bilevel problem, where ∇Φ is known in closed
 //! form. It needs no dependency but this crate: the run loop, seeds, step sizes, errors and
