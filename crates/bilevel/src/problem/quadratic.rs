@@ -578,14 +578,14 @@ impl StochasticPartialHvps for QuadraticLevel {
 // ---- one-pass column kernels for the dense per-sample matrices ----
 //
 // A sample's matrices are read column by column, all of them in one loop over the column
-// index (Aᵢ and Cᵢ of g share dy columns; Bᵢ, Cᵢ, Aᵢ of f run up to max(dx, dy)), and the same
-// columns of the **next** sample's matrices are touched (one load per cache line) on the way.
-// One matrix at a time is a single sequential stream, which the hardware prefetcher cannot
-// keep at memory bandwidth on its own (measured: 4.9 GiB/s on one thread against a 12.9 GiB/s
-// triad); several streams at once, plus the next sample's lines requested a sample ahead, keep
-// more misses in flight. The touches are plain loads whose sum goes to `black_box`, so the
-// results are unchanged. The symmetric Aᵢ = αI + uᵢuᵢᵀ and Bᵢ = βI + rᵢrᵢᵀ (symmetric by
-// construction, exactly: uⱼuₖ = uₖuⱼ in floating point) are read down to the diagonal only.
+// index (Aᵢ and Cᵢ of g share dy columns; Bᵢ, Cᵢ, Aᵢ of f run up to max(dx, dy)). One matrix at
+// a time is a single sequential stream, which the hardware prefetcher cannot keep at memory
+// bandwidth on its own (measured: 4.9 GiB/s on one thread against a 12.9 GiB/s triad); several
+// streams at once keep more misses in flight. (Touching the next sample's columns on the way,
+// one load per cache line, was measured 3–10% slower: the prefetcher follows the streams.)
+// The symmetric Aᵢ = αI + uᵢuᵢᵀ and Bᵢ = βI + rᵢrᵢᵀ (symmetric by construction, exactly:
+// uⱼuₖ = uₖuⱼ in floating point) are read down to the end of each column's diagonal
+// [`LANES`]-row tile only (see [`sym_col`]), so every column is whole chunks of lanes.
 
 /// out += s · col.
 #[inline(always)]
@@ -615,47 +615,56 @@ fn fold<S: pulp::Simd>(acc: &[S::f64s; LANES]) -> f64 {
     ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]))
 }
 
-/// Returns colᵀ·with and adds s · col to out, reading col once.
+/// Returns colᵀ·with and adds s · col to out (the first `out.len()` ≤ `col.len()` rows of col),
+/// reading col once.
 ///
 /// The dot product is summed in `LANES` fixed lanes (lane l takes rows ≡ l mod `LANES` of the
 /// full chunks), the lanes then added pairwise in a fixed order, then the remaining rows: the
-/// rounding depends on the length only, never on the thread count or the SIMD width (`simd`:
+/// rounding depends on the lengths only, never on the thread count or the SIMD width (`simd`:
 /// the instruction set pulp dispatched to; no fused multiply-add).
 #[inline(always)]
 fn col_dot_axpy<S: pulp::Simd>(simd: S, col: &[f64], with: &[f64], s: f64, out: &mut [f64]) -> f64 {
-    let rows = col.len();
+    let (rows, axpy) = (col.len(), out.len());
     let body = rows / LANES * LANES;
+    let both = body.min(axpy / LANES * LANES);
     let regs = regs::<S>();
     let sv = simd.splat_f64s(s);
     let mut lanes = [simd.splat_f64s(0.0); LANES];
-    let (o, _) = S::as_mut_simd_f64s(&mut out[..body]);
+    let (o, _) = S::as_mut_simd_f64s(&mut out[..both]);
     let (e, _) = S::as_simd_f64s(&col[..body]);
     let (xv, _) = S::as_simd_f64s(&with[..body]);
+    let split = both / S::F64_LANES;
     for ((o, e), xv) in o
         .chunks_exact_mut(regs)
-        .zip(e.chunks_exact(regs))
-        .zip(xv.chunks_exact(regs))
+        .zip(e[..split].chunks_exact(regs))
+        .zip(xv[..split].chunks_exact(regs))
     {
         for r in 0..regs {
             lanes[r] = simd.add_f64s(lanes[r], simd.mul_f64s(e[r], xv[r]));
             o[r] = simd.add_f64s(o[r], simd.mul_f64s(sv, e[r]));
         }
     }
-    let mut acc = fold::<S>(&lanes);
-    for ((o, &e), &xv) in out[body..rows]
-        .iter_mut()
-        .zip(&col[body..])
-        .zip(&with[body..rows])
+    for (e, xv) in e[split..]
+        .chunks_exact(regs)
+        .zip(xv[split..].chunks_exact(regs))
     {
+        for r in 0..regs {
+            lanes[r] = simd.add_f64s(lanes[r], simd.mul_f64s(e[r], xv[r]));
+        }
+    }
+    let mut acc = fold::<S>(&lanes);
+    for (k, (&e, &xv)) in col.iter().zip(with).enumerate().take(rows).skip(body) {
         acc += e * xv;
-        *o += s * e;
+        if k < axpy {
+            out[k] += s * e;
+        }
     }
     acc
 }
 
 /// [`col_dot_axpy`] for two vectors in one pass over col: returns (colᵀ·with₁, colᵀ·with₂)
-/// and adds s₁·col to out₁ and s₂·col to out₂, with the same lanes and order of additions as
-/// two [`col_dot_axpy`] calls (so the same rounding).
+/// and adds s₁·col to out₁ and s₂·col to out₂ (both `out₁.len()` rows), with the same lanes
+/// and order of additions as two [`col_dot_axpy`] calls (so the same rounding).
 #[inline(always)]
 fn col_dot_axpy2<S: pulp::Simd>(
     simd: S,
@@ -663,22 +672,24 @@ fn col_dot_axpy2<S: pulp::Simd>(
     (with1, s1, out1): (&[f64], f64, &mut [f64]),
     (with2, s2, out2): (&[f64], f64, &mut [f64]),
 ) -> (f64, f64) {
-    let rows = col.len();
+    let (rows, axpy) = (col.len(), out1.len());
     let body = rows / LANES * LANES;
+    let both = body.min(axpy / LANES * LANES);
     let regs = regs::<S>();
     let (sv1, sv2) = (simd.splat_f64s(s1), simd.splat_f64s(s2));
     let (mut lanes1, mut lanes2) = ([simd.splat_f64s(0.0); LANES], [simd.splat_f64s(0.0); LANES]);
-    let (o1, _) = S::as_mut_simd_f64s(&mut out1[..body]);
-    let (o2, _) = S::as_mut_simd_f64s(&mut out2[..body]);
+    let (o1, _) = S::as_mut_simd_f64s(&mut out1[..both]);
+    let (o2, _) = S::as_mut_simd_f64s(&mut out2[..both]);
     let (e, _) = S::as_simd_f64s(&col[..body]);
     let (x1, _) = S::as_simd_f64s(&with1[..body]);
     let (x2, _) = S::as_simd_f64s(&with2[..body]);
+    let split = both / S::F64_LANES;
     for ((((o1, o2), e), x1), x2) in o1
         .chunks_exact_mut(regs)
         .zip(o2.chunks_exact_mut(regs))
-        .zip(e.chunks_exact(regs))
-        .zip(x1.chunks_exact(regs))
-        .zip(x2.chunks_exact(regs))
+        .zip(e[..split].chunks_exact(regs))
+        .zip(x1[..split].chunks_exact(regs))
+        .zip(x2[..split].chunks_exact(regs))
     {
         for r in 0..regs {
             lanes1[r] = simd.add_f64s(lanes1[r], simd.mul_f64s(e[r], x1[r]));
@@ -687,61 +698,69 @@ fn col_dot_axpy2<S: pulp::Simd>(
             o2[r] = simd.add_f64s(o2[r], simd.mul_f64s(sv2, e[r]));
         }
     }
-    let (mut acc1, mut acc2) = (fold::<S>(&lanes1), fold::<S>(&lanes2));
-    for ((((o1, o2), &e), &x1), &x2) in out1[body..rows]
-        .iter_mut()
-        .zip(out2[body..rows].iter_mut())
-        .zip(&col[body..])
-        .zip(&with1[body..rows])
-        .zip(&with2[body..rows])
+    for ((e, x1), x2) in e[split..]
+        .chunks_exact(regs)
+        .zip(x1[split..].chunks_exact(regs))
+        .zip(x2[split..].chunks_exact(regs))
     {
-        acc1 += e * x1;
-        acc2 += e * x2;
-        *o1 += s1 * e;
-        *o2 += s2 * e;
+        for r in 0..regs {
+            lanes1[r] = simd.add_f64s(lanes1[r], simd.mul_f64s(e[r], x1[r]));
+            lanes2[r] = simd.add_f64s(lanes2[r], simd.mul_f64s(e[r], x2[r]));
+        }
+    }
+    let (mut acc1, mut acc2) = (fold::<S>(&lanes1), fold::<S>(&lanes2));
+    for k in body..rows {
+        let e = col[k];
+        acc1 += e * with1[k];
+        acc2 += e * with2[k];
+        if k < axpy {
+            out1[k] += s1 * e;
+            out2[k] += s2 * e;
+        }
     }
     (acc1, acc2)
 }
 
-/// f64 entries per 64-byte cache line.
-const LINE: usize = 8;
-
-/// One load per cache line of `col` (a column of the next sample's matrix), summed so the
-/// loads are kept.
+/// Rows of column j of a symmetric matrix read by [`sym_col`]: the full [`LANES`]-row chunks
+/// above j's chunk (`lo`, a multiple of [`LANES`]) and then j's own chunk (to `end`).
 #[inline(always)]
-fn touch(col: Option<&[f64]>) -> f64 {
-    col.map_or(0.0, |c| c.iter().step_by(LINE).sum())
+fn sym_rows(j: usize, dim: usize) -> (usize, usize) {
+    let lo = j / LANES * LANES;
+    (lo, (lo + LANES).min(dim))
 }
 
-/// Column j (down to the diagonal) of a **symmetric** matrix M: out[..j] += w·withⱼ·M[..j, j]
-/// and out[j] += w·(M[..j, j]ᵀwith[..j] + M[j, j]·withⱼ). Summed over j this is
-/// out += w·M·with (row j left of the diagonal is column j above it, by symmetry), reading
-/// only the upper triangle, as BLAS `dsymv` does.
+/// Column j of a **symmetric** matrix M (`col`, down to the end of j's [`LANES`]-row chunk,
+/// see [`sym_rows`]): out[..lo] += w·withⱼ·M[..lo, j] and out[j] += w·M[..end, j]ᵀwith[..end].
+/// Summed over j this is out += w·M·with: an entry in a chunk above j's is column j's (its
+/// mirror in row j left of the diagonal is never read), one in j's own diagonal
+/// [`LANES`]×[`LANES`] tile is read from column j alone. This reads the upper triangle plus
+/// the diagonal tiles, as BLAS `dsymv` reads the upper triangle, with no scalar remainder rows.
 #[inline(always)]
-fn sym_col<S: pulp::Simd>(simd: S, upper: &[f64], with: &[f64], w: f64, out: &mut [f64]) {
-    let j = upper.len() - 1;
-    let dot = col_dot_axpy(simd, &upper[..j], with, w * with[j], out);
-    out[j] += w * (dot + upper[j] * with[j]);
+fn sym_col<S: pulp::Simd>(simd: S, col: &[f64], j: usize, with: &[f64], w: f64, out: &mut [f64]) {
+    let lo = j / LANES * LANES;
+    let dot = col_dot_axpy(simd, col, with, w * with[j], &mut out[..lo]);
+    out[j] += w * dot;
 }
 
 /// [`sym_col`] for two vectors in one pass over the column.
 #[inline(always)]
 fn sym_col2<S: pulp::Simd>(
     simd: S,
-    upper: &[f64],
+    col: &[f64],
+    j: usize,
     w: f64,
     (with1, out1): (&[f64], &mut [f64]),
     (with2, out2): (&[f64], &mut [f64]),
 ) {
-    let j = upper.len() - 1;
+    let lo = j / LANES * LANES;
     let (d1, d2) = col_dot_axpy2(
         simd,
-        &upper[..j],
-        (with1, w * with1[j], &mut *out1),
-        (with2, w * with2[j], &mut *out2),
+        col,
+        (with1, w * with1[j], &mut out1[..lo]),
+        (with2, w * with2[j], &mut out2[..lo]),
     );
-    out1[j] += w * (d1 + upper[j] * with1[j]);
-    out2[j] += w * (d2 + upper[j] * with2[j]);
+    out1[j] += w * d1;
+    out2[j] += w * d2;
 }
 
 /// The first `len` entries of column j of a column-major matrix with `rows` rows.
@@ -780,23 +799,25 @@ impl pulp::WithSimd for DirectionsBlock<'_> {
         } = self;
         let (g, rest) = part.split_at_mut(dy);
         let (h, c) = rest.split_at_mut(dy);
-        let mut touched = 0.0;
-        for (t, &i) in samples.iter().enumerate() {
-            let next = samples.get(t + 1).copied();
+        for &i in samples {
             let (a, cm) = (d.a[i].as_slice(), d.c[i].as_slice());
             for j in 0..dy {
                 // Aᵢ (symmetric) column j down to the diagonal: Aᵢy and Aᵢv; Cᵢ column j:
                 // (Cᵢᵀx)ⱼ and Cᵢv.
-                let upper = head(a, dy, j, j + 1);
-                sym_col2(simd, upper, w, (ys, &mut *g), (vs, &mut *h));
+                let end = sym_rows(j, dy).1;
+                sym_col2(
+                    simd,
+                    head(a, dy, j, end),
+                    j,
+                    w,
+                    (ys, &mut *g),
+                    (vs, &mut *h),
+                );
                 let dot = col_dot_axpy(simd, &cm[j * dx..(j + 1) * dx], xs, w * vs[j], &mut *c);
                 g[j] += w * dot;
-                touched += touch(next.map(|k| head(d.a[k].as_slice(), dy, j, j + 1)))
-                    + touch(next.map(|k| head(d.c[k].as_slice(), dx, j, dx)));
             }
             col_axpy(&a_vecs[i * dy..(i + 1) * dy], w, g);
         }
-        std::hint::black_box(touched);
     }
 }
 
@@ -828,29 +849,25 @@ impl pulp::WithSimd for GradsBlock<'_> {
             part,
         } = self;
         let (px, py) = part.split_at_mut(dx);
-        let mut touched = 0.0;
-        for (t, &i) in samples.iter().enumerate() {
-            let next = samples.get(t + 1).copied();
+        for &i in samples {
             let (a, b, cm) = (d.a[i].as_slice(), d.b[i].as_slice(), d.c[i].as_slice());
             for j in 0..dx.max(dy) {
                 if j < dx {
                     // Bᵢ (symmetric) column j down to the diagonal: Bᵢx.
-                    sym_col(simd, head(b, dx, j, j + 1), xs, w, px);
-                    touched += touch(next.map(|k| head(d.b[k].as_slice(), dx, j, j + 1)));
+                    let end = sym_rows(j, dx).1;
+                    sym_col(simd, head(b, dx, j, end), j, xs, w, px);
                 }
                 if j < dy {
                     // Cᵢ column j: (Cᵢᵀx)ⱼ and Cᵢy; Aᵢ (symmetric) column j: Aᵢy.
                     let dot = col_dot_axpy(simd, &cm[j * dx..(j + 1) * dx], xs, w * ys[j], px);
                     py[j] += w * dot;
-                    sym_col(simd, head(a, dy, j, j + 1), ys, w, py);
-                    touched += touch(next.map(|k| head(d.c[k].as_slice(), dx, j, dx)))
-                        + touch(next.map(|k| head(d.a[k].as_slice(), dy, j, j + 1)));
+                    let end = sym_rows(j, dy).1;
+                    sym_col(simd, head(a, dy, j, end), j, ys, w, py);
                 }
             }
             col_axpy(&b_vecs[i * dx..(i + 1) * dx], w, px);
             col_axpy(&a_vecs[i * dy..(i + 1) * dy], w, py);
         }
-        std::hint::black_box(touched);
     }
 }
 
@@ -891,7 +908,7 @@ impl QuadraticLevel {
 
     /// SOBA's lower directions on dense storage: one pass over the columns of Aᵢ and Cᵢ
     /// together gives Aᵢy and Aᵢv (the upper triangle of the symmetric Aᵢ, read once) and Cᵢᵀx
-    /// and Cᵢv (each column of Cᵢ read once), touching the next sample's columns on the way.
+    /// and Cᵢv (each column of Cᵢ read once).
     #[allow(clippy::too_many_arguments)]
     fn dense_directions(
         &self,
@@ -933,7 +950,7 @@ impl QuadraticLevel {
 
     /// ∇ₓF and ∇ᵧF on dense storage: one pass over the columns of Bᵢ, Cᵢ and Aᵢ together
     /// (Bᵢx; Cᵢy and Cᵢᵀx; Aᵢy), each column of Cᵢ and the upper triangles of the symmetric
-    /// Bᵢ and Aᵢ read once, touching the next sample's columns.
+    /// Bᵢ and Aᵢ read once.
     fn dense_grads(
         &self,
         d: &DenseTerms,
