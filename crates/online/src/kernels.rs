@@ -129,6 +129,32 @@ simd_op!(ScaledFused {
     last: &'a mut [f64],
 } -> UpdateSums = scaled_fused_impl);
 
+/// One register of a step towards a ball: returns o = x − e·g and adds (o − c)² to `acc` (o²
+/// when `C` is false, for a ball centred at the origin; `c` is then not read).
+#[inline(always)]
+fn step_lane<S: pulp::Simd, const C: bool>(
+    simd: S,
+    x: S::f64s,
+    e: S::f64s,
+    g: S::f64s,
+    c: S::f64s,
+    acc: &mut S::f64s,
+) -> S::f64s {
+    let o = simd.sub_f64s(x, simd.mul_f64s(e, g));
+    let d = if C { simd.sub_f64s(o, c) } else { o };
+    *acc = simd.add_f64s(*acc, simd.mul_f64s(d, d));
+    o
+}
+
+/// [`step_lane`] on one element of a tail: returns o = x − η·g and adds (o − c)² (or o²) to `acc`.
+#[inline(always)]
+fn step_elem<const C: bool>(x: f64, eta: f64, g: f64, c: f64, acc: &mut f64) -> f64 {
+    let o = x - eta * g;
+    let d = if C { o - c } else { o };
+    *acc += d * d;
+    o
+}
+
 /// Σᵢ (aᵢ − bᵢ)², with [`LANES`] partial sums.
 pub(crate) fn sum_sq_diff(a: &[f64], b: &[f64]) -> f64 {
     vectorized!(SumSqDiff { a, b })
@@ -207,17 +233,13 @@ fn step_and_sq_dist_body<S: pulp::Simd, const C: bool>(
         .zip(heads::<S>(center, m))
     {
         for r in 0..regs::<S>() {
-            o[r] = simd.sub_f64s(x[r], simd.mul_f64s(e, g[r]));
-            let d = if C { simd.sub_f64s(o[r], c[r]) } else { o[r] };
-            acc[r] = simd.add_f64s(acc[r], simd.mul_f64s(d, d));
+            o[r] = step_lane::<S, C>(simd, x[r], e, g[r], c[r], &mut acc[r]);
         }
     }
     let mut rest = 0.0;
     for (i, o) in out_tail.iter_mut().enumerate() {
         let j = m + i;
-        *o = base[j] - eta * v[j];
-        let d = if C { *o - center[j] } else { *o };
-        rest += d * d;
+        *o = step_elem::<C>(base[j], eta, v[j], center[j], &mut rest);
     }
     reduce::<S>(&acc) + rest
 }
@@ -265,17 +287,13 @@ fn step_in_place_body<S: pulp::Simd, const C: bool>(
         .zip(heads::<S>(center, m))
     {
         for r in 0..regs::<S>() {
-            o[r] = simd.sub_f64s(o[r], simd.mul_f64s(e, g[r]));
-            let d = if C { simd.sub_f64s(o[r], c[r]) } else { o[r] };
-            acc[r] = simd.add_f64s(acc[r], simd.mul_f64s(d, d));
+            o[r] = step_lane::<S, C>(simd, o[r], e, g[r], c[r], &mut acc[r]);
         }
     }
     let mut rest = 0.0;
     for (i, o) in x_tail.iter_mut().enumerate() {
         let j = m + i;
-        *o -= eta * v[j];
-        let d = if C { *o - center[j] } else { *o };
-        rest += d * d;
+        *o = step_elem::<C>(*o, eta, v[j], center[j], &mut rest);
     }
     reduce::<S>(&acc) + rest
 }
@@ -348,10 +366,8 @@ fn fused_update_body<S: pulp::Simd, const C: bool>(
         .zip(heads::<S>(center, m))
     {
         for r in 0..regs::<S>() {
-            o[r] = simd.sub_f64s(x[r], simd.mul_f64s(e, gg[r]));
+            o[r] = step_lane::<S, C>(simd, x[r], e, gg[r], c[r], &mut sq[r]);
             l[r] = gg[r];
-            let d = if C { simd.sub_f64s(o[r], c[r]) } else { o[r] };
-            sq[r] = simd.add_f64s(sq[r], simd.mul_f64s(d, d));
             let q = simd.sub_f64s(gg[r], h[r]);
             res[r] = simd.add_f64s(res[r], simd.mul_f64s(q, q));
         }
@@ -359,10 +375,8 @@ fn fused_update_body<S: pulp::Simd, const C: bool>(
     let (mut sq_t, mut res_t) = (0.0, 0.0);
     for (i, (o, l)) in out_tail.iter_mut().zip(last_tail.iter_mut()).enumerate() {
         let j = m + i;
-        *o = base[j] - eta * g[j];
+        *o = step_elem::<C>(base[j], eta, g[j], center[j], &mut sq_t);
         *l = g[j];
-        let d = if C { *o - center[j] } else { *o };
-        sq_t += d * d;
         let q = g[j] - hint[j];
         res_t += q * q;
     }
