@@ -4,10 +4,11 @@
 //!
 //! `cargo run --release -p lisse-benches --example online_timing [-- BUDGET_SECONDS]`
 //!
-//! The round is the one of `benches/online.rs` (criterion): predict with the last-gradient hint,
-//! then update, on the unit ball of ℝᵈ, with the convex-smooth adaptive step (G = 1, δ = 1), fed
-//! a precomputed pool of 8 gradients g_k[i] = sin(0.37·i + 1.3·k)/√(d/2) cycled round by round.
-//! The NumPy peer replays the same pool, so neither side times the generation of the stream.
+//! The round is the one of `benches/online.rs` (criterion), set up by `lisse_benches::online`:
+//! predict with the last-gradient hint, then update, on the unit ball of ℝᵈ, with the
+//! convex-smooth adaptive step (G = 1, δ = 1), fed a precomputed pool of 8 gradients
+//! g_k[i] = sin(0.37·i + 1.3·k)/√(d/2) cycled round by round. The NumPy peer replays the same
+//! pool, so neither side times the generation of the stream.
 //!
 //! Timing: rounds run in batches of about 0.2 ms; the figures are the fastest batch and the
 //! median batch, per round. On a shared machine the fastest batch is the one least disturbed
@@ -17,20 +18,7 @@
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use lisse_core::domain::L2Ball;
-use lisse_online::{Hint, OnlineLearner, OptimisticOmd};
-use nalgebra::DVector;
-
-const DIMS: [usize; 3] = [10, 1000, 100_000];
-const POOL: usize = 8;
-
-/// The shared gradient stream (see the module docs).
-fn pool(d: usize) -> Vec<DVector<f64>> {
-    let scale = 1.0 / (d as f64 / 2.0).sqrt();
-    (0..POOL)
-        .map(|k| DVector::from_fn(d, |i, _| (0.37 * i as f64 + 1.3 * k as f64).sin() * scale))
-        .collect()
-}
+use lisse_benches::online::{DIMS, gradient_pool, optimistic_omd, round};
 
 /// (fastest, median) nanoseconds per call of `f`, over batches of `per_batch` calls run for
 /// about `budget`.
@@ -55,20 +43,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let budget: f64 = std::env::args().nth(1).map_or(Ok(1.5), |s| s.parse())?;
     let budget = Duration::from_secs_f64(budget);
     for d in DIMS {
-        let grads = pool(d);
+        let grads = gradient_pool(d);
         // About 0.2 ms per batch at ~1 ns per element and round.
         let per_batch = (200_000 / d).max(1);
-        let mut learner = OptimisticOmd::sea_convex(L2Ball::centered(d, 1.0)?, 1.0, 1.0)?;
+        let mut learner = optimistic_omd(d)?;
         let mut k = 0;
-        let (round_min, round_median) = time_batches(
-            || {
-                black_box(learner.predict(Hint::LastGradient).expect("valid hint"));
-                learner.update(&grads[k % POOL]).expect("finite gradient");
-                k += 1;
-            },
-            per_batch,
-            budget,
-        );
+        let (round_min, round_median) =
+            time_batches(|| round(&mut learner, &grads, &mut k), per_batch, budget);
         let (mut a, b, c) = (vec![0.0; d], vec![1.0; d], vec![2.0; d]);
         let (triad_min, triad_median) = time_batches(
             || {

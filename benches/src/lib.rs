@@ -1,6 +1,8 @@
 //! Shared pieces of the lisse benchmarks: the STREAM-like triad that every throughput figure is
 //! compared with, and synthetic data larger than the last-level cache.
 
+pub mod online;
+
 use lisse_core::RngStreams;
 use lisse_oracles::data::{Dataset, Targets};
 use nalgebra::{DMatrix, DVector};

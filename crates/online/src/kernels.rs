@@ -21,9 +21,11 @@ const LANES: usize = 16;
 
 /// Declares a [`pulp::WithSimd`] operation `$op` that calls the `#[inline(always)]` kernel
 /// `$imp::<S>` with its fields, so that the kernel is inlined into (and compiled for) each
-/// instruction set pulp dispatches to.
+/// instruction set pulp dispatches to. With `, centered`, the kernel also takes `const C: bool`
+/// and runs as `$imp::<S, true>` when the `center` field is `Some`, and as `$imp::<S, false>`
+/// (a ball centred at the origin, centre not read) when it is `None`.
 macro_rules! simd_op {
-    ($op:ident { $($field:ident: $ty:ty),* $(,)? } -> $out:ty = $imp:ident) => {
+    ($op:ident { $($field:ident: $ty:ty),* $(,)? } -> $out:ty = $imp:ident $(, $centered:ident)?) => {
         struct $op<'a> {
             $($field: $ty,)*
             _lifetime: std::marker::PhantomData<&'a ()>,
@@ -32,8 +34,18 @@ macro_rules! simd_op {
             type Output = $out;
             #[inline(always)]
             fn with_simd<S: pulp::Simd>(self, simd: S) -> $out {
-                $imp(simd, $(self.$field),*)
+                simd_op!(@call $($centered)? $imp, simd, self, $($field),*)
             }
+        }
+    };
+    (@call $imp:ident, $simd:ident, $this:ident, $($field:ident),*) => {
+        $imp($simd, $($this.$field),*)
+    };
+    (@call centered $imp:ident, $simd:ident, $this:ident, $($field:ident),*) => {
+        if $this.center.is_some() {
+            $imp::<_, true>($simd, $($this.$field),*)
+        } else {
+            $imp::<_, false>($simd, $($this.$field),*)
         }
     };
 }
@@ -103,9 +115,9 @@ simd_op!(StepAndSqDist {
     v: &'a [f64],
     center: Option<&'a [f64]>,
     out: &'a mut [f64],
-} -> f64 = step_and_sq_dist_impl);
+} -> f64 = step_and_sq_dist_body, centered);
 simd_op!(StepInPlace { x: &'a mut [f64], eta: f64, v: &'a [f64], center: Option<&'a [f64]> } -> f64
-    = step_in_place_and_sq_dist_impl);
+    = step_in_place_body, centered);
 simd_op!(FusedUpdate {
     base: &'a [f64],
     eta: f64,
@@ -114,7 +126,7 @@ simd_op!(FusedUpdate {
     center: Option<&'a [f64]>,
     out: &'a mut [f64],
     last: &'a mut [f64],
-} -> (f64, f64) = fused_update_impl);
+} -> (f64, f64) = fused_update_body, centered);
 simd_op!(ScaleAbout { x: &'a mut [f64], center: Option<&'a [f64]>, s: f64 } -> () = scale_about_impl);
 simd_op!(AllFinite { v: &'a [f64] } -> bool = all_finite_impl);
 simd_op!(ScaledStep { y: &'a [f64], a: f64, b: f64, v: &'a [f64], out: &'a mut [f64] } -> f64
@@ -128,6 +140,32 @@ simd_op!(ScaledFused {
     out: &'a mut [f64],
     last: &'a mut [f64],
 } -> UpdateSums = scaled_fused_impl);
+
+/// One register of a step towards a ball: returns o = x − e·g and adds (o − c)² to `acc` (o²
+/// when `C` is false, for a ball centred at the origin; `c` is then not read).
+#[inline(always)]
+fn step_lane<S: pulp::Simd, const C: bool>(
+    simd: S,
+    x: S::f64s,
+    e: S::f64s,
+    g: S::f64s,
+    c: S::f64s,
+    acc: &mut S::f64s,
+) -> S::f64s {
+    let o = simd.sub_f64s(x, simd.mul_f64s(e, g));
+    let d = if C { simd.sub_f64s(o, c) } else { o };
+    *acc = simd.add_f64s(*acc, simd.mul_f64s(d, d));
+    o
+}
+
+/// [`step_lane`] on one element of a tail: returns o = x − η·g and adds (o − c)² (or o²) to `acc`.
+#[inline(always)]
+fn step_elem<const C: bool>(x: f64, eta: f64, g: f64, c: f64, acc: &mut f64) -> f64 {
+    let o = x - eta * g;
+    let d = if C { o - c } else { o };
+    *acc += d * d;
+    o
+}
 
 /// Σᵢ (aᵢ − bᵢ)², with [`LANES`] partial sums.
 pub(crate) fn sum_sq_diff(a: &[f64], b: &[f64]) -> f64 {
@@ -171,8 +209,9 @@ pub(crate) fn step_and_sq_dist(
     })
 }
 
+/// `C`: whether `center` is `Some` (see [`simd_op`]).
 #[inline(always)]
-fn step_and_sq_dist_impl<S: pulp::Simd>(
+fn step_and_sq_dist_body<S: pulp::Simd, const C: bool>(
     simd: S,
     base: &[f64],
     eta: f64,
@@ -180,22 +219,7 @@ fn step_and_sq_dist_impl<S: pulp::Simd>(
     center: Option<&[f64]>,
     out: &mut [f64],
 ) -> f64 {
-    match center {
-        Some(c) => step_and_sq_dist_body::<S, true>(simd, base, eta, v, c, out),
-        None => step_and_sq_dist_body::<S, false>(simd, base, eta, v, base, out),
-    }
-}
-
-/// With `C = false`, `center` is a placeholder of the right length and is never read.
-#[inline(always)]
-fn step_and_sq_dist_body<S: pulp::Simd, const C: bool>(
-    simd: S,
-    base: &[f64],
-    eta: f64,
-    v: &[f64],
-    center: &[f64],
-    out: &mut [f64],
-) -> f64 {
+    let center = center.unwrap_or(base); // without a centre, a stand-in never read
     let n = out.len();
     let m = n - n % LANES;
     let e = simd.splat_f64s(eta);
@@ -207,17 +231,13 @@ fn step_and_sq_dist_body<S: pulp::Simd, const C: bool>(
         .zip(heads::<S>(center, m))
     {
         for r in 0..regs::<S>() {
-            o[r] = simd.sub_f64s(x[r], simd.mul_f64s(e, g[r]));
-            let d = if C { simd.sub_f64s(o[r], c[r]) } else { o[r] };
-            acc[r] = simd.add_f64s(acc[r], simd.mul_f64s(d, d));
+            o[r] = step_lane::<S, C>(simd, x[r], e, g[r], c[r], &mut acc[r]);
         }
     }
     let mut rest = 0.0;
     for (i, o) in out_tail.iter_mut().enumerate() {
         let j = m + i;
-        *o = base[j] - eta * v[j];
-        let d = if C { *o - center[j] } else { *o };
-        rest += d * d;
+        *o = step_elem::<C>(base[j], eta, v[j], center[j], &mut rest);
     }
     reduce::<S>(&acc) + rest
 }
@@ -232,29 +252,16 @@ pub(crate) fn step_in_place_and_sq_dist(
     vectorized!(StepInPlace { x, eta, v, center })
 }
 
-#[inline(always)]
-fn step_in_place_and_sq_dist_impl<S: pulp::Simd>(
-    simd: S,
-    x: &mut [f64],
-    eta: f64,
-    v: &[f64],
-    center: Option<&[f64]>,
-) -> f64 {
-    match center {
-        Some(c) => step_in_place_body::<S, true>(simd, x, eta, v, c),
-        None => step_in_place_body::<S, false>(simd, x, eta, v, v),
-    }
-}
-
-/// With `C = false`, `center` is a placeholder of the right length and is never read.
+/// `C`: whether `center` is `Some` (see [`simd_op`]).
 #[inline(always)]
 fn step_in_place_body<S: pulp::Simd, const C: bool>(
     simd: S,
     x: &mut [f64],
     eta: f64,
     v: &[f64],
-    center: &[f64],
+    center: Option<&[f64]>,
 ) -> f64 {
+    let center = center.unwrap_or(v); // without a centre, a stand-in never read
     let n = x.len();
     let m = n - n % LANES;
     let e = simd.splat_f64s(eta);
@@ -265,17 +272,13 @@ fn step_in_place_body<S: pulp::Simd, const C: bool>(
         .zip(heads::<S>(center, m))
     {
         for r in 0..regs::<S>() {
-            o[r] = simd.sub_f64s(o[r], simd.mul_f64s(e, g[r]));
-            let d = if C { simd.sub_f64s(o[r], c[r]) } else { o[r] };
-            acc[r] = simd.add_f64s(acc[r], simd.mul_f64s(d, d));
+            o[r] = step_lane::<S, C>(simd, o[r], e, g[r], c[r], &mut acc[r]);
         }
     }
     let mut rest = 0.0;
     for (i, o) in x_tail.iter_mut().enumerate() {
         let j = m + i;
-        *o -= eta * v[j];
-        let d = if C { *o - center[j] } else { *o };
-        rest += d * d;
+        *o = step_elem::<C>(*o, eta, v[j], center[j], &mut rest);
     }
     reduce::<S>(&acc) + rest
 }
@@ -303,9 +306,10 @@ pub(crate) fn fused_update(
     })
 }
 
+/// `C`: whether `center` is `Some` (see [`simd_op`]).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn fused_update_impl<S: pulp::Simd>(
+fn fused_update_body<S: pulp::Simd, const C: bool>(
     simd: S,
     base: &[f64],
     eta: f64,
@@ -315,25 +319,7 @@ fn fused_update_impl<S: pulp::Simd>(
     out: &mut [f64],
     last: &mut [f64],
 ) -> (f64, f64) {
-    match center {
-        Some(c) => fused_update_body::<S, true>(simd, base, eta, g, hint, c, out, last),
-        None => fused_update_body::<S, false>(simd, base, eta, g, hint, base, out, last),
-    }
-}
-
-/// With `C = false`, `center` is a placeholder of the right length and is never read.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn fused_update_body<S: pulp::Simd, const C: bool>(
-    simd: S,
-    base: &[f64],
-    eta: f64,
-    g: &[f64],
-    hint: &[f64],
-    center: &[f64],
-    out: &mut [f64],
-    last: &mut [f64],
-) -> (f64, f64) {
+    let center = center.unwrap_or(base); // without a centre, a stand-in never read
     let n = out.len();
     let m = n - n % LANES;
     let e = simd.splat_f64s(eta);
@@ -348,10 +334,8 @@ fn fused_update_body<S: pulp::Simd, const C: bool>(
         .zip(heads::<S>(center, m))
     {
         for r in 0..regs::<S>() {
-            o[r] = simd.sub_f64s(x[r], simd.mul_f64s(e, gg[r]));
+            o[r] = step_lane::<S, C>(simd, x[r], e, gg[r], c[r], &mut sq[r]);
             l[r] = gg[r];
-            let d = if C { simd.sub_f64s(o[r], c[r]) } else { o[r] };
-            sq[r] = simd.add_f64s(sq[r], simd.mul_f64s(d, d));
             let q = simd.sub_f64s(gg[r], h[r]);
             res[r] = simd.add_f64s(res[r], simd.mul_f64s(q, q));
         }
@@ -359,10 +343,8 @@ fn fused_update_body<S: pulp::Simd, const C: bool>(
     let (mut sq_t, mut res_t) = (0.0, 0.0);
     for (i, (o, l)) in out_tail.iter_mut().zip(last_tail.iter_mut()).enumerate() {
         let j = m + i;
-        *o = base[j] - eta * g[j];
+        *o = step_elem::<C>(base[j], eta, g[j], center[j], &mut sq_t);
         *l = g[j];
-        let d = if C { *o - center[j] } else { *o };
-        sq_t += d * d;
         let q = g[j] - hint[j];
         res_t += q * q;
     }
@@ -615,8 +597,8 @@ mod tests {
                 sum_sq_diff_impl(pulp::Scalar, &a, &b).to_bits()
             );
             let (mut o3, mut last3) = (vec![0.0; n], vec![0.0; n]);
-            let (sq3, res3) =
-                fused_update_impl(pulp::Scalar, &a, 0.5, &b, &c, Some(&c), &mut o3, &mut last3);
+            let scalar = fused_update_body::<pulp::Scalar, true>;
+            let (sq3, res3) = scalar(pulp::Scalar, &a, 0.5, &b, &c, Some(&c), &mut o3, &mut last3);
             let (sq4, res4) = fused_update(&a, 0.5, &b, &c, Some(&c), &mut o3, &mut last3);
             assert_eq!(
                 (sq3.to_bits(), res3.to_bits()),
