@@ -1,7 +1,7 @@
 //! The set-up shared by the online-learning timings (`benches/online.rs` under criterion and
 //! `benches/online_timing.rs` for the NumPy peer), so that both time the same round.
 //!
-//! The loss stream is a pool of [`POOL`] gradients g_k[i] = sin(0.37·i + 1.3·k)/√(d/2)
+//! The loss stream is a pool of [`POOL`] gradients g_k,i = sin(0.37·i + 1.3·k)/√(d/2)
 //! (‖g_k‖ ≈ 1) cycled round by round, the same stream `benches/online_numpy.py` feeds its NumPy
 //! peer. The domain is the unit ball of ℝᵈ.
 
