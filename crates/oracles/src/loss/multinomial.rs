@@ -492,14 +492,7 @@ impl MultinomialLogistic {
         let labels = self.labels();
         // [Z; A] = lhs·X_B, class-major (row stride len): rows 0..K hold the logits zⱼ = Wᵀxⱼ,
         // rows K..2K (HVP only) the directional logits aⱼ = Vᵀxⱼ.
-        let rows = lhs.len() / d;
-        let mut za = Scratch::zeroed(rows * len);
-        product(
-            MatMut::from_row_major_slice_mut(&mut za, rows, len),
-            Accum::Replace,
-            MatRef::from_row_major_slice(lhs, rows, d),
-            MatRef::from_column_major_slice(xb, d, len),
-        );
+        let mut za = block_logits(lhs, xb, d, len);
         let (z, a) = za.split_at_mut(k * len);
         // Per-sample scratch: sᵢ, max_c zⱼ,c, Σ_c e^{zⱼ,c − max}, and (value, HVP) one more.
         let mut scratch = Scratch::zeroed(4 * len);
@@ -572,14 +565,7 @@ impl MultinomialLogistic {
     ) {
         let (d, k, len) = (self.n_features(), self.n_classes, positions.len());
         let labels = self.labels();
-        let rows = lhs.len() / d;
-        let mut za = Scratch::zeroed(rows * len);
-        product(
-            MatMut::from_row_major_slice_mut(&mut za, rows, len),
-            Accum::Replace,
-            MatRef::from_row_major_slice(lhs, rows, d),
-            MatRef::from_column_major_slice(xb, d, len),
-        );
+        let mut za = block_logits(lhs, xb, d, len);
         let (z, a) = za.split_at_mut(k * len);
         let mut scratch = Scratch::zeroed(2 * len);
         let (max, sum) = scratch.split_at_mut(len);
@@ -635,13 +621,7 @@ impl MultinomialLogistic {
         let (d, k, len) = (self.n_features(), self.n_classes, positions.len());
         let labels = self.labels();
         // [Z; A] = [Wᵀ; Vᵀ]·X_B, class-major (row stride len).
-        let mut za = Scratch::zeroed(2 * k * len);
-        product(
-            MatMut::from_row_major_slice_mut(&mut za, 2 * k, len),
-            Accum::Replace,
-            MatRef::from_row_major_slice(lhs, 2 * k, d),
-            MatRef::from_column_major_slice(xb, d, len),
-        );
+        let mut za = block_logits(lhs, xb, d, len);
         let mut scratch = Scratch::zeroed(4 * len);
         let (s, rest) = scratch.split_at_mut(len);
         let (max, rest) = rest.split_at_mut(len);
@@ -853,6 +833,21 @@ fn finite_output(what: &str, values: &[f64]) -> Result<()> {
 /// not depend on the thread count.
 fn product(dst: MatMut<'_, f64>, accum: Accum, lhs: MatRef<'_, f64>, rhs: MatRef<'_, f64>) {
     matmul(dst, accum, lhs, rhs, 1.0, Par::Seq);
+}
+
+/// [Z; A] = lhs·X_B in a scratch buffer, class-major (row r of the result, for every sample
+/// of the block, is contiguous with stride `len`): `lhs` is Wᵀ (K×d, the logits) or [Wᵀ; Vᵀ]
+/// (2K×d, the logits and the directional logits), `xb` the d×`len` features of the block.
+fn block_logits(lhs: &[f64], xb: &[f64], d: usize, len: usize) -> Scratch {
+    let rows = lhs.len() / d;
+    let mut za = Scratch::zeroed(rows * len);
+    product(
+        MatMut::from_row_major_slice_mut(&mut za, rows, len),
+        Accum::Replace,
+        MatRef::from_row_major_slice(lhs, rows, d),
+        MatRef::from_column_major_slice(xb, d, len),
+    );
+    za
 }
 
 /// For the K×B class-major logits `z` (row c, `z[c·B..(c+1)·B]`, holds class c of the B
