@@ -1,23 +1,28 @@
 //! Small vector kernels of the learners' hot loops.
 //!
 //! A plain `iter().sum()` of f64 is one dependency chain (one add per ~4 cycles of latency).
-//! These kernels keep [`LANES`] = 16 independent partial sums over fixed chunks, combined by a
-//! fixed pairwise tree, so they vectorize (four AVX2 registers per sum) and stay deterministic.
+//! These kernels keep [`LANES`] = 32 independent partial sums over fixed chunks, combined by a
+//! fixed pairwise tree, so they vectorize (four AVX-512 or eight AVX2 registers per sum) and stay
+//! deterministic.
 //!
-//! Each kernel runs under [`pulp::Arch::dispatch`], which detects AVX2 at run time and compiles
-//! the loop body once for it and once for the portable x86-64 baseline (SSE2). Both versions
-//! perform the same additions in the same order (no fused multiply-add: Rust never contracts
-//! `a − η·b`), so the results are bit-identical whichever runs. Written with the safe dispatch
-//! of pulp because the workspace forbids the `unsafe` that `#[target_feature]` calls need.
+//! Each kernel runs under [`pulp::Arch::dispatch`], which detects AVX-512 (x86-64-v4) or AVX2
+//! (x86-64-v3) at run time and compiles the loop body once for each and once for the portable
+//! x86-64 baseline (SSE2). Every version performs the same additions in the same order (element
+//! i always goes to partial sum i mod 32, and no fused multiply-add: Rust never contracts
+//! `a − η·b`), so the results are bit-identical whichever runs (tested on every instruction set
+//! the CPU has). Written with the safe dispatch of pulp because the workspace forbids the
+//! `unsafe` that `#[target_feature]` calls need. With 32 partial sums the AVX2 build of the
+//! four-sum update pass holds more accumulators than its 16 registers and spills some: the
+//! AVX2 fallback is slower than it could be, the AVX-512 build (32 registers) is not.
 
 // Every kernel body is `#[inline(always)]` on purpose: it must be inlined into the function
-// that pulp compiles for AVX2, or it stays compiled for the baseline.
+// that pulp compiles for AVX-512/AVX2, or it stays compiled for the baseline.
 #![allow(clippy::inline_always)]
 
 use lisse_core::{Result, check_finite};
 
 /// Independent partial sums per reduction (and the chunk length of the vector loops).
-const LANES: usize = 16;
+const LANES: usize = 32;
 
 /// Declares a [`pulp::WithSimd`] operation `$op` that calls the `#[inline(always)]` kernel
 /// `$imp::<S>` with its fields, so that the kernel is inlined into (and compiled for) each
@@ -50,17 +55,26 @@ macro_rules! simd_op {
     };
 }
 
-/// Runs a kernel compiled for the best instruction set the CPU has (AVX2 or the baseline).
+/// Runs a kernel compiled for the best instruction set the CPU has (AVX-512, AVX2 or the
+/// baseline).
 macro_rules! vectorized {
     ($op:ident { $($field:ident),* $(,)? }) => {
-        pulp::Arch::new().dispatch($op {
+        arch().dispatch($op {
             $($field,)*
             _lifetime: std::marker::PhantomData,
         })
     };
 }
 
-/// Registers per chunk of [`LANES`] elements (4 for AVX2, 16 for scalar code).
+/// The instruction set, detected once ([`pulp::Arch::new`] tests a dozen CPU features; three
+/// kernels a round made that a visible cost at small d).
+#[inline(always)]
+fn arch() -> pulp::Arch {
+    static ARCH: std::sync::OnceLock<pulp::Arch> = std::sync::OnceLock::new();
+    *ARCH.get_or_init(pulp::Arch::new)
+}
+
+/// Registers per chunk of [`LANES`] elements (4 for AVX-512, 8 for AVX2, 32 for scalar code).
 const fn regs<S: pulp::Simd>() -> usize {
     LANES / S::F64_LANES
 }
@@ -78,9 +92,9 @@ fn heads_mut<S: pulp::Simd>(s: &mut [f64], m: usize) -> std::slice::ChunksExactM
         .chunks_exact_mut(regs::<S>())
 }
 
-/// Partial sums of the auxiliary reductions of [`scaled_fused_update`] (fewer registers, so
-/// that its four sums fit in the 16 AVX2 registers without spilling).
-const AUX_LANES: usize = 8;
+/// Partial sums of the two auxiliary reductions of the scaled update passes (half of
+/// [`LANES`]: two AVX-512 registers each, so that the pass's four sums take 12 of the 32).
+const AUX_LANES: usize = 16;
 
 /// Registers per [`AUX_LANES`] partial sums.
 const fn aux_regs<S: pulp::Simd>() -> usize {
@@ -88,24 +102,37 @@ const fn aux_regs<S: pulp::Simd>() -> usize {
 }
 
 /// Σ of the auxiliary partial sums in registers `acc[..aux_regs]` (register r, lane l holds
-/// partial sum r·L + l, i.e. of the elements i ≡ r·L + l mod 8, whatever the width L).
+/// partial sum r·L + l, i.e. of the elements i ≡ r·L + l mod 16, whatever the width L).
 #[inline(always)]
-fn reduce_aux<S: pulp::Simd>(acc: &[S::f64s; AUX_LANES]) -> f64 {
-    let mut lanes = [0.0; AUX_LANES];
-    let (dst, _) = S::as_mut_simd_f64s(&mut lanes);
-    dst.copy_from_slice(&acc[..aux_regs::<S>()]);
-    ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6]))
-        + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]))
+fn reduce_aux<S: pulp::Simd>(simd: S, acc: &[S::f64s; AUX_LANES]) -> f64 {
+    let mut sums = *acc;
+    tree(simd, &mut sums[..aux_regs::<S>()])
 }
 
 /// Σ of the partial sums held in registers `acc[..regs]`: register r, lane l holds partial sum
 /// r·L + l, the same partial sum whatever the register width L.
 #[inline(always)]
-fn reduce<S: pulp::Simd>(acc: &[S::f64s; LANES]) -> f64 {
-    let mut lanes = [0.0; LANES];
-    let (dst, _) = S::as_mut_simd_f64s(&mut lanes);
-    dst.copy_from_slice(&acc[..regs::<S>()]);
-    combine(&lanes)
+fn reduce<S: pulp::Simd>(simd: S, acc: &[S::f64s; LANES]) -> f64 {
+    let mut sums = *acc;
+    tree(simd, &mut sums[..regs::<S>()])
+}
+
+/// The tree of [`pairwise`] over the lanes of `regs` (register r, lane l = lane r·L + l), with
+/// whole-register adds while the pairs lie L or more lanes apart: the same additions in the same
+/// order, so the same bits, whatever the width L.
+#[inline(always)]
+fn tree<S: pulp::Simd>(simd: S, regs: &mut [S::f64s]) -> f64 {
+    let mut n = regs.len();
+    while n > 1 {
+        n /= 2;
+        for k in 0..n {
+            regs[k] = simd.add_f64s(regs[k], regs[k + n]);
+        }
+    }
+    let mut lanes = [0.0; 8];
+    let lanes = &mut lanes[..S::F64_LANES];
+    S::as_mut_simd_f64s(lanes).0[0] = regs[0];
+    pairwise(lanes)
 }
 
 simd_op!(SumSqDiff { a: &'a [f64], b: &'a [f64] } -> f64 = sum_sq_diff_impl);
@@ -125,21 +152,14 @@ simd_op!(FusedUpdate {
     hint: &'a [f64],
     center: Option<&'a [f64]>,
     out: &'a mut [f64],
-    last: &'a mut [f64],
 } -> (f64, f64) = fused_update_body, centered);
 simd_op!(ScaleAbout { x: &'a mut [f64], center: Option<&'a [f64]>, s: f64 } -> () = scale_about_impl);
 simd_op!(AllFinite { v: &'a [f64] } -> bool = all_finite_impl);
 simd_op!(ScaledStep { y: &'a [f64], a: f64, b: f64, v: &'a [f64], out: &'a mut [f64] } -> f64
     = scaled_step_impl);
-simd_op!(ScaledFused {
-    y: &'a [f64],
-    a: f64,
-    eta: f64,
-    g: &'a [f64],
-    hint: &'a [f64],
-    out: &'a mut [f64],
-    last: &'a mut [f64],
-} -> UpdateSums = scaled_fused_impl);
+simd_op!(ResidualGSq { g: &'a [f64], hint: &'a [f64] } -> (f64, f64) = residual_g_sq_impl);
+simd_op!(ScaledInPlace { z: &'a mut [f64], gamma: f64, g: &'a [f64], hint_last: &'a mut [f64] }
+    -> (f64, f64) = scaled_in_place_impl);
 
 /// One register of a step towards a ball: returns o = x − e·g and adds (o − c)² to `acc` (o²
 /// when `C` is false, for a ball centred at the origin; `c` is then not read).
@@ -188,7 +208,7 @@ fn sum_sq_diff_impl<S: pulp::Simd>(simd: S, a: &[f64], b: &[f64]) -> f64 {
     for (x, y) in a[m..n].iter().zip(&b[m..n]) {
         tail += (x - y) * (x - y);
     }
-    reduce::<S>(&acc) + tail
+    reduce(simd, &acc) + tail
 }
 
 /// out ← base − η·v, returning Σᵢ (outᵢ − cᵢ)², in one pass (c: the ball's centre; `None`
@@ -239,7 +259,7 @@ fn step_and_sq_dist_body<S: pulp::Simd, const C: bool>(
         let j = m + i;
         *o = step_elem::<C>(base[j], eta, v[j], center[j], &mut rest);
     }
-    reduce::<S>(&acc) + rest
+    reduce(simd, &acc) + rest
 }
 
 /// x ← x − η·v, returning Σᵢ (xᵢ − cᵢ)², in one pass (`None`: c = 0, not read).
@@ -280,10 +300,10 @@ fn step_in_place_body<S: pulp::Simd, const C: bool>(
         let j = m + i;
         *o = step_elem::<C>(*o, eta, v[j], center[j], &mut rest);
     }
-    reduce::<S>(&acc) + rest
+    reduce(simd, &acc) + rest
 }
 
-/// The fused update half-step on a ball: out ← base − η·g, last ← g, returning
+/// The fused update half-step on a ball: out ← base − η·g, returning
 /// (Σ(outᵢ − cᵢ)², Σ(gᵢ − hᵢ)²) in one pass. With a finite hint, the second sum is non-finite
 /// whenever g is (NaN and ±∞ propagate), so it doubles as the finiteness probe of g.
 pub(crate) fn fused_update(
@@ -293,7 +313,6 @@ pub(crate) fn fused_update(
     hint: &[f64],
     center: Option<&[f64]>,
     out: &mut [f64],
-    last: &mut [f64],
 ) -> (f64, f64) {
     vectorized!(FusedUpdate {
         base,
@@ -301,14 +320,12 @@ pub(crate) fn fused_update(
         g,
         hint,
         center,
-        out,
-        last
+        out
     })
 }
 
 /// `C`: whether `center` is `Some` (see [`simd_op`]).
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 fn fused_update_body<S: pulp::Simd, const C: bool>(
     simd: S,
     base: &[f64],
@@ -317,7 +334,6 @@ fn fused_update_body<S: pulp::Simd, const C: bool>(
     hint: &[f64],
     center: Option<&[f64]>,
     out: &mut [f64],
-    last: &mut [f64],
 ) -> (f64, f64) {
     let center = center.unwrap_or(base); // without a centre, a stand-in never read
     let n = out.len();
@@ -325,9 +341,7 @@ fn fused_update_body<S: pulp::Simd, const C: bool>(
     let e = simd.splat_f64s(eta);
     let (mut sq, mut res) = ([simd.splat_f64s(0.0); LANES], [simd.splat_f64s(0.0); LANES]);
     let (out_head, out_tail) = out.split_at_mut(m);
-    let (last_head, last_tail) = last[..n].split_at_mut(m);
-    for (((((o, l), x), gg), h), c) in heads_mut::<S>(out_head, m)
-        .zip(heads_mut::<S>(last_head, m))
+    for ((((o, x), gg), h), c) in heads_mut::<S>(out_head, m)
         .zip(heads::<S>(base, m))
         .zip(heads::<S>(g, m))
         .zip(heads::<S>(hint, m))
@@ -335,24 +349,24 @@ fn fused_update_body<S: pulp::Simd, const C: bool>(
     {
         for r in 0..regs::<S>() {
             o[r] = step_lane::<S, C>(simd, x[r], e, gg[r], c[r], &mut sq[r]);
-            l[r] = gg[r];
             let q = simd.sub_f64s(gg[r], h[r]);
             res[r] = simd.add_f64s(res[r], simd.mul_f64s(q, q));
         }
     }
     let (mut sq_t, mut res_t) = (0.0, 0.0);
-    for (i, (o, l)) in out_tail.iter_mut().zip(last_tail.iter_mut()).enumerate() {
+    for (i, o) in out_tail.iter_mut().enumerate() {
         let j = m + i;
         *o = step_elem::<C>(base[j], eta, g[j], center[j], &mut sq_t);
-        *l = g[j];
         let q = g[j] - hint[j];
         res_t += q * q;
     }
-    (reduce::<S>(&sq) + sq_t, reduce::<S>(&res) + res_t)
+    (reduce(simd, &sq) + sq_t, reduce(simd, &res) + res_t)
 }
 
 /// out ← a·y − b·v, returning Σᵢ outᵢ², in one pass (the play half-step on an origin-centred
-/// ball whose centre is held as a·y, scaled lazily).
+/// ball whose centre is held as a·y, scaled lazily). Each element is the fused
+/// multiply-add fma(−b, v, a·y) (one rounding less than a·y − b·v; exact FMA on every instruction
+/// set, so still the same bits whichever runs), and the squares are accumulated by FMA.
 pub(crate) fn scaled_step_and_sq(y: &[f64], a: f64, b: f64, v: &[f64], out: &mut [f64]) -> f64 {
     vectorized!(ScaledStep { y, a, b, v, out })
 }
@@ -368,7 +382,7 @@ fn scaled_step_impl<S: pulp::Simd>(
 ) -> f64 {
     let n = out.len();
     let m = n - n % LANES;
-    let (ka, kb) = (simd.splat_f64s(a), simd.splat_f64s(b));
+    let (ka, kb) = (simd.splat_f64s(a), simd.splat_f64s(-b));
     let mut acc = [simd.splat_f64s(0.0); LANES];
     let (out_head, out_tail) = out.split_at_mut(m);
     for ((o, x), g) in heads_mut::<S>(out_head, m)
@@ -376,110 +390,124 @@ fn scaled_step_impl<S: pulp::Simd>(
         .zip(heads::<S>(v, m))
     {
         for r in 0..regs::<S>() {
-            o[r] = simd.sub_f64s(simd.mul_f64s(ka, x[r]), simd.mul_f64s(kb, g[r]));
-            acc[r] = simd.add_f64s(acc[r], simd.mul_f64s(o[r], o[r]));
+            o[r] = simd.mul_add_f64s(kb, g[r], simd.mul_f64s(ka, x[r]));
+            acc[r] = simd.mul_add_f64s(o[r], o[r], acc[r]);
         }
     }
     let mut rest = 0.0;
     for (i, o) in out_tail.iter_mut().enumerate() {
         let j = m + i;
-        *o = a * y[j] - b * v[j];
-        rest += *o * *o;
+        *o = (-b).mul_add(v[j], a * y[j]);
+        rest = o.mul_add(*o, rest);
     }
-    reduce::<S>(&acc) + rest
+    reduce(simd, &acc) + rest
 }
 
-/// The sums of [`scaled_fused_update`].
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct UpdateSums {
-    /// Σ outᵢ².
-    pub(crate) out_sq: f64,
-    /// Σ (gᵢ − hᵢ)².
-    pub(crate) residual: f64,
-    /// Σ outᵢ·gᵢ.
-    pub(crate) out_dot_g: f64,
-    /// Σ gᵢ².
-    pub(crate) g_sq: f64,
-}
-
-/// The update half-step on an origin-centred ball with a lazily scaled centre: out ← a·y − η·g,
-/// last ← g, and the four sums of [`UpdateSums`], in one pass.
-pub(crate) fn scaled_fused_update(
-    y: &[f64],
-    a: f64,
-    eta: f64,
-    g: &[f64],
-    hint: &[f64],
-    out: &mut [f64],
-    last: &mut [f64],
-) -> UpdateSums {
-    vectorized!(ScaledFused {
-        y,
-        a,
-        eta,
-        g,
-        hint,
-        out,
-        last
-    })
+/// (Σ(gᵢ − hᵢ)², Σ gᵢ²) in one read-only pass: the validation pass of the update half-step on a
+/// lazy ball. Σ gᵢ² is finite exactly when no gᵢ is NaN or ±∞ and none exceeds ~1.3e154 in
+/// size, which bounds η·|gᵢ| before anything is written.
+pub(crate) fn residual_and_g_sq(g: &[f64], hint: &[f64]) -> (f64, f64) {
+    vectorized!(ResidualGSq { g, hint })
 }
 
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn scaled_fused_impl<S: pulp::Simd>(
-    simd: S,
-    y: &[f64],
-    a: f64,
-    eta: f64,
-    g: &[f64],
-    hint: &[f64],
-    out: &mut [f64],
-    last: &mut [f64],
-) -> UpdateSums {
-    let n = out.len();
+fn residual_g_sq_impl<S: pulp::Simd>(simd: S, g: &[f64], hint: &[f64]) -> (f64, f64) {
+    let n = g.len().min(hint.len());
     let m = n - n % LANES;
-    let (ka, ke) = (simd.splat_f64s(a), simd.splat_f64s(eta));
     let zero = simd.splat_f64s(0.0);
-    let (mut sq, mut res) = ([zero; LANES], [zero; LANES]);
-    let (mut dot, mut gsq) = ([zero; AUX_LANES], [zero; AUX_LANES]);
-    let (out_head, out_tail) = out.split_at_mut(m);
-    let (last_head, last_tail) = last[..n].split_at_mut(m);
-    for ((((o, l), x), gg), h) in heads_mut::<S>(out_head, m)
-        .zip(heads_mut::<S>(last_head, m))
-        .zip(heads::<S>(y, m))
-        .zip(heads::<S>(g, m))
-        .zip(heads::<S>(hint, m))
-    {
+    let (mut res, mut gsq) = ([zero; LANES], [zero; LANES]);
+    for (gg, h) in heads::<S>(g, m).zip(heads::<S>(hint, m)) {
         for r in 0..regs::<S>() {
-            let v = simd.sub_f64s(simd.mul_f64s(ka, x[r]), simd.mul_f64s(ke, gg[r]));
-            o[r] = v;
-            l[r] = gg[r];
-            sq[r] = simd.add_f64s(sq[r], simd.mul_f64s(v, v));
-            let k = r % aux_regs::<S>();
-            dot[k] = simd.add_f64s(dot[k], simd.mul_f64s(v, gg[r]));
-            gsq[k] = simd.add_f64s(gsq[k], simd.mul_f64s(gg[r], gg[r]));
             let q = simd.sub_f64s(gg[r], h[r]);
-            res[r] = simd.add_f64s(res[r], simd.mul_f64s(q, q));
+            res[r] = simd.mul_add_f64s(q, q, res[r]);
+            gsq[r] = simd.mul_add_f64s(gg[r], gg[r], gsq[r]);
         }
     }
-    let (mut sq_t, mut res_t, mut dot_t, mut gsq_t) = (0.0, 0.0, 0.0, 0.0);
-    for (i, (o, l)) in out_tail.iter_mut().zip(last_tail.iter_mut()).enumerate() {
-        let j = m + i;
-        let v = a * y[j] - eta * g[j];
-        *o = v;
-        *l = g[j];
-        sq_t += v * v;
-        dot_t += v * g[j];
-        gsq_t += g[j] * g[j];
-        let q = g[j] - hint[j];
-        res_t += q * q;
+    let (mut res_t, mut gsq_t) = (0.0, 0.0);
+    for (x, h) in g[m..n].iter().zip(&hint[m..n]) {
+        let q = x - h;
+        res_t = q.mul_add(q, res_t);
+        gsq_t = x.mul_add(*x, gsq_t);
     }
-    UpdateSums {
-        out_sq: reduce::<S>(&sq) + sq_t,
-        residual: reduce::<S>(&res) + res_t,
-        out_dot_g: reduce_aux::<S>(&dot) + dot_t,
-        g_sq: reduce_aux::<S>(&gsq) + gsq_t,
+    (reduce(simd, &res) + res_t, reduce(simd, &gsq) + gsq_t)
+}
+
+/// The step of the update half-step on a lazy ball, in place: z ← z − γ·g (one fused
+/// multiply-add) and, in the same pass, hᵢ ← gᵢ, so that `hint_last` ends holding g (the next
+/// round's default hint); returns (Σ zᵢ², Σ zᵢ·gᵢ) of the new z. Four vector streams (z, g read;
+/// z, h written) and three flops per element. The caller validates g first
+/// ([`residual_and_g_sq`]): this pass overwrites the learner's state.
+pub(crate) fn scaled_update_in_place(
+    z: &mut [f64],
+    gamma: f64,
+    g: &[f64],
+    hint_last: &mut [f64],
+) -> (f64, f64) {
+    vectorized!(ScaledInPlace {
+        z,
+        gamma,
+        g,
+        hint_last
+    })
+}
+
+/// One register of the scaled update: v = fma(−γ, g, z); adds v² and v·g to the sums.
+#[inline(always)]
+fn scaled_lane<S: pulp::Simd>(
+    simd: S,
+    neg_gamma: S::f64s,
+    z: S::f64s,
+    g: S::f64s,
+    sq: &mut S::f64s,
+    dot: &mut S::f64s,
+) -> S::f64s {
+    let v = simd.mul_add_f64s(neg_gamma, g, z);
+    *sq = simd.mul_add_f64s(v, v, *sq);
+    *dot = simd.mul_add_f64s(v, g, *dot);
+    v
+}
+
+/// [`scaled_lane`] on one element of a tail.
+#[inline(always)]
+fn scaled_elem(neg_gamma: f64, z: f64, g: f64, t: &mut (f64, f64)) -> f64 {
+    let v = neg_gamma.mul_add(g, z);
+    t.0 = v.mul_add(v, t.0);
+    t.1 = v.mul_add(g, t.1);
+    v
+}
+
+#[inline(always)]
+fn scaled_in_place_impl<S: pulp::Simd>(
+    simd: S,
+    z: &mut [f64],
+    gamma: f64,
+    g: &[f64],
+    hint_last: &mut [f64],
+) -> (f64, f64) {
+    let n = z.len();
+    let m = n - n % LANES;
+    let k = simd.splat_f64s(-gamma);
+    let zero = simd.splat_f64s(0.0);
+    let (mut sq, mut dot) = ([zero; LANES], [zero; AUX_LANES]);
+    let (z_head, z_tail) = z.split_at_mut(m);
+    let (h_head, h_tail) = hint_last[..n].split_at_mut(m);
+    for ((x, h), gg) in heads_mut::<S>(z_head, m)
+        .zip(heads_mut::<S>(h_head, m))
+        .zip(heads::<S>(g, m))
+    {
+        for r in 0..regs::<S>() {
+            let d = &mut dot[r % aux_regs::<S>()];
+            x[r] = scaled_lane(simd, k, x[r], gg[r], &mut sq[r], d);
+            h[r] = gg[r];
+        }
     }
+    let mut tail = (0.0, 0.0);
+    for (i, (x, h)) in z_tail.iter_mut().zip(h_tail.iter_mut()).enumerate() {
+        let gj = g[m + i];
+        *x = scaled_elem(-gamma, *x, gj, &mut tail);
+        *h = gj;
+    }
+    (reduce(simd, &sq) + tail.0, reduce_aux(simd, &dot) + tail.1)
 }
 
 /// x ← c + (x − c)·s, the radial scaling that finishes a ball projection (`None`: c = 0, x ← x·s).
@@ -535,22 +563,22 @@ fn all_finite_impl<S: pulp::Simd>(simd: S, v: &[f64]) -> bool {
             acc[r] = simd.add_f64s(acc[r], simd.mul_f64s(zero, x[r]));
         }
     }
-    let total = reduce::<S>(&acc) + v[m..].iter().map(|x| 0.0 * x).sum::<f64>();
+    let total = reduce(simd, &acc) + v[m..].iter().map(|x| 0.0 * x).sum::<f64>();
     total == 0.0
 }
 
-/// The fixed pairwise combination of the partial sums.
+/// Σ of `lanes` (a power of two long) by a fixed tree: lane k and lane k + n/2 first, then
+/// halving again (overwrites `lanes`).
 #[inline(always)]
-fn combine(acc: &[f64; LANES]) -> f64 {
-    let mut half = [0.0; LANES / 2];
-    for k in 0..LANES / 2 {
-        half[k] = acc[k] + acc[k + LANES / 2];
+fn pairwise(lanes: &mut [f64]) -> f64 {
+    let mut n = lanes.len();
+    while n > 1 {
+        n /= 2;
+        for k in 0..n {
+            lanes[k] += lanes[k + n];
+        }
     }
-    let mut quarter = [0.0; LANES / 4];
-    for k in 0..LANES / 4 {
-        quarter[k] = half[k] + half[k + LANES / 4];
-    }
-    (quarter[0] + quarter[2]) + (quarter[1] + quarter[3])
+    lanes.first().copied().unwrap_or(0.0)
 }
 
 #[cfg(test)]
@@ -558,6 +586,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::too_many_lines)]
     fn kernels_match_plain_loops() {
         for n in [0, 1, 7, 8, 9, 15, 16, 17, 33, 100] {
             let a: Vec<f64> = (0..n).map(|i| (i as f64 * 0.3).sin()).collect();
@@ -575,20 +604,19 @@ mod tests {
             let plain: f64 = expect.iter().zip(&c).map(|(o, c)| (o - c) * (o - c)).sum();
             assert!((s - plain).abs() <= 1e-12 * (1.0 + plain));
             assert_eq!(s.to_bits(), s2.to_bits());
-            let (mut o2, mut last) = (vec![0.0; n], vec![0.0; n]);
-            let (sq, res) = fused_update(&a, 0.5, &b, &c, Some(&c), &mut o2, &mut last);
+            let mut o2 = vec![0.0; n];
+            let (sq, res) = fused_update(&a, 0.5, &b, &c, Some(&c), &mut o2);
             assert_eq!(o2, expect);
-            assert_eq!(last, b);
             assert!((sq - plain).abs() <= 1e-12 * (1.0 + plain));
             let plain_res: f64 = b.iter().zip(&c).map(|(x, y)| (x - y) * (x - y)).sum();
             assert!((res - plain_res).abs() <= 1e-12 * (1.0 + plain_res));
             if n > 0 {
                 let mut bad = b.clone();
                 bad[0] = f64::INFINITY;
-                let (_, res) = fused_update(&a, 0.5, &bad, &c, Some(&c), &mut o2, &mut last);
+                let (_, res) = fused_update(&a, 0.5, &bad, &c, Some(&c), &mut o2);
                 assert!(!res.is_finite());
                 bad[0] = f64::NAN;
-                let (_, res) = fused_update(&a, 0.5, &bad, &c, Some(&c), &mut o2, &mut last);
+                let (_, res) = fused_update(&a, 0.5, &bad, &c, Some(&c), &mut o2);
                 assert!(res.is_nan());
             }
             // The dispatched (AVX2 where available) and the baseline builds add in the same order.
@@ -596,10 +624,10 @@ mod tests {
                 sum_sq_diff(&a, &b).to_bits(),
                 sum_sq_diff_impl(pulp::Scalar, &a, &b).to_bits()
             );
-            let (mut o3, mut last3) = (vec![0.0; n], vec![0.0; n]);
+            let mut o3 = vec![0.0; n];
             let scalar = fused_update_body::<pulp::Scalar, true>;
-            let (sq3, res3) = scalar(pulp::Scalar, &a, 0.5, &b, &c, Some(&c), &mut o3, &mut last3);
-            let (sq4, res4) = fused_update(&a, 0.5, &b, &c, Some(&c), &mut o3, &mut last3);
+            let (sq3, res3) = scalar(pulp::Scalar, &a, 0.5, &b, &c, Some(&c), &mut o3);
+            let (sq4, res4) = fused_update(&a, 0.5, &b, &c, Some(&c), &mut o3);
             assert_eq!(
                 (sq3.to_bits(), res3.to_bits()),
                 (sq4.to_bits(), res4.to_bits())
@@ -611,7 +639,7 @@ mod tests {
             }
             // A ball centred at the origin: skipping the centre changes no bit.
             let zeros = vec![0.0; n];
-            let (mut o5, mut o6, mut l5) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+            let (mut o5, mut o6) = (vec![0.0; n], vec![0.0; n]);
             let with = step_and_sq_dist(&a, 0.5, &b, Some(&zeros), &mut o5);
             let without = step_and_sq_dist(&a, 0.5, &b, None, &mut o6);
             assert_eq!((with.to_bits(), &o5), (without.to_bits(), &o6));
@@ -619,8 +647,8 @@ mod tests {
             let with = step_in_place_and_sq_dist(&mut x5, 0.5, &b, Some(&zeros));
             let without = step_in_place_and_sq_dist(&mut x6, 0.5, &b, None);
             assert_eq!((with.to_bits(), &x5), (without.to_bits(), &x6));
-            let with = fused_update(&a, 0.5, &b, &c, Some(&zeros), &mut o5, &mut l5);
-            let without = fused_update(&a, 0.5, &b, &c, None, &mut o6, &mut l5);
+            let with = fused_update(&a, 0.5, &b, &c, Some(&zeros), &mut o5);
+            let without = fused_update(&a, 0.5, &b, &c, None, &mut o6);
             assert_eq!(
                 (with.0.to_bits(), with.1.to_bits(), &o5),
                 (without.0.to_bits(), without.1.to_bits(), &o6)
@@ -628,31 +656,54 @@ mod tests {
             scale_about(&mut x5, Some(&zeros), 0.3);
             scale_about(&mut x6, None, 0.3);
             assert_eq!(x5, x6);
-            // The lazily scaled kernels: plain sums, and the same bits on every path.
-            let (mut o7, mut l7, mut o8, mut l8) =
-                (vec![0.0; n], vec![0.0; n], vec![0.0; n], vec![0.0; n]);
-            let u = scaled_fused_update(&a, 0.7, 0.5, &b, &c, &mut o7, &mut l7);
-            let v = scaled_fused_impl(pulp::Scalar, &a, 0.7, 0.5, &b, &c, &mut o8, &mut l8);
-            let bits =
-                |u: UpdateSums| [u.out_sq, u.residual, u.out_dot_g, u.g_sq].map(f64::to_bits);
-            assert_eq!(bits(u), bits(v));
-            assert_eq!((&o7, &l7), (&o8, &l8));
-            let y7: Vec<f64> = a.iter().zip(&b).map(|(y, g)| 0.7 * y - 0.5 * g).collect();
-            assert_eq!(o7, y7);
-            assert_eq!(l7, b);
+            // The lazily scaled kernels against the plain formulas (fma: one rounding per
+            // element), and the same bits on every path.
+            let y7: Vec<f64> = a
+                .iter()
+                .zip(&b)
+                .map(|(y, g)| (-0.5f64).mul_add(*g, 0.7 * y))
+                .collect();
+            let z7: Vec<f64> = a
+                .iter()
+                .zip(&b)
+                .map(|(z, g)| (-0.5f64).mul_add(*g, *z))
+                .collect();
             let close = |x: f64, y: f64| (x - y).abs() <= 1e-12 * (1.0 + y.abs());
-            assert!(close(u.out_sq, y7.iter().map(|v| v * v).sum()));
-            assert!(close(
-                u.out_dot_g,
-                y7.iter().zip(&b).map(|(v, g)| v * g).sum()
-            ));
-            assert!(close(u.g_sq, b.iter().map(|g| g * g).sum()));
+            for ((u, y), g) in z7.iter().zip(&a).zip(&b) {
+                assert!((u - (y - 0.5 * g)).abs() <= 2.0 * f64::EPSILON * (3.0 + 0.5));
+            }
+            let (mut o7, mut o8) = (vec![0.0; n], vec![0.0; n]);
+            // In place against the plain formula, the same bits on the scalar build, and the
+            // hint buffer ends as g.
+            let (mut y9, mut h9) = (a.clone(), c.clone());
+            let w = scaled_update_in_place(&mut y9, 0.5, &b, &mut h9);
+            let (mut y10, mut h10) = (a.clone(), c.clone());
+            let u = scaled_in_place_impl(pulp::Scalar, &mut y10, 0.5, &b, &mut h10);
+            assert_eq!(
+                (w.0.to_bits(), w.1.to_bits()),
+                (u.0.to_bits(), u.1.to_bits())
+            );
+            assert_eq!((&y9, &h9), (&y10, &h10));
+            assert!(close(u.0, z7.iter().map(|v| v * v).sum()));
+            assert!(close(u.1, z7.iter().zip(&b).map(|(v, g)| v * g).sum()));
+            assert_eq!((&y9, &h9), (&z7, &b));
+            let (res, gsq) = residual_and_g_sq(&b, &c);
+            assert!(close(gsq, b.iter().map(|g| g * g).sum()));
             let plain_res: f64 = b.iter().zip(&c).map(|(x, y)| (x - y) * (x - y)).sum();
-            assert!(close(u.residual, plain_res));
+            assert!(close(res, plain_res));
+            if n > 0 {
+                // Σ g² is the probe of the validation pass: non-finite for NaN, ±∞ or |g| > 1.4e154.
+                for bad in [f64::NAN, f64::INFINITY, -1e155] {
+                    let mut g = b.clone();
+                    g[n / 2] = bad;
+                    assert!(!residual_and_g_sq(&g, &c).1.is_finite());
+                }
+            }
             let sq = scaled_step_and_sq(&a, 0.7, 0.5, &b, &mut o7);
             let sq2 = scaled_step_impl(pulp::Scalar, &a, 0.7, 0.5, &b, &mut o8);
             assert_eq!((sq.to_bits(), &o7), (sq2.to_bits(), &o8));
             assert_eq!(o7, y7);
+            assert!(close(sq, y7.iter().map(|v| v * v).sum()));
             assert!(check_finite_fast("v", &a).is_ok());
             if n > 0 {
                 let mut bad = a.clone();
@@ -660,6 +711,177 @@ mod tests {
                 assert!(check_finite_fast("v", &bad).is_err());
                 bad[n - 1] = f64::NEG_INFINITY;
                 assert!(check_finite_fast("v", &bad).is_err());
+            }
+        }
+    }
+
+    /// The instruction sets a kernel can run on here (AVX-512 and AVX2 where the CPU has them).
+    #[derive(Clone, Copy)]
+    enum Isa {
+        Scalar,
+        #[cfg(target_arch = "x86_64")]
+        V3(pulp::x86::V3),
+        #[cfg(target_arch = "x86_64")]
+        V4(pulp::x86::V4),
+    }
+
+    impl Isa {
+        fn available() -> Vec<Isa> {
+            #[allow(unused_mut)]
+            let mut isas = vec![Isa::Scalar];
+            #[cfg(target_arch = "x86_64")]
+            {
+                isas.extend(pulp::x86::V3::try_new().map(Isa::V3));
+                isas.extend(pulp::x86::V4::try_new().map(Isa::V4));
+            }
+            isas
+        }
+
+        fn run<O: pulp::WithSimd>(self, op: O) -> O::Output {
+            match self {
+                Isa::Scalar => pulp::Simd::vectorize(pulp::Scalar, op),
+                #[cfg(target_arch = "x86_64")]
+                Isa::V3(simd) => pulp::Simd::vectorize(simd, op),
+                #[cfg(target_arch = "x86_64")]
+                Isa::V4(simd) => pulp::Simd::vectorize(simd, op),
+            }
+        }
+    }
+
+    /// Runs op `$op` (fields as in a struct literal, `field` or `field: value`) on `$isa`.
+    macro_rules! on {
+        ($isa:expr, $op:ident { $($field:ident $(: $val:expr)?),* $(,)? }) => {
+            $isa.run($op { $($field: on!(@val $field $($val)?),)* _lifetime: std::marker::PhantomData })
+        };
+        (@val $field:ident $val:expr) => { $val };
+        (@val $field:ident) => { $field };
+    }
+
+    /// Every kernel gives the same bits on AVX-512, AVX2 and the scalar baseline: the same
+    /// partial sums (register r, lane l holds sum r·L + l whatever the width L), combined in the
+    /// same order, and no fused multiply-add anywhere.
+    #[test]
+    #[allow(clippy::too_many_lines)]
+    fn every_instruction_set_gives_the_same_bits() {
+        let isas = Isa::available();
+        for n in [0, 1, 7, 8, 15, 16, 17, 31, 33, 100, 1000, 1003] {
+            let a: Vec<f64> = (0..n).map(|i| (i as f64 * 0.31).sin() * 3.0).collect();
+            let b: Vec<f64> = (0..n).map(|i| (i as f64 * 0.73).cos() / 7.0).collect();
+            let c: Vec<f64> = (0..n).map(|i| (i as f64 * 1.7).sin() - 0.2).collect();
+            let run_all = |isa: Isa| {
+                let mut bits: Vec<u64> = Vec::new();
+                let mut vecs: Vec<Vec<f64>> = Vec::new();
+                bits.push(on!(isa, SumSqDiff { a: &a, b: &b }).to_bits());
+                for center in [Some(c.as_slice()), None] {
+                    let (base, eta, v) = (a.as_slice(), 0.3, b.as_slice());
+                    let mut out = vec![0.0; n];
+                    let o = out.as_mut_slice();
+                    bits.push(
+                        on!(
+                            isa,
+                            StepAndSqDist {
+                                base,
+                                eta,
+                                v,
+                                center,
+                                out: o
+                            }
+                        )
+                        .to_bits(),
+                    );
+                    vecs.push(out);
+                    let mut x = a.clone();
+                    let xs = x.as_mut_slice();
+                    bits.push(
+                        on!(
+                            isa,
+                            StepInPlace {
+                                x: xs,
+                                eta,
+                                v,
+                                center
+                            }
+                        )
+                        .to_bits(),
+                    );
+                    vecs.push(x);
+                    let (g, hint) = (b.as_slice(), c.as_slice());
+                    let mut out = vec![0.0; n];
+                    let o = out.as_mut_slice();
+                    let (sq, res) = on!(
+                        isa,
+                        FusedUpdate {
+                            base,
+                            eta,
+                            g,
+                            hint,
+                            center,
+                            out: o
+                        }
+                    );
+                    bits.extend([sq.to_bits(), res.to_bits()]);
+                    vecs.push(out);
+                    let mut x = a.clone();
+                    let xs = x.as_mut_slice();
+                    on!(
+                        isa,
+                        ScaleAbout {
+                            x: xs,
+                            center,
+                            s: 0.37
+                        }
+                    );
+                    vecs.push(x);
+                }
+                let (y, a_, b_, v) = (a.as_slice(), 0.9, 0.4, b.as_slice());
+                let mut out = vec![0.0; n];
+                let o = out.as_mut_slice();
+                bits.push(
+                    on!(
+                        isa,
+                        ScaledStep {
+                            y,
+                            a: a_,
+                            b: b_,
+                            v,
+                            out: o
+                        }
+                    )
+                    .to_bits(),
+                );
+                vecs.push(out);
+                let pair = |u: (f64, f64)| [u.0.to_bits(), u.1.to_bits()];
+                let (g, hint, eta) = (b.as_slice(), c.as_slice(), 0.4);
+                let (mut yy, mut hl) = (a.clone(), c.clone());
+                let (ys, hint_last) = (yy.as_mut_slice(), hl.as_mut_slice());
+                bits.extend(pair(on!(
+                    isa,
+                    ScaledInPlace {
+                        z: ys,
+                        gamma: eta,
+                        g,
+                        hint_last
+                    }
+                )));
+                vecs.extend([yy, hl]);
+                bits.extend(pair(on!(isa, ResidualGSq { g, hint })));
+                bits.push(u64::from(on!(isa, AllFinite { v: &a })));
+                (bits, vecs)
+            };
+            let reference = run_all(Isa::Scalar);
+            for isa in &isas {
+                let got = run_all(*isa);
+                assert_eq!(
+                    got.0, reference.0,
+                    "n = {n}: sums differ between instruction sets"
+                );
+                for (g, r) in got.1.iter().zip(&reference.1) {
+                    let (g, r): (Vec<u64>, Vec<u64>) = (
+                        g.iter().map(|x| x.to_bits()).collect(),
+                        r.iter().map(|x| x.to_bits()).collect(),
+                    );
+                    assert_eq!(g, r, "n = {n}: vectors differ between instruction sets");
+                }
             }
         }
     }

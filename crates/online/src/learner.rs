@@ -75,8 +75,8 @@ pub(crate) fn check_gradient(dim: usize, gradient: &DVector<f64>) -> Result<()> 
     crate::kernels::check_finite_fast("gradient", gradient.as_slice())
 }
 
-/// Resolves [`Hint`]s into a buffer and remembers the last gradient; allocation-free after
-/// construction.
+/// Resolves [`Hint`]s into a buffer and remembers the last gradient, in two buffers;
+/// allocation-free after construction.
 #[derive(Debug, Clone)]
 pub(crate) struct HintState {
     /// g_{t−1} (zero before the first update), unless `swapped`.
@@ -86,8 +86,6 @@ pub(crate) struct HintState {
     /// `current` holds g_{t−1} (moved there by a swap, not a copy) and `last_gradient` is
     /// scratch.
     swapped: bool,
-    /// Receives g_t before it is committed as the next default hint.
-    spare: DVector<f64>,
 }
 
 impl HintState {
@@ -96,7 +94,6 @@ impl HintState {
             last_gradient: DVector::zeros(dim),
             current: DVector::zeros(dim),
             swapped: false,
-            spare: DVector::zeros(dim),
         }
     }
 
@@ -132,15 +129,16 @@ impl HintState {
         Ok(())
     }
 
-    /// (M_t, a buffer for g_t) for a fused update; [`HintState::commit_spare`] then makes the
-    /// buffer the next round's default hint.
-    pub(crate) fn current_and_spare(&mut self) -> (&DVector<f64>, &mut DVector<f64>) {
-        (&self.current, &mut self.spare)
+    /// M_t, for an update that reads it and overwrites it with g_t in the same pass;
+    /// [`HintState::commit_current`] then makes it the next round's default hint.
+    pub(crate) fn current_mut(&mut self) -> &mut DVector<f64> {
+        &mut self.current
     }
 
-    /// Makes the spare buffer (holding g_t) the last gradient.
-    pub(crate) fn commit_spare(&mut self) {
-        std::mem::swap(&mut self.spare, &mut self.last_gradient);
+    /// Makes `current` (now holding g_t) the last gradient: a swap, no copy. In the default
+    /// round (hint = last gradient) the same buffer holds M_t and then g_t, round after round.
+    pub(crate) fn commit_current(&mut self) {
+        std::mem::swap(&mut self.current, &mut self.last_gradient);
         self.swapped = false;
     }
 

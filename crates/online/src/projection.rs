@@ -322,12 +322,11 @@ pub trait FastProjection: Domain {
     }
 
     /// The whole update half-step of optimistic OGD: checks that `g` is finite, writes
-    /// Π_X(base − η·g) into `out` and g into `last`, and returns ‖g − hint‖². On error the
-    /// caller discards `out` and `last`. [`L2Ball`] does it in one pass.
+    /// Π_X(base − η·g) into `out`, and returns ‖g − hint‖². On error the caller discards `out`.
+    /// [`L2Ball`] does it in one pass.
     ///
     /// # Errors
     /// [`lisse_core::Error::NonFinite`] for a non-finite `g`; as [`Domain::project_in_place`].
-    #[allow(clippy::too_many_arguments)]
     fn fused_update(
         &self,
         base: &DVector<f64>,
@@ -335,12 +334,10 @@ pub trait FastProjection: Domain {
         g: &DVector<f64>,
         hint: &DVector<f64>,
         out: &mut DVector<f64>,
-        last: &mut DVector<f64>,
         origin_centered: bool,
     ) -> Result<f64> {
         crate::kernels::check_finite_fast("gradient", g.as_slice())?;
         self.project_step(base, eta, g, out, origin_centered)?;
-        last.as_mut_slice().copy_from_slice(g.as_slice());
         Ok(sum_sq_diff(g.as_slice(), hint.as_slice()))
     }
 
@@ -390,7 +387,6 @@ impl FastProjection for L2Ball {
         self.is_origin_centered().then(|| self.radius())
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn fused_update(
         &self,
         base: &DVector<f64>,
@@ -398,7 +394,6 @@ impl FastProjection for L2Ball {
         g: &DVector<f64>,
         hint: &DVector<f64>,
         out: &mut DVector<f64>,
-        last: &mut DVector<f64>,
         origin_centered: bool,
     ) -> Result<f64> {
         let d = self.dim();
@@ -407,7 +402,6 @@ impl FastProjection for L2Ball {
             ("gradient", g.len()),
             ("hint", hint.len()),
             ("output buffer", out.len()),
-            ("gradient buffer", last.len()),
         ] {
             check_dim(what, d, len)?;
         }
@@ -418,7 +412,6 @@ impl FastProjection for L2Ball {
             hint.as_slice(),
             (!origin_centered).then(|| self.center().as_slice()),
             out.as_mut_slice(),
-            last.as_mut_slice(),
         );
         if !residual.is_finite() {
             // NaN or ±∞ in g (the hint is finite), or an overflow: name the entry if any.

@@ -5,7 +5,8 @@ use nalgebra::DVector;
 
 use super::MirrorMap;
 use crate::kernels::{
-    check_finite_fast, scale_about, scaled_fused_update, scaled_step_and_sq, sum_sq_diff,
+    check_finite_fast, residual_and_g_sq, scale_about, scaled_step_and_sq, scaled_update_in_place,
+    sum_sq_diff,
 };
 use crate::projection::FastProjection;
 
@@ -59,6 +60,10 @@ struct LazyBall {
 }
 
 impl LazyBall {
+    /// Below this scale C the centre is folded back into z (C·z written, C = 1), so that η/C
+    /// and R/C stay far from overflow.
+    const MIN_SCALE: f64 = 6.223_015_277_861_142e-61; // 2⁻²⁰⁰
+
     /// Scales a finished step: s = R/√sq when sq > R², else 1; a non-finite sq sends the point
     /// to the robust projection.
     fn scale_for(radius: f64, sq: f64) -> f64 {
@@ -150,49 +155,98 @@ impl<D: FastProjection> Euclidean<D> {
 }
 
 impl<D: FastProjection> Euclidean<D> {
-    /// The update half-step on the lazy ball: y ← s·y − η·g and s = min(1, R/‖y‖) in one pass.
+    /// The update half-step on the lazy ball. The centre is held as x̂ = C·z; the step
+    /// y′ = C·z − η·g = C·(z − (η/C)·g) is one fused multiply-add per element on z, then
+    /// C′ = C·min(1, R/(C·‖z′‖)), with ‖g − M‖² and the sums of the next play, and M's buffer
+    /// left holding g. C is folded back into z (one extra pass) only when it falls below 2⁻²⁰⁰.
+    ///
+    /// Validation before mutation, in two passes and no copy of the learner: a read-only pass
+    /// over g and M gives ‖g − M‖² and ‖g‖²; ‖g‖² is finite only if every gᵢ is finite with
+    /// |gᵢ| < 1.4e154, and with (η/C)·‖g‖ ≤ f64::MAX/2 and R/C ≤ f64::MAX/4 (|zᵢ| ≤ R/C) the
+    /// step cannot overflow, so nothing after the check can fail. The second pass then writes z
+    /// and the hint buffer in place (three vectors of the learner touched per round, where it
+    /// kept six with copies). A gradient that fails the check is either non-finite (the error
+    /// names the entry; nothing was written) or finite but huge: that one takes the copying
+    /// path, which steps the materialized centre in a scratch vector and commits it only after
+    /// its projection succeeded.
     fn lazy_update(
         &mut self,
         lazy: LazyBall,
         eta: f64,
         g: &DVector<f64>,
-        hint: &DVector<f64>,
-        last: &mut DVector<f64>,
+        hint_then_last: &mut DVector<f64>,
     ) -> Result<f64> {
         let d = self.center.len();
         check_dim("gradient", d, g.len())?;
-        check_dim("hint", d, hint.len())?;
-        check_dim("gradient buffer", d, last.len())?;
-        let sums = scaled_fused_update(
-            self.center.as_slice(),
-            lazy.scale,
-            eta,
-            g.as_slice(),
-            hint.as_slice(),
-            self.scratch.as_mut_slice(),
-            last.as_mut_slice(),
-        );
-        if !sums.residual.is_finite() {
-            // NaN or ±∞ in g (the hint is finite), or an overflow: name the entry if any.
+        check_dim("hint", d, hint_then_last.len())?;
+        let (residual, g_sq) = residual_and_g_sq(g.as_slice(), hint_then_last.as_slice());
+        let gamma = eta / lazy.scale;
+        let in_place = g_sq.is_finite()
+            && gamma * g_sq.sqrt() <= f64::MAX / 2.0
+            && lazy.radius / lazy.scale <= f64::MAX / 4.0;
+        if !in_place {
             lisse_core::check_finite("gradient", g.as_slice())?;
-            lisse_core::check_finite("hint", hint.as_slice())?;
+            return self.copying_update(lazy, eta, g, hint_then_last, residual);
         }
+        let (z_sq, z_dot_g) = scaled_update_in_place(
+            self.center.as_mut_slice(),
+            gamma,
+            g.as_slice(),
+            hint_then_last.as_mut_slice(),
+        );
+        let c = lazy.scale;
         let mut next = LazyBall {
-            scale: LazyBall::scale_for(lazy.radius, sums.out_sq),
-            y_sq: sums.out_sq,
-            y_dot_g: sums.out_dot_g,
-            g_sq: sums.g_sq,
+            scale: c * LazyBall::scale_for(lazy.radius / c, z_sq),
+            y_sq: z_sq,
+            y_dot_g: z_dot_g,
+            g_sq,
             sums_valid: true,
             ..lazy
         };
-        if !sums.out_sq.is_finite() {
-            self.domain.project_in_place(&mut self.scratch)?;
+        if !z_sq.is_finite() {
+            // Entries finite (by the check) but ‖z‖² overflows: materialize and project
+            // robustly, which cannot fail on finite entries.
+            scale_about(self.center.as_mut_slice(), None, c);
+            self.domain.project_in_place(&mut self.center)?;
             next.scale = 1.0;
             next.sums_valid = false;
+        } else if next.scale < LazyBall::MIN_SCALE {
+            let s = next.scale;
+            scale_about(self.center.as_mut_slice(), None, s);
+            next = LazyBall {
+                scale: 1.0,
+                y_sq: z_sq * s * s,
+                y_dot_g: z_dot_g * s,
+                ..next
+            };
         }
-        std::mem::swap(&mut self.center, &mut self.scratch);
         self.lazy = Some(next);
-        Ok(sums.residual)
+        Ok(residual)
+    }
+
+    /// The update half-step for a finite gradient too large for the in-place pass: steps the
+    /// materialized centre in the scratch vector and commits only after the projection
+    /// succeeded.
+    fn copying_update(
+        &mut self,
+        lazy: LazyBall,
+        eta: f64,
+        g: &DVector<f64>,
+        hint_then_last: &mut DVector<f64>,
+        residual: f64,
+    ) -> Result<f64> {
+        self.scratch.copy_from(&self.center);
+        scale_about(self.scratch.as_mut_slice(), None, lazy.scale);
+        self.domain
+            .project_step_in_place(&mut self.scratch, eta, g, true)?;
+        std::mem::swap(&mut self.center, &mut self.scratch);
+        hint_then_last.copy_from(g);
+        self.lazy = Some(LazyBall {
+            scale: 1.0,
+            sums_valid: false,
+            ..lazy
+        });
+        Ok(residual)
     }
 }
 
@@ -254,22 +308,21 @@ impl<D: FastProjection> MirrorMap for Euclidean<D> {
         &mut self,
         eta: f64,
         g: &DVector<f64>,
-        hint: &DVector<f64>,
-        last: &mut DVector<f64>,
+        hint_then_last: &mut DVector<f64>,
     ) -> Result<f64> {
         if let Some(lazy) = self.lazy {
-            return self.lazy_update(lazy, eta, g, hint, last);
+            return self.lazy_update(lazy, eta, g, hint_then_last);
         }
         let residual = self.domain.fused_update(
             &self.center,
             eta,
             g,
-            hint,
+            hint_then_last,
             &mut self.scratch,
-            last,
             self.origin_centered,
         )?;
         std::mem::swap(&mut self.center, &mut self.scratch);
+        hint_then_last.as_mut_slice().copy_from_slice(g.as_slice());
         Ok(residual)
     }
 

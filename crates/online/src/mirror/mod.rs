@@ -68,9 +68,11 @@ pub trait MirrorMap {
     fn advance_center(&mut self, eta: f64, g: &DVector<f64>) -> Result<()>;
 
     /// The whole update half-step of optimistic OMD: checks that `g` is finite, advances the
-    /// centre with η ([`advance_center`](MirrorMap::advance_center)), writes g into `last` and
-    /// returns ‖g − hint‖²_*. On error the centre is unchanged (and `last` is to be discarded).
-    /// The Euclidean map on a ball does it in one fused pass.
+    /// centre with η ([`advance_center`](MirrorMap::advance_center)), returns ‖g − M‖²_* for
+    /// the hint M held in `hint_then_last`, and leaves g in `hint_then_last` (the next round's
+    /// default hint). `g` is validated before anything is written: on a bad `g` the map and the
+    /// buffer are unchanged. The Euclidean map on a ball does it in one fused pass (in place on
+    /// an origin-centred ball).
     ///
     /// # Errors
     /// [`lisse_core::Error::NonFinite`] for a non-finite `g`; errors of the step.
@@ -78,14 +80,14 @@ pub trait MirrorMap {
         &mut self,
         eta: f64,
         g: &DVector<f64>,
-        hint: &DVector<f64>,
-        last: &mut DVector<f64>,
+        hint_then_last: &mut DVector<f64>,
     ) -> Result<f64> {
         lisse_core::check_dim("gradient", self.dim(), g.len())?;
+        lisse_core::check_dim("hint", self.dim(), hint_then_last.len())?;
         lisse_core::check_finite("gradient", g.as_slice())?;
         self.advance_center(eta, g)?;
-        let residual = self.dual_norm_sq_diff(g, hint);
-        last.as_mut_slice().copy_from_slice(g.as_slice());
+        let residual = self.dual_norm_sq_diff(g, hint_then_last);
+        hint_then_last.as_mut_slice().copy_from_slice(g.as_slice());
         Ok(residual)
     }
 

@@ -192,12 +192,12 @@ impl<M: MirrorMap, S: StepSchedule> OnlineLearner for OptimisticOmd<M, S> {
             return Err(round_order_error());
         }
         lisse_core::check_dim("gradient", self.dim(), gradient.len())?;
-        // Checks g, moves the centre, stores g and measures ‖g − M‖²_* (one pass on a ball).
-        let (hint, spare) = self.hints.current_and_spare();
-        let residual = self
-            .mirror
-            .update_half_step(self.eta, gradient, hint, spare)?;
-        self.hints.commit_spare();
+        // Checks g, then moves the centre, measures ‖g − M‖²_* and overwrites M with g (one
+        // pass on a ball); nothing is written when g is rejected.
+        let residual =
+            self.mirror
+                .update_half_step(self.eta, gradient, self.hints.current_mut())?;
+        self.hints.commit_current();
         self.round += 1;
         self.schedule.record(self.round, residual);
         self.pending = false;
