@@ -157,6 +157,8 @@ simd_op!(ScaleAbout { x: &'a mut [f64], center: Option<&'a [f64]>, s: f64 } -> (
 simd_op!(AllFinite { v: &'a [f64] } -> bool = all_finite_impl);
 simd_op!(ScaledStep { y: &'a [f64], a: f64, b: f64, v: &'a [f64], out: &'a mut [f64] } -> f64
     = scaled_step_impl);
+simd_op!(ScaledStepOnly { y: &'a [f64], a: f64, b: f64, v: &'a [f64], out: &'a mut [f64] } -> ()
+    = scaled_step_only_impl);
 simd_op!(ResidualGSq { g: &'a [f64], hint: &'a [f64] } -> (f64, f64) = residual_g_sq_impl);
 simd_op!(ScaledInPlace { z: &'a mut [f64], gamma: f64, g: &'a [f64], hint_last: &'a mut [f64] }
     -> (f64, f64) = scaled_in_place_impl);
@@ -401,6 +403,52 @@ fn scaled_step_impl<S: pulp::Simd>(
         rest = o.mul_add(*o, rest);
     }
     reduce(simd, &acc) + rest
+}
+
+/// out ← a·y − b·v as [`scaled_step_and_sq`] writes it (same bits), without the sum: the play
+/// half-step when the norm of the result is known before the pass.
+pub(crate) fn scaled_step(y: &[f64], a: f64, b: f64, v: &[f64], out: &mut [f64]) {
+    vectorized!(ScaledStepOnly { y, a, b, v, out });
+}
+
+#[inline(always)]
+fn scaled_step_only_impl<S: pulp::Simd>(
+    simd: S,
+    y: &[f64],
+    a: f64,
+    b: f64,
+    v: &[f64],
+    out: &mut [f64],
+) {
+    let n = out.len();
+    let m = n - n % LANES;
+    let (ka, kb) = (simd.splat_f64s(a), simd.splat_f64s(-b));
+    let (out_head, out_tail) = out.split_at_mut(m);
+    for ((o, x), g) in heads_mut::<S>(out_head, m)
+        .zip(heads::<S>(y, m))
+        .zip(heads::<S>(v, m))
+    {
+        for r in 0..regs::<S>() {
+            o[r] = simd.mul_add_f64s(kb, g[r], simd.mul_f64s(ka, x[r]));
+        }
+    }
+    for (i, o) in out_tail.iter_mut().enumerate() {
+        let j = m + i;
+        *o = (-b).mul_add(v[j], a * y[j]);
+    }
+}
+
+/// A bound on the relative error of the kernels' sums of d terms, relative to the sum of the
+/// terms' sizes (for a dot product, Σ|xᵢyᵢ| ≤ ‖x‖‖y‖ by Cauchy–Schwarz): each partial sum adds
+/// at most ⌈d/16⌉ terms by fused multiply-add (32 partial sums for squares, 16 for the dot
+/// product of the update pass), the tree adds at most five levels and the tail one more, so
+/// each term passes through at most k = ⌈d/16⌉ + 8 roundings and the error is at most
+/// γ_k = k·ε/(1 − k·ε) (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed.,
+/// Lemma 3.1 and §3.1).
+pub(crate) fn sum_error_bound(d: usize) -> f64 {
+    let k = d.div_ceil(AUX_LANES) as f64 + 8.0;
+    let ke = k * f64::EPSILON;
+    ke / (1.0 - ke)
 }
 
 /// (Σ(gᵢ − hᵢ)², Σ gᵢ²) in one read-only pass: the validation pass of the update half-step on a
@@ -699,6 +747,8 @@ mod tests {
                     assert!(!residual_and_g_sq(&g, &c).1.is_finite());
                 }
             }
+            scaled_step(&a, 0.7, 0.5, &b, &mut o8);
+            assert_eq!(o8, y7);
             let sq = scaled_step_and_sq(&a, 0.7, 0.5, &b, &mut o7);
             let sq2 = scaled_step_impl(pulp::Scalar, &a, 0.7, 0.5, &b, &mut o8);
             assert_eq!((sq.to_bits(), &o7), (sq2.to_bits(), &o8));
@@ -834,6 +884,19 @@ mod tests {
                     vecs.push(x);
                 }
                 let (y, a_, b_, v) = (a.as_slice(), 0.9, 0.4, b.as_slice());
+                let mut out = vec![0.0; n];
+                let o = out.as_mut_slice();
+                on!(
+                    isa,
+                    ScaledStepOnly {
+                        y,
+                        a: a_,
+                        b: b_,
+                        v,
+                        out: o
+                    }
+                );
+                vecs.push(out);
                 let mut out = vec![0.0; n];
                 let o = out.as_mut_slice();
                 bits.push(
