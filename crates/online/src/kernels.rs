@@ -7,13 +7,15 @@
 //!
 //! Each kernel runs under [`pulp::Arch::dispatch`], which detects AVX-512 (x86-64-v4) or AVX2
 //! (x86-64-v3) at run time and compiles the loop body once for each and once for the portable
-//! x86-64 baseline (SSE2). Every version performs the same additions in the same order (element
-//! i always goes to partial sum i mod 32, and no fused multiply-add: Rust never contracts
-//! `a − η·b`), so the results are bit-identical whichever runs (tested on every instruction set
-//! the CPU has). Written with the safe dispatch of pulp because the workspace forbids the
-//! `unsafe` that `#[target_feature]` calls need. With 32 partial sums the AVX2 build of the
-//! four-sum update pass holds more accumulators than its 16 registers and spills some: the
-//! AVX2 fallback is slower than it could be, the AVX-512 build (32 registers) is not.
+//! x86-64 baseline (SSE2). Every version performs the same operations in the same order (element
+//! i always goes to partial sum i mod 32; the ball kernels use no fused multiply-add, as Rust
+//! never contracts `a − η·b`, and the lazy-ball kernels use `mul_add`, which pulp computes as a
+//! correctly rounded fma on every instruction set, `f64::mul_add` on the baseline), so the
+//! results are bit-identical whichever runs (tested on every instruction set the CPU has).
+//! Written with the safe dispatch of pulp because the workspace forbids the `unsafe` that
+//! `#[target_feature]` calls need. With 32 partial sums the AVX2 build of a two-sum pass holds
+//! 16 accumulator registers, all AVX2 has, and spills some: the AVX2 fallback is slower than it
+//! could be, the AVX-512 build (32 registers, 4 per sum) is not.
 
 // Every kernel body is `#[inline(always)]` on purpose: it must be inlined into the function
 // that pulp compiles for AVX-512/AVX2, or it stays compiled for the baseline.

@@ -14,12 +14,15 @@ use crate::projection::FastProjection;
 /// Π_X(x̂ − η v) (Chen et al. 2023, eq. (3) with ψ_t = ‖·‖²/(2η_t)). Allocation-free when the
 /// domain's projection is (ball, box; the simplex uses a per-thread scratch).
 ///
-/// On a ball centred at the origin the centre is held as s·y and scaled lazily: the update
-/// half-step writes y ← s·y − η·g and sets s = min(1, R/‖y‖), with no rescaling pass. It also
-/// keeps ‖y‖², ⟨y, g⟩ and ‖g‖², so that the next play with the default hint M = g knows
-/// ‖s·y − η·M‖² before its pass and writes the projected point directly (scaled 4 ulps inside
-/// the sphere); where that expansion could cancel, or for other hints, the play measures the
-/// norm in its pass and rescales after it.
+/// On a ball centred at the origin the centre is held as x̂ = C·z with a scalar C: the update
+/// half-step validates g in a read-only pass (‖g − M‖², ‖g‖²), then writes z ← z − (η/C)·g
+/// (one fused multiply-add) and the hint buffer M ← g in place, and sets
+/// C′ = C·min(1, R/(C‖z′‖)), with no rescaling pass and no copy of the learner. It also keeps
+/// ‖z‖², ⟨z, g⟩ and ‖g‖², so that the next play with the default hint M = g knows
+/// ‖C·z − η·M‖² before its pass; when that prediction is certain to lie inside or outside the
+/// ball (a rigorous bound on the sums' rounding, scaled inside the sphere by that bound) the play
+/// writes the projected point in one pass without a norm of its own; where the expansion could
+/// cancel, near the sphere, or for other hints, it measures the norm and rescales after it.
 ///
 /// ```
 /// use lisse_core::domain::L2Ball;
@@ -34,7 +37,7 @@ use crate::projection::FastProjection;
 #[derive(Debug, Clone)]
 pub struct Euclidean<D> {
     domain: D,
-    /// The centre x̂, or y with x̂ = s·y on an origin-centred ball.
+    /// The centre x̂, or z with x̂ = C·z on an origin-centred ball.
     center: DVector<f64>,
     scratch: DVector<f64>,
     /// [`FastProjection::is_origin_centered`], computed once.
@@ -43,11 +46,12 @@ pub struct Euclidean<D> {
     lazy: Option<LazyBall>,
 }
 
-/// x̂ = s·y on the ball of radius R around the origin, with the sums the next play needs.
+/// x̂ = C·z on the ball of radius R around the origin, with the sums the next play needs (the
+/// field names say y for z).
 #[derive(Debug, Clone, Copy)]
 struct LazyBall {
     radius: f64,
-    /// s.
+    /// C.
     scale: f64,
     /// ‖y‖².
     y_sq: f64,
@@ -98,7 +102,7 @@ impl<D: FastProjection> Euclidean<D> {
         })
     }
 
-    /// The play on the lazy ball: out ← Π(s·y − η·v), given the predicted ‖s·y − η·v‖² when
+    /// The play on the lazy ball: out ← Π(C·z − η·v), given the predicted ‖C·z − η·v‖² when
     /// known.
     fn lazy_play(
         &self,
@@ -158,7 +162,7 @@ impl<D: FastProjection> Euclidean<D> {
         Ok(())
     }
 
-    /// Writes s·y into y and sets s = 1 (before a step that does not know the lazy scale).
+    /// Writes C·z into z and sets C = 1 (before a step that does not know the lazy scale).
     fn materialize(&mut self) {
         if let Some(lazy) = self.lazy.as_mut() {
             if lazy.scale < 1.0 {
@@ -307,7 +311,8 @@ impl<D: FastProjection> MirrorMap for Euclidean<D> {
         let Some(lazy) = self.lazy else {
             return self.step_from_center(eta, v, out);
         };
-        // ‖s·y − η·g‖² = s²‖y‖² − 2sη⟨y, g⟩ + η²‖g‖², trusted only without cancellation.
+        // ‖C·z − η·g‖² = C²‖z‖² − 2Cη⟨z, g⟩ + η²‖g‖², trusted only without cancellation
+        // (a + |b| + c ≤ 4P, which the error bound of `lazy_play` relies on).
         let s = lazy.scale;
         let (a, b, c) = (
             s * s * lazy.y_sq,
