@@ -9,25 +9,30 @@
 //! ∇ℓₛ = xₛ(pₛ − e_{yₛ})ᵀ,  ∇²ℓₛ·V = xₛ[(diag pₛ − pₛpₛᵀ)aₛ]ᵀ,  ∇ℓₛᵀV = pₛᵀaₛ − aₛ,yₛ.
 //!
 //! The shapes are tiny (d = 65 features, K = 10 classes, B = 64), so instead of gathering the
-//! batch and calling a general gemm four times, the kernel runs three register-blocked loops
-//! of fused multiply-adds, under [`pulp::Arch::dispatch`] (AVX-512 where the CPU has it, AVX2,
-//! or scalar code):
+//! batch and calling a general gemm four times, the kernel runs register-blocked loops of fused
+//! multiply-adds on the samples' features where they are stored:
 //!
-//! 1. **Logits**, lanes over classes: [W | V] is packed once per call into d rows of `width`
-//!    lanes (2K = 20 rounded up to 24), and for blocks of samples the logits are
-//!    Σⱼ xₛ[j]·row j (a broadcast of one feature per sample times a few full rows), in feature
-//!    order. No reduction across lanes; the results are scattered class-major (one row of B
-//!    samples per class) for the next step.
+//! 1. **Logits** zₛ,c (and aₛ,c), lanes over features: each is the same sum, over the first
+//!    8⌊d/8⌋ features in 8 fixed lanes (lane l takes the features j ≡ l mod 8, in order), the
+//!    lanes added as ((l₀ + l₁) + (l₂ + l₃)) + ((l₄ + l₅) + (l₆ + l₇)), then the last d mod 8
+//!    features in order. On AVX-512 ([`V4Logits`]) 8 samples × 2 classes accumulate at once and
+//!    a transpose-and-add network of unpacks and 128-bit shuffles leaves the 8 samples' sums of
+//!    one class in one vector, stored class-major (one row of B samples per class); elsewhere
+//!    ([`PlainLogits`]) the same sums in plain code.
 //! 2. **Softmax and residuals**, lanes over samples: plain elementwise loops over the
 //!    class-major rows (the same formulas, in the same order, as lisse-oracles' fused block),
 //!    with a branch-free exponential, [`exp_nonpositive`].
 //! 3. **Back product**, lanes over features: column c of [G | H] is Σₛ rₛ,c·xₛ, summed in
-//!    batch order with the residual broadcast and the sample's features loaded in place; the
-//!    d mod 8 last features (the intercept here) are summed over the batch in 8 fixed lanes.
+//!    batch order with the residual broadcast and the sample's features loaded in place (20
+//!    accumulators: 4 vectors of features × 5 columns); the last d mod 8 features (the
+//!    intercept here) are summed over the batch in 8 fixed lanes.
 //!
-//! Every output element is computed by the same sequence of correctly rounded operations
-//! (fused multiply-adds included: pulp's scalar `mul_add` is `f64::mul_add`) whatever the
-//! vector width, so AVX-512, AVX2 and scalar code give the same bits (tested).
+//! Steps 2–3 run under [`pulp::Arch::dispatch`] (AVX-512 where the CPU has it, AVX2, or scalar
+//! code), step 1 on AVX-512 or in plain code. Every output element is computed by the same
+//! sequence of correctly rounded operations (fused multiply-adds included: pulp's scalar
+//! `mul_add` is `f64::mul_add`) whatever the instruction set, so AVX-512, AVX2 and scalar code
+//! give the same bits (tested); results differ from lisse-oracles' faer path only by rounding
+//! (summation order, FMA, the exponential), below 1e-13 relative (tested).
 
 // The bodies must be inlined into the function pulp compiles for each instruction set, or they
 // stay compiled for the baseline.
@@ -62,10 +67,6 @@ pub(super) enum SampleWeights<'a> {
 /// Scratch space of the kernel, kept between calls so that nothing allocates once warm.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Buffers {
-    /// [W | V] as d rows of `width` lanes (zero padded).
-    packed: Vec<f64>,
-    /// Logits, sample-major: row s (`s·width..(s+1)·width`) holds sample s's packed lanes.
-    stage: Vec<f64>,
     /// Logits, then residuals, class-major: row c (`c·bp..(c+1)·bp`) holds class c of the
     /// batch, padded to `bp` (a multiple of 8) with zeros.
     residuals: Vec<f64>,
@@ -76,7 +77,7 @@ pub(super) struct Buffers {
     max: Vec<f64>,
     sum: Vec<f64>,
     dot: Vec<f64>,
-    /// One tail feature of the batch.
+    /// The last d mod 8 features of the batch, one row of `bp` per feature.
     tail: Vec<f64>,
 }
 
@@ -113,7 +114,7 @@ pub(super) fn fused_sums(
     buffers: &mut Buffers,
     out: Outputs<'_>,
 ) {
-    pulp::Arch::new().dispatch(Fused {
+    let op = Fused {
         data,
         w,
         v,
@@ -121,7 +122,12 @@ pub(super) fn fused_sums(
         weights,
         buffers,
         out,
-    });
+    };
+    #[cfg(target_arch = "x86_64")]
+    if let Some(v4) = pulp::x86::V4::try_new() {
+        return Simd::vectorize(v4, OnV4(op, v4));
+    }
+    pulp::Arch::new().dispatch(op);
 }
 
 /// [`fused_sums`] as a [`pulp::WithSimd`] operation.
@@ -139,12 +145,230 @@ impl WithSimd for Fused<'_> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
-        fused_body(simd, self);
+        fused_body(simd, PlainLogits, self);
     }
 }
 
+/// [`Fused`] on AVX-512, with the logits of [`V4Logits`].
+#[cfg(target_arch = "x86_64")]
+struct OnV4<'a>(Fused<'a>, pulp::x86::V4);
+
+#[cfg(target_arch = "x86_64")]
+impl WithSimd for OnV4<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) {
+        fused_body(self.1, V4Logits(self.1), self.0);
+    }
+}
+
+/// The logits step of [`fused_body`]: `res[c·bp + s]` ← zₛ,c (c < K) or aₛ,c−K (c ≥ K) for
+/// every sample s of the batch, each the same sum: over the first 8⌊d/8⌋ features in 8 fixed
+/// lanes (lane l takes the features j ≡ l mod 8, in order, by fused multiply-adds), the lanes
+/// added as ((l₀ + l₁) + (l₂ + l₃)) + ((l₄ + l₅) + (l₆ + l₇)), then the remaining features in
+/// order. `tail` holds those remaining features of the batch, one row of `bp` per feature.
+trait LogitsKernel: Copy {
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "operands and shape of one product"
+    )]
+    fn logits(
+        self,
+        data: Data<'_>,
+        w: &[f64],
+        v: Option<&[f64]>,
+        batch: &[usize],
+        bp: usize,
+        tail: &[f64],
+        res: &mut [f64],
+    );
+}
+
+/// [`LogitsKernel`] in plain code (what LLVM makes of it for the instruction set at hand).
+#[derive(Clone, Copy)]
+struct PlainLogits;
+
+impl LogitsKernel for PlainLogits {
+    #[inline(always)]
+    fn logits(
+        self,
+        data: Data<'_>,
+        w: &[f64],
+        v: Option<&[f64]>,
+        batch: &[usize],
+        bp: usize,
+        _tail: &[f64],
+        res: &mut [f64],
+    ) {
+        let d = data.d;
+        let main = d - d % TAIL_LANES;
+        let columns = w
+            .chunks_exact(d)
+            .chain(v.into_iter().flat_map(|v| v.chunks_exact(d)));
+        for (c, m) in columns.enumerate() {
+            for (s, &i) in batch.iter().enumerate() {
+                let x = &data.features[i * d..][..d];
+                let mut lanes = [0.0; TAIL_LANES];
+                for (xc, mc) in x[..main]
+                    .chunks_exact(TAIL_LANES)
+                    .zip(m[..main].chunks_exact(TAIL_LANES))
+                {
+                    for l in 0..TAIL_LANES {
+                        lanes[l] = xc[l].mul_add(mc[l], lanes[l]);
+                    }
+                }
+                let mut z = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
+                    + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+                for j in main..d {
+                    z = m[j].mul_add(x[j], z);
+                }
+                res[c * bp + s] = z;
+            }
+        }
+    }
+}
+
+/// [`LogitsKernel`] on AVX-512: for 8 samples and two classes at a time, 16 accumulators of
+/// 8 feature lanes (the samples' features read in place, the columns of W and V loaded as
+/// they are stored), then one transpose-and-add network per class turns the 8 accumulators
+/// into the 8 samples' sums, in the order of the plain kernel, stored class-major.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct V4Logits(pulp::x86::V4);
+
+#[cfg(target_arch = "x86_64")]
+impl LogitsKernel for V4Logits {
+    #[inline(always)]
+    fn logits(
+        self,
+        data: Data<'_>,
+        w: &[f64],
+        v: Option<&[f64]>,
+        batch: &[usize],
+        bp: usize,
+        tail: &[f64],
+        res: &mut [f64],
+    ) {
+        let simd = self.0;
+        let d = data.d;
+        let main = d - d % TAIL_LANES;
+        let k = w.len() / d;
+        let cols = if v.is_some() { 2 * k } else { k };
+        let column = |c: usize| -> &[f64] {
+            match v {
+                Some(v) if c >= k => &v[(c - k) * d..][..d],
+                _ => &w[c * d..][..d],
+            }
+        };
+        for s0 in (0..bp).step_by(8) {
+            // Positions past the batch (padding) repeat its first sample; their residuals are 0.
+            let x: [&[f64]; 8] = std::array::from_fn(|t| {
+                let i = batch.get(s0 + t).copied().unwrap_or(batch[0]);
+                &data.features[i * d..][..main]
+            });
+            let mut c = 0;
+            while c + 2 <= cols {
+                let (m0, m1) = (column(c), column(c + 1));
+                let zero = simd.avx512f._mm512_setzero_pd();
+                let (mut a0, mut a1) = ([zero; 8], [zero; 8]);
+                for q in (0..main).step_by(8) {
+                    let (w0, w1) = (v4_load(&m0[q..]), v4_load(&m1[q..]));
+                    for t in 0..8 {
+                        let xv = v4_load(&x[t][q..]);
+                        a0[t] = simd.avx512f._mm512_fmadd_pd(xv, w0, a0[t]);
+                        a1[t] = simd.avx512f._mm512_fmadd_pd(xv, w1, a1[t]);
+                    }
+                }
+                v4_store(
+                    &mut res[c * bp + s0..],
+                    v4_tail(simd, v4_reduce(simd, a0), m0, tail, main, bp, s0),
+                );
+                v4_store(
+                    &mut res[(c + 1) * bp + s0..],
+                    v4_tail(simd, v4_reduce(simd, a1), m1, tail, main, bp, s0),
+                );
+                c += 2;
+            }
+            if c < cols {
+                let m0 = column(c);
+                let mut a0 = [simd.avx512f._mm512_setzero_pd(); 8];
+                for q in (0..main).step_by(8) {
+                    let w0 = v4_load(&m0[q..]);
+                    for t in 0..8 {
+                        a0[t] = simd.avx512f._mm512_fmadd_pd(v4_load(&x[t][q..]), w0, a0[t]);
+                    }
+                }
+                v4_store(
+                    &mut res[c * bp + s0..],
+                    v4_tail(simd, v4_reduce(simd, a0), m0, tail, main, bp, s0),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::__m512d;
+
+/// The first 8 entries of `s` (unaligned load).
+#[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn fused_body<S: Simd>(simd: S, op: Fused<'_>) {
+fn v4_load(s: &[f64]) -> __m512d {
+    bytemuck::pod_read_unaligned(bytemuck::cast_slice(&s[..8]))
+}
+
+/// `z` into the first 8 entries of `dst`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn v4_store(dst: &mut [f64], z: __m512d) {
+    dst[..8].copy_from_slice(bytemuck::cast_slice(std::slice::from_ref(&z)));
+}
+
+/// Lane t of the result = ((aₜ[0] + aₜ[1]) + (aₜ[2] + aₜ[3])) + ((aₜ[4] + aₜ[5]) + (aₜ[6] +
+/// aₜ[7])) for the 8 accumulators aₜ: unpacks add neighbouring lanes, then two rounds of
+/// 128-bit shuffles add the pairs and the quadruples, leaving sample t's sum in lane t.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn v4_reduce(simd: pulp::x86::V4, a: [__m512d; 8]) -> __m512d {
+    let avx = simd.avx512f;
+    let pairs = |x: __m512d, y: __m512d| -> __m512d {
+        avx._mm512_add_pd(avx._mm512_unpacklo_pd(x, y), avx._mm512_unpackhi_pd(x, y))
+    };
+    let quads = |x: __m512d, y: __m512d| -> __m512d {
+        avx._mm512_add_pd(
+            avx._mm512_shuffle_f64x2::<0b10_00_10_00>(x, y),
+            avx._mm512_shuffle_f64x2::<0b11_01_11_01>(x, y),
+        )
+    };
+    let (t01, t23) = (pairs(a[0], a[1]), pairs(a[2], a[3]));
+    let (t45, t67) = (pairs(a[4], a[5]), pairs(a[6], a[7]));
+    quads(quads(t01, t23), quads(t45, t67))
+}
+
+/// z + Σ over the last d mod 8 features j (in order) of m[j]·x[j] for the 8 samples from s0
+/// (their features in `tail`, one row of `bp` per feature).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn v4_tail(
+    simd: pulp::x86::V4,
+    mut z: __m512d,
+    m: &[f64],
+    tail: &[f64],
+    main: usize,
+    bp: usize,
+    s0: usize,
+) -> __m512d {
+    for (j, &mj) in m.iter().enumerate().skip(main) {
+        let xt = v4_load(&tail[(j - main) * bp + s0..]);
+        z = simd
+            .avx512f
+            ._mm512_fmadd_pd(simd.avx512f._mm512_set1_pd(mj), xt, z);
+    }
+    z
+}
+
+#[inline(always)]
+fn fused_body<S: Simd, L: LogitsKernel>(simd: S, logits: L, op: Fused<'_>) {
     let Fused {
         data,
         w,
@@ -161,11 +385,8 @@ fn fused_body<S: Simd>(simd: S, op: Fused<'_>) {
     debug_assert_eq!(out.gradient.len(), d * k);
     debug_assert_eq!(out.hvp.len(), if v.is_some() { d * k } else { 0 });
     debug_assert_eq!(out.directional.len(), if v.is_some() { b } else { 0 });
-    let width = cols.div_ceil(S::F64_LANES) * S::F64_LANES;
     let bp = b.next_multiple_of(TAIL_LANES);
     let Buffers {
-        packed,
-        stage,
         residuals,
         weights: s,
         derivatives,
@@ -175,18 +396,16 @@ fn fused_body<S: Simd>(simd: S, op: Fused<'_>) {
         tail,
     } = buffers;
     sample_weights(batch, weights, bp, s, derivatives);
-    pack(w, v, d, cols, width, packed);
-    stage.resize(b * width, 0.0);
-    logits(simd, data, packed, width, batch, stage);
-    // Class-major for the softmax (a stored vector is re-read lane by lane only here, long
-    // after the store, so nothing waits on store-to-load forwarding).
+    // The last d mod 8 features of the batch, one row of bp per feature (0 past the batch).
+    let main = d - d % TAIL_LANES;
+    tail.clear();
+    for j in main..d {
+        tail.extend(batch.iter().map(|&i| data.features[i * d + j]));
+        tail.resize((j - main + 1) * bp, 0.0);
+    }
     residuals.clear();
     residuals.resize(cols * bp, 0.0);
-    for (c, row) in residuals.chunks_exact_mut(bp).enumerate() {
-        for (r, lanes) in row.iter_mut().zip(stage.chunks_exact(width)) {
-            *r = lanes[c];
-        }
-    }
+    logits.logits(data, w, v, batch, bp, tail, residuals);
     max.clear();
     max.resize(bp, f64::NEG_INFINITY);
     sum.clear();
@@ -332,27 +551,6 @@ pub(super) fn exp_nonpositive(x: f64) -> f64 {
     if x < -708.0 { 0.0 } else { p * two_n }
 }
 
-/// `packed` ← [W | V] as d rows of `width` lanes: row j is (W[j, 0..K], V[j, 0..K], 0…).
-/// Written row by row (strided reads, contiguous writes: a column-by-column loop compiles to
-/// scattered stores, which are slow).
-#[inline(always)]
-fn pack(w: &[f64], v: Option<&[f64]>, d: usize, cols: usize, width: usize, packed: &mut Vec<f64>) {
-    packed.resize(d * width, 0.0);
-    let k = w.len() / d;
-    for (j, row) in packed.chunks_exact_mut(width).enumerate() {
-        let (wk, rest) = row.split_at_mut(k);
-        for (c, slot) in wk.iter_mut().enumerate() {
-            *slot = w[c * d + j];
-        }
-        if let Some(v) = v {
-            for (c, slot) in rest[..k].iter_mut().enumerate() {
-                *slot = v[c * d + j];
-            }
-        }
-        row[cols..].fill(0.0);
-    }
-}
-
 /// A vector from the first lanes of `s` (unaligned load).
 #[inline(always)]
 fn load<S: Simd>(s: &[f64]) -> S::f64s {
@@ -363,100 +561,6 @@ fn load<S: Simd>(s: &[f64]) -> S::f64s {
 #[inline(always)]
 fn store<S: Simd>(dst: &mut [f64], v: S::f64s) {
     dst[..S::F64_LANES].copy_from_slice(bytemuck::cast_slice(std::slice::from_ref(&v)));
-}
-
-/// Logits of the batch into `out` (sample-major, row stride `width`): `out[s·width + c]` ←
-/// Σⱼ xₛ[j]·packed[j, c], in feature order. The row's vectors are taken up to four at a time,
-/// each group over blocks of samples.
-#[inline(always)]
-fn logits<S: Simd>(
-    simd: S,
-    data: Data<'_>,
-    packed: &[f64],
-    width: usize,
-    batch: &[usize],
-    out: &mut [f64],
-) {
-    let vectors = width / S::F64_LANES;
-    let mut group = 0;
-    while group < vectors {
-        let here = (vectors - group).min(if S::F64_LANES >= 8 { 4 } else { 2 });
-        let at = Product {
-            data,
-            packed,
-            width,
-            batch,
-            first: group * S::F64_LANES,
-        };
-        match (here, S::F64_LANES >= 8) {
-            (1, true) => logit_group::<S, 1, 12>(simd, &at, out),
-            (2, true) => logit_group::<S, 2, 10>(simd, &at, out),
-            (3, _) => logit_group::<S, 3, 8>(simd, &at, out),
-            (_, true) => logit_group::<S, 4, 6>(simd, &at, out),
-            (1, false) => logit_group::<S, 1, 6>(simd, &at, out),
-            (_, false) => logit_group::<S, 2, 4>(simd, &at, out),
-        }
-        group += here;
-    }
-}
-
-/// The operands of one group of logit columns.
-struct Product<'a> {
-    data: Data<'a>,
-    packed: &'a [f64],
-    width: usize,
-    batch: &'a [usize],
-    /// First packed column of the group.
-    first: usize,
-}
-
-/// Logits of the NV·lanes columns from `at.first` for every sample, NS samples at a time.
-#[inline(always)]
-fn logit_group<S: Simd, const NV: usize, const NS: usize>(
-    simd: S,
-    at: &Product<'_>,
-    out: &mut [f64],
-) {
-    let b = at.batch.len();
-    let mut s0 = 0;
-    while s0 + NS <= b {
-        logit_block::<S, NV, NS>(simd, at, s0, out);
-        s0 += NS;
-    }
-    while s0 < b {
-        logit_block::<S, NV, 1>(simd, at, s0, out);
-        s0 += 1;
-    }
-}
-
-/// NS × NV accumulators: samples s0..s0+NS, packed columns `at.first`.. of NV vectors.
-#[inline(always)]
-fn logit_block<S: Simd, const NV: usize, const NS: usize>(
-    simd: S,
-    at: &Product<'_>,
-    s0: usize,
-    out: &mut [f64],
-) {
-    let lanes = S::F64_LANES;
-    let d = at.data.d;
-    let x: [&[f64]; NS] = std::array::from_fn(|t| &at.data.features[at.batch[s0 + t] * d..][..d]);
-    let mut acc = [[simd.splat_f64s(0.0); NV]; NS];
-    for (j, row) in at.packed.chunks_exact(at.width).enumerate().take(d) {
-        let seg = &row[at.first..][..NV * lanes];
-        let p: [S::f64s; NV] = std::array::from_fn(|q| load::<S>(&seg[q * lanes..]));
-        for t in 0..NS {
-            let xb = simd.splat_f64s(x[t][j]);
-            for q in 0..NV {
-                acc[t][q] = simd.mul_add_f64s(xb, p[q], acc[t][q]);
-            }
-        }
-    }
-    for (t, acc_t) in acc.iter().enumerate() {
-        let row = &mut out[(s0 + t) * at.width + at.first..][..NV * lanes];
-        for (q, &a) in acc_t.iter().enumerate() {
-            store::<S>(&mut row[q * lanes..], a);
-        }
-    }
 }
 
 /// From the logits (rows 0..K of `res`) and directional logits (rows K..2K, when
@@ -553,7 +657,7 @@ fn back_product<S: Simd>(
     cols: usize,
     gradient: &mut [f64],
     hvp: &mut [f64],
-    tail: &mut Vec<f64>,
+    tail: &[f64],
 ) {
     let lanes = S::F64_LANES;
     let d = data.d;
@@ -594,11 +698,9 @@ fn back_product<S: Simd>(
         f += fv;
     }
     for j in main..d {
-        tail.clear();
-        tail.extend(batch.iter().map(|&i| data.features[i * d + j]));
-        tail.resize(bp, 0.0);
+        let xt = &tail[(j - main) * bp..][..bp];
         for c in 0..cols {
-            out.column(c)[j] = tail_dot(simd, &res[c * bp..][..bp], tail);
+            out.column(c)[j] = tail_dot(simd, &res[c * bp..][..bp], xt);
         }
     }
 }
@@ -765,7 +867,10 @@ mod tests {
         };
         match simd {
             Some(simd) => op.with_simd(simd),
-            None => pulp::Arch::new().dispatch(op),
+            // The entry point: AVX-512 logits where the CPU has them.
+            None => fused_sums(
+                op.data, op.w, op.v, op.batch, op.weights, op.buffers, op.out,
+            ),
         }
         let der = buffers.derivatives()[..batch.len()].to_vec();
         (g, h, dd, der)
@@ -828,8 +933,8 @@ mod tests {
         }
     }
 
-    /// The dispatched kernel (AVX-512 or AVX2 on CPUs that have them), AVX2 called directly,
-    /// and scalar code give the same bits.
+    /// The entry point (AVX-512 logits and AVX-512 loops on CPUs that have them, else AVX2),
+    /// AVX2 called directly, and scalar code give the same bits.
     #[test]
     fn instruction_sets_agree_bitwise() {
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
