@@ -280,4 +280,50 @@ fn fused_lower_directions_equal_the_single_oracles() {
         g.directions_at_into(&lambda, &w, &v, &batch, &mut g2, &mut h2, &mut short)
             .is_err()
     );
+    let mut bad = v.clone();
+    bad[d - 1] = f64::INFINITY;
+    assert!(
+        g.directions_at_into(&lambda, &w, &bad, &batch, &mut g2, &mut h2, &mut c2)
+            .is_err()
+    );
+}
+
+#[test]
+fn fused_upper_grads_equal_the_single_oracles() {
+    use lisse_bilevel::problem::UpperLevel;
+    use lisse_core::StochasticPartialGradients;
+    let hc = small();
+    let p = hc.problem().unwrap();
+    let f = p.upper();
+    let (n, d) = (f.dim_x(), f.dim_y());
+    let lambda = DVector::from_fn(n, |i, _| ((i as f64) * 0.37).sin());
+    let w = DVector::from_fn(d, |i, _| 0.1 * ((i as f64) * 0.11).cos());
+    // 66 validation indices with a repeat: more than one block of 8, not a multiple of 8.
+    let batch: Vec<usize> = (0..64).map(|j| (j * 37 + 11) % 100).chain([5, 5]).collect();
+    let (mut gx1, mut gy1) = (DVector::zeros(n), DVector::zeros(d));
+    f.grad_x_at_into(&lambda, &w, &batch, &mut gx1).unwrap();
+    f.grad_y_at_into(&lambda, &w, &batch, &mut gy1).unwrap();
+    // Dirty buffers: the fused pass must overwrite them.
+    let (mut gx2, mut gy2) = (DVector::from_element(n, 7.0), DVector::from_element(d, 7.0));
+    f.grads_at_into(&lambda, &w, &batch, &mut gx2, &mut gy2)
+        .unwrap();
+    assert!(gx2.iter().all(|&v| v == 0.0) && gx1 == gx2);
+    assert!(gy1.norm() > 0.1);
+    assert!((&gy1 - &gy2).norm() <= 1e-13 * gy1.norm());
+    // Bad input: typed errors.
+    let mut short = DVector::zeros(d + 1);
+    assert!(
+        f.grads_at_into(&lambda, &w, &batch, &mut gx2, &mut short)
+            .is_err()
+    );
+    assert!(
+        f.grads_at_into(&lambda, &w, &vec![100], &mut gx2, &mut gy2)
+            .is_err()
+    );
+    let mut bad = w.clone();
+    bad[3] = f64::NAN;
+    assert!(
+        f.grads_at_into(&lambda, &bad, &batch, &mut gx2, &mut gy2)
+            .is_err()
+    );
 }

@@ -31,6 +31,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{BilevelProblem, LowerConstants};
 
+mod kernel;
+
 /// Parameters of a [`HyperCleaning`] instance.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct HyperCleaningSpec {
@@ -86,14 +88,6 @@ fn sigmoid_derivative(t: f64) -> f64 {
     e / (d * d)
 }
 
-/// (σ(t), σ'(t)) from one exponential.
-fn sigmoid_and_derivative(t: f64) -> (f64, f64) {
-    let e = exp_neg_abs(t);
-    let d = 1.0 + e;
-    let s = if t >= 0.0 { 1.0 / d } else { e / d };
-    (s, e / (d * d))
-}
-
 /// The lower level g(λ, W) of hyper-cleaning. A sample is a minibatch of training indices
 /// drawn uniformly with replacement.
 #[derive(Clone)]
@@ -105,8 +99,8 @@ pub struct CleaningLower {
     weights: RefCell<Vec<f64>>,
     /// Per-sample losses or directional derivatives of the evaluated samples.
     per_sample: RefCell<DVector<f64>>,
-    /// σ'(λᵢ) per position of the evaluated samples (fused directions).
-    derivatives: RefCell<Vec<f64>>,
+    /// Scratch of the fused SOBA kernel ([`LowerLevel::directions_at_into`]).
+    kernel: RefCell<kernel::Buffers>,
 }
 
 /// The upper level f(λ, W) = validation cross-entropy (independent of λ). A sample is a
@@ -116,6 +110,8 @@ pub struct CleaningUpper {
     loss: MultinomialLogistic,
     n_train: usize,
     batch_size: usize,
+    /// Scratch of the fused kernel ([`UpperLevel::grads_at_into`]).
+    kernel: RefCell<kernel::Buffers>,
 }
 
 impl std::fmt::Debug for CleaningLower {
@@ -561,12 +557,13 @@ impl HyperCleaning {
             batch_size: spec.batch_size,
             weights: RefCell::new(Vec::with_capacity(n)),
             per_sample: RefCell::new(DVector::zeros(spec.batch_size)),
-            derivatives: RefCell::new(Vec::with_capacity(spec.batch_size)),
+            kernel: RefCell::new(kernel::Buffers::default()),
         };
         let upper = CleaningUpper {
             loss: MultinomialLogistic::new(validation)?,
             n_train: n,
             batch_size: spec.batch_size,
+            kernel: RefCell::new(kernel::Buffers::default()),
         };
         Ok(Self {
             lower,
@@ -726,14 +723,78 @@ impl HyperCleaning {
     }
 }
 
-impl super::UpperLevel for CleaningUpper {}
+/// ∇ₓF = 0 and ∇ᵧF from one pass of the fused kernel over the validation batch (the same
+/// sums as lisse-oracles' minibatch gradient, read in place; equal up to rounding).
+impl super::UpperLevel for CleaningUpper {
+    fn grads_at_into(
+        &self,
+        x: &DVector<f64>,
+        y: &DVector<f64>,
+        sample: &Vec<usize>,
+        gx: &mut DVector<f64>,
+        gy: &mut DVector<f64>,
+    ) -> Result<()> {
+        self.check(x, y)?;
+        check_dim("output buffer (grad_x)", self.n_train, gx.len())?;
+        check_dim("output buffer (grad_y)", self.loss.dim(), gy.len())?;
+        lisse_core::check_batch(sample, self.loss.n_terms())?;
+        finite("W (y)", y.as_slice())?;
+        gx.as_mut_slice().fill(0.0);
+        let data = self.loss.data();
+        kernel::fused_sums(
+            kernel_data(data, self.loss.n_classes()),
+            y.as_slice(),
+            None,
+            sample,
+            kernel::SampleWeights::Unit,
+            &mut self.kernel.borrow_mut(),
+            kernel::Outputs {
+                gradient: gy.as_mut_slice(),
+                hvp: &mut [],
+                directional: &mut [],
+            },
+        );
+        gy.axpy(self.loss.l2(), y, 1.0 / sample.len() as f64);
+        finite_output("gradient", gy.as_slice())
+    }
+}
 
-/// SOBA's three lower quantities from one pass over the batch: σ(λᵢ) and σ'(λᵢ) from one
-/// exponential per index, then lisse-oracles'
-/// [`weighted_batch_gradient_hvp_directional_into`](MultinomialLogistic::weighted_batch_gradient_hvp_directional_into)
-/// (one logit product, one softmax, one product back for ∇_W g and ∇²_{WW}g·V together, and
-/// the per-sample ∇CEᵢᵀV the cross product scatters). Equal to the three single oracles up to
-/// rounding.
+/// The kernel's view of a data set.
+fn kernel_data(data: &Dataset, n_classes: usize) -> kernel::Data<'_> {
+    kernel::Data {
+        features: data.features().as_slice(),
+        d: data.n_features(),
+        k: n_classes,
+        labels: data.labels().unwrap_or(&[]),
+    }
+}
+
+/// Every entry of `values` is finite: the kernel's vectorized test first, then lisse-core's
+/// check for the error naming the first bad index.
+fn finite(what: &str, values: &[f64]) -> Result<()> {
+    if kernel::all_finite(values) {
+        Ok(())
+    } else {
+        lisse_core::check_finite(what, values)
+    }
+}
+
+/// A non-finite output although the inputs were finite: the logits Wᵀx overflowed.
+fn finite_output(what: &str, values: &[f64]) -> Result<()> {
+    finite(
+        &format!(
+            "multinomial {what} (the logits Wᵀx overflow: the weights are too large; lower \
+             the step size or rescale the features)"
+        ),
+        values,
+    )
+}
+
+/// SOBA's three lower quantities from one pass of the fused kernel over the batch (see
+/// `hyper_cleaning/kernel.rs`): σ(λᵢ) and σ'(λᵢ) from one exponential per index, the logits
+/// Wᵀxₛ and Vᵀxₛ, one softmax, then ∇_W g and ∇²_{WW}g·V together and the per-sample
+/// ∇CEᵢᵀV that the cross product scatters, each sample's features read in place. Equal to
+/// the three single oracles up to rounding.
 impl super::LowerLevel for CleaningLower {
     fn directions_at_into(
         &self,
@@ -747,27 +808,36 @@ impl super::LowerLevel for CleaningLower {
     ) -> Result<()> {
         self.check(x, y)?;
         check_dim("v", self.loss.dim(), v.len())?;
+        check_dim("output buffer (grad_y)", self.loss.dim(), grad_y.len())?;
+        check_dim("output buffer (hvp)", self.loss.dim(), hvp.len())?;
         check_dim("output buffer (cross)", self.loss.n_terms(), cross.len())?;
         lisse_core::check_batch(sample, self.loss.n_terms())?;
-        let mut weights = self.weights.borrow_mut();
-        let mut derivatives = self.derivatives.borrow_mut();
-        weights.clear();
-        derivatives.clear();
-        for &i in sample {
-            let (s, ds) = sigmoid_and_derivative(x[i]);
-            weights.push(s);
-            derivatives.push(ds);
-        }
+        finite("W (y)", y.as_slice())?;
+        finite("v", v.as_slice())?;
         self.resize_per_sample(sample.len());
         let mut per = self.per_sample.borrow_mut();
-        self.loss.weighted_batch_gradient_hvp_directional_into(
-            y, v, sample, &weights, grad_y, hvp, &mut per,
-        )?;
-        grad_y.axpy(self.l2, y, 1.0);
-        hvp.axpy(self.l2, v, 1.0);
+        let mut buffers = self.kernel.borrow_mut();
+        kernel::fused_sums(
+            kernel_data(self.loss.data(), self.loss.n_classes()),
+            y.as_slice(),
+            Some(v.as_slice()),
+            sample,
+            kernel::SampleWeights::Sigmoid(x.as_slice()),
+            &mut buffers,
+            kernel::Outputs {
+                gradient: grad_y.as_mut_slice(),
+                hvp: hvp.as_mut_slice(),
+                directional: per.as_mut_slice(),
+            },
+        );
         let w = 1.0 / sample.len() as f64;
+        grad_y.axpy(self.l2, y, w);
+        hvp.axpy(self.l2, v, w);
+        finite_output("gradient", grad_y.as_slice())?;
+        finite_output("Hessian-vector product", hvp.as_slice())?;
+        finite_output("directional derivative", per.as_slice())?;
         cross.as_mut_slice().fill(0.0);
-        for ((&i, &ds), &dd) in sample.iter().zip(derivatives.iter()).zip(per.iter()) {
+        for ((&i, &ds), &dd) in sample.iter().zip(buffers.derivatives()).zip(per.iter()) {
             cross[i] += w * ds * dd;
         }
         Ok(())

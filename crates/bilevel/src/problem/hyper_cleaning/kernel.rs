@@ -1,0 +1,1006 @@
+//! The fused minibatch kernel of hyper-cleaning's SOBA oracles: one pass over a batch of B
+//! samples gives the weighted multinomial gradient Σₛ sₛ∇ℓₛ(W), the weighted Hessian-vector
+//! product Σₛ sₛ∇²ℓₛ(W)·V and the per-sample directional derivatives ∇ℓₛ(W)ᵀV (lower level),
+//! or the gradient alone (upper level), reading each sample's features in place.
+//!
+//! With zₛ = Wᵀxₛ, aₛ = Vᵀxₛ ∈ ℝᴷ, eₛ = exp(zₛ − max zₛ), pₛ = eₛ/Σeₛ and the label yₛ
+//! (Böhning 1992 for the softmax Hessian diag(p) − ppᵀ):
+//!
+//! ∇ℓₛ = xₛ(pₛ − e_{yₛ})ᵀ,  ∇²ℓₛ·V = xₛ[(diag pₛ − pₛpₛᵀ)aₛ]ᵀ,  ∇ℓₛᵀV = pₛᵀaₛ − aₛ,yₛ.
+//!
+//! The shapes are tiny (d = 65 features, K = 10 classes, B = 64), so instead of gathering the
+//! batch and calling a general gemm four times, the kernel runs register-blocked loops of fused
+//! multiply-adds on the samples' features where they are stored:
+//!
+//! 1. **Logits** zₛ,c (and aₛ,c), lanes over features: each is the same sum, over the first
+//!    8⌊d/8⌋ features in 8 fixed lanes (lane l takes the features j ≡ l mod 8, in order), the
+//!    lanes added as ((l₀ + l₁) + (l₂ + l₃)) + ((l₄ + l₅) + (l₆ + l₇)), then the last d mod 8
+//!    features in order. On AVX-512 ([`V4Logits`]) 8 samples × 2 classes accumulate at once and
+//!    a transpose-and-add network of unpacks and 128-bit shuffles leaves the 8 samples' sums of
+//!    one class in one vector, stored class-major (one row of B samples per class); elsewhere
+//!    ([`PlainLogits`]) the same sums in plain code.
+//! 2. **Softmax and residuals**, lanes over samples: plain elementwise loops over the
+//!    class-major rows (the same formulas, in the same order, as lisse-oracles' fused block),
+//!    with a branch-free exponential, [`exp_nonpositive`].
+//! 3. **Back product**, lanes over features: column c of [G | H] is Σₛ rₛ,c·xₛ, summed in
+//!    batch order with the residual broadcast and the sample's features loaded in place (20
+//!    accumulators: 4 vectors of features × 5 columns); the last d mod 8 features (the
+//!    intercept here) are summed over the batch in 8 fixed lanes.
+//!
+//! Steps 2–3 run under [`pulp::Arch::dispatch`] (AVX-512 where the CPU has it, AVX2, or scalar
+//! code), step 1 on AVX-512 or in plain code. Every output element is computed by the same
+//! sequence of correctly rounded operations (fused multiply-adds included: pulp's scalar
+//! `mul_add` is `f64::mul_add`) whatever the instruction set, so AVX-512, AVX2 and scalar code
+//! give the same bits (tested); results differ from lisse-oracles' faer path only by rounding
+//! (summation order, FMA, the exponential), below 1e-13 relative (tested).
+
+// The bodies must be inlined into the function pulp compiles for each instruction set, or they
+// stay compiled for the baseline.
+#![allow(clippy::inline_always)]
+
+use pulp::{Simd, WithSimd, bytemuck};
+
+/// Lanes of the fixed-width sum over the batch used for the last d mod 8 features (a multiple
+/// of every vector width pulp dispatches to: 1, 4 and 8).
+const TAIL_LANES: usize = 8;
+
+/// The data of one level: features d × n (column-major, sample i at `i·d..(i+1)·d`), labels
+/// in 0..K.
+#[derive(Clone, Copy)]
+pub(super) struct Data<'a> {
+    pub(super) features: &'a [f64],
+    pub(super) d: usize,
+    pub(super) k: usize,
+    pub(super) labels: &'a [usize],
+}
+
+/// The per-sample weights sₛ of a pass.
+#[derive(Clone, Copy)]
+pub(super) enum SampleWeights<'a> {
+    /// sₛ = 1.
+    Unit,
+    /// sₛ = σ(λᵢ) for sample i of the batch, with σ'(λᵢ) kept (see
+    /// [`Buffers::derivatives`]); the slice is λ ∈ ℝⁿ.
+    Sigmoid(&'a [f64]),
+}
+
+/// Scratch space of the kernel, kept between calls so that nothing allocates once warm.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Buffers {
+    /// Logits, then residuals, class-major: row c (`c·bp..(c+1)·bp`) holds class c of the
+    /// batch, padded to `bp` (a multiple of 8) with zeros.
+    residuals: Vec<f64>,
+    /// λᵢ of the batch, then sₛ.
+    weights: Vec<f64>,
+    /// σ'(λᵢ) of the batch.
+    derivatives: Vec<f64>,
+    max: Vec<f64>,
+    sum: Vec<f64>,
+    dot: Vec<f64>,
+    /// The last d mod 8 features of the batch, one row of `bp` per feature.
+    tail: Vec<f64>,
+}
+
+impl Buffers {
+    /// σ'(λᵢ) for each position of the last [`SampleWeights::Sigmoid`] batch (0 past its end).
+    pub(super) fn derivatives(&self) -> &[f64] {
+        &self.derivatives
+    }
+}
+
+/// The outputs of [`fused_sums`].
+pub(super) struct Outputs<'a> {
+    /// Σₛ sₛ∇ℓₛ(W) (d·K, column-major like W), unscaled, no L2.
+    pub(super) gradient: &'a mut [f64],
+    /// Σₛ sₛ∇²ℓₛ(W)·V (d·K), when V is given; empty otherwise.
+    pub(super) hvp: &'a mut [f64],
+    /// ∇ℓₛ(W)ᵀV per position of the batch (B), when V is given; empty otherwise.
+    pub(super) directional: &'a mut [f64],
+}
+
+/// The sums of the module docs over `batch` (non-empty, indices < n), at W = `w` and, for the
+/// HVP and directional derivatives, V = `v` (both d·K, column-major). The caller checks the
+/// lengths (debug assertions here).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the data, the point, the batch and the outputs"
+)]
+pub(super) fn fused_sums(
+    data: Data<'_>,
+    w: &[f64],
+    v: Option<&[f64]>,
+    batch: &[usize],
+    weights: SampleWeights<'_>,
+    buffers: &mut Buffers,
+    out: Outputs<'_>,
+) {
+    let op = Fused {
+        data,
+        w,
+        v,
+        batch,
+        weights,
+        buffers,
+        out,
+    };
+    #[cfg(target_arch = "x86_64")]
+    if let Some(v4) = pulp::x86::V4::try_new() {
+        return Simd::vectorize(v4, OnV4(op, v4));
+    }
+    pulp::Arch::new().dispatch(op);
+}
+
+/// [`fused_sums`] as a [`pulp::WithSimd`] operation.
+pub(super) struct Fused<'a> {
+    pub(super) data: Data<'a>,
+    pub(super) w: &'a [f64],
+    pub(super) v: Option<&'a [f64]>,
+    pub(super) batch: &'a [usize],
+    pub(super) weights: SampleWeights<'a>,
+    pub(super) buffers: &'a mut Buffers,
+    pub(super) out: Outputs<'a>,
+}
+
+impl WithSimd for Fused<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) {
+        fused_body(simd, PlainLogits, self);
+    }
+}
+
+/// [`Fused`] on AVX-512, with the logits of [`V4Logits`].
+#[cfg(target_arch = "x86_64")]
+struct OnV4<'a>(Fused<'a>, pulp::x86::V4);
+
+#[cfg(target_arch = "x86_64")]
+impl WithSimd for OnV4<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, _simd: S) {
+        fused_body(self.1, V4Logits(self.1), self.0);
+    }
+}
+
+/// The logits step of [`fused_body`]: `res[c·bp + s]` ← zₛ,c (c < K) or aₛ,c−K (c ≥ K) for
+/// every sample s of the batch, each the same sum: over the first 8⌊d/8⌋ features in 8 fixed
+/// lanes (lane l takes the features j ≡ l mod 8, in order, by fused multiply-adds), the lanes
+/// added as ((l₀ + l₁) + (l₂ + l₃)) + ((l₄ + l₅) + (l₆ + l₇)), then the remaining features in
+/// order. `tail` holds those remaining features of the batch, one row of `bp` per feature.
+trait LogitsKernel: Copy {
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "operands and shape of one product"
+    )]
+    fn logits(
+        self,
+        data: Data<'_>,
+        w: &[f64],
+        v: Option<&[f64]>,
+        batch: &[usize],
+        bp: usize,
+        tail: &[f64],
+        res: &mut [f64],
+    );
+}
+
+/// [`LogitsKernel`] in plain code (what LLVM makes of it for the instruction set at hand).
+#[derive(Clone, Copy)]
+struct PlainLogits;
+
+impl LogitsKernel for PlainLogits {
+    #[inline(always)]
+    fn logits(
+        self,
+        data: Data<'_>,
+        w: &[f64],
+        v: Option<&[f64]>,
+        batch: &[usize],
+        bp: usize,
+        _tail: &[f64],
+        res: &mut [f64],
+    ) {
+        let d = data.d;
+        let main = d - d % TAIL_LANES;
+        let columns = w
+            .chunks_exact(d)
+            .chain(v.into_iter().flat_map(|v| v.chunks_exact(d)));
+        for (c, m) in columns.enumerate() {
+            for (s, &i) in batch.iter().enumerate() {
+                let x = &data.features[i * d..][..d];
+                let mut lanes = [0.0; TAIL_LANES];
+                for (xc, mc) in x[..main]
+                    .chunks_exact(TAIL_LANES)
+                    .zip(m[..main].chunks_exact(TAIL_LANES))
+                {
+                    for l in 0..TAIL_LANES {
+                        lanes[l] = xc[l].mul_add(mc[l], lanes[l]);
+                    }
+                }
+                let mut z = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
+                    + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+                for j in main..d {
+                    z = m[j].mul_add(x[j], z);
+                }
+                res[c * bp + s] = z;
+            }
+        }
+    }
+}
+
+/// [`LogitsKernel`] on AVX-512: for 8 samples and two classes at a time, 16 accumulators of
+/// 8 feature lanes (the samples' features read in place, the columns of W and V loaded as
+/// they are stored), then one transpose-and-add network per class turns the 8 accumulators
+/// into the 8 samples' sums, in the order of the plain kernel, stored class-major.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy)]
+struct V4Logits(pulp::x86::V4);
+
+#[cfg(target_arch = "x86_64")]
+impl LogitsKernel for V4Logits {
+    #[inline(always)]
+    fn logits(
+        self,
+        data: Data<'_>,
+        w: &[f64],
+        v: Option<&[f64]>,
+        batch: &[usize],
+        bp: usize,
+        tail: &[f64],
+        res: &mut [f64],
+    ) {
+        let simd = self.0;
+        let d = data.d;
+        let main = d - d % TAIL_LANES;
+        let k = w.len() / d;
+        let cols = if v.is_some() { 2 * k } else { k };
+        let column = |c: usize| -> &[f64] {
+            match v {
+                Some(v) if c >= k => &v[(c - k) * d..][..d],
+                _ => &w[c * d..][..d],
+            }
+        };
+        for s0 in (0..bp).step_by(8) {
+            // Positions past the batch (padding) repeat its first sample; their residuals are 0.
+            let x: [&[f64]; 8] = std::array::from_fn(|t| {
+                let i = batch.get(s0 + t).copied().unwrap_or(batch[0]);
+                &data.features[i * d..][..main]
+            });
+            let mut c = 0;
+            while c + 2 <= cols {
+                let (m0, m1) = (column(c), column(c + 1));
+                let zero = simd.avx512f._mm512_setzero_pd();
+                let (mut a0, mut a1) = ([zero; 8], [zero; 8]);
+                for q in (0..main).step_by(8) {
+                    let (w0, w1) = (v4_load(&m0[q..]), v4_load(&m1[q..]));
+                    for t in 0..8 {
+                        let xv = v4_load(&x[t][q..]);
+                        a0[t] = simd.avx512f._mm512_fmadd_pd(xv, w0, a0[t]);
+                        a1[t] = simd.avx512f._mm512_fmadd_pd(xv, w1, a1[t]);
+                    }
+                }
+                v4_store(
+                    &mut res[c * bp + s0..],
+                    v4_tail(simd, v4_reduce(simd, a0), m0, tail, main, bp, s0),
+                );
+                v4_store(
+                    &mut res[(c + 1) * bp + s0..],
+                    v4_tail(simd, v4_reduce(simd, a1), m1, tail, main, bp, s0),
+                );
+                c += 2;
+            }
+            if c < cols {
+                let m0 = column(c);
+                let mut a0 = [simd.avx512f._mm512_setzero_pd(); 8];
+                for q in (0..main).step_by(8) {
+                    let w0 = v4_load(&m0[q..]);
+                    for t in 0..8 {
+                        a0[t] = simd.avx512f._mm512_fmadd_pd(v4_load(&x[t][q..]), w0, a0[t]);
+                    }
+                }
+                v4_store(
+                    &mut res[c * bp + s0..],
+                    v4_tail(simd, v4_reduce(simd, a0), m0, tail, main, bp, s0),
+                );
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+use std::arch::x86_64::__m512d;
+
+/// The first 8 entries of `s` (unaligned load).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn v4_load(s: &[f64]) -> __m512d {
+    bytemuck::pod_read_unaligned(bytemuck::cast_slice(&s[..8]))
+}
+
+/// `z` into the first 8 entries of `dst`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn v4_store(dst: &mut [f64], z: __m512d) {
+    dst[..8].copy_from_slice(bytemuck::cast_slice(std::slice::from_ref(&z)));
+}
+
+/// Lane t of the result = ((aₜ[0] + aₜ[1]) + (aₜ[2] + aₜ[3])) + ((aₜ[4] + aₜ[5]) + (aₜ[6] +
+/// aₜ[7])) for the 8 accumulators aₜ: unpacks add neighbouring lanes, then two rounds of
+/// 128-bit shuffles add the pairs and the quadruples, leaving sample t's sum in lane t.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn v4_reduce(simd: pulp::x86::V4, a: [__m512d; 8]) -> __m512d {
+    let avx = simd.avx512f;
+    let pairs = |x: __m512d, y: __m512d| -> __m512d {
+        avx._mm512_add_pd(avx._mm512_unpacklo_pd(x, y), avx._mm512_unpackhi_pd(x, y))
+    };
+    let quads = |x: __m512d, y: __m512d| -> __m512d {
+        avx._mm512_add_pd(
+            avx._mm512_shuffle_f64x2::<0b10_00_10_00>(x, y),
+            avx._mm512_shuffle_f64x2::<0b11_01_11_01>(x, y),
+        )
+    };
+    let (t01, t23) = (pairs(a[0], a[1]), pairs(a[2], a[3]));
+    let (t45, t67) = (pairs(a[4], a[5]), pairs(a[6], a[7]));
+    quads(quads(t01, t23), quads(t45, t67))
+}
+
+/// z + Σ over the last d mod 8 features j (in order) of m[j]·x[j] for the 8 samples from s0
+/// (their features in `tail`, one row of `bp` per feature).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn v4_tail(
+    simd: pulp::x86::V4,
+    mut z: __m512d,
+    m: &[f64],
+    tail: &[f64],
+    main: usize,
+    bp: usize,
+    s0: usize,
+) -> __m512d {
+    for (j, &mj) in m.iter().enumerate().skip(main) {
+        let xt = v4_load(&tail[(j - main) * bp + s0..]);
+        z = simd
+            .avx512f
+            ._mm512_fmadd_pd(simd.avx512f._mm512_set1_pd(mj), xt, z);
+    }
+    z
+}
+
+#[inline(always)]
+fn fused_body<S: Simd, L: LogitsKernel>(simd: S, logits: L, op: Fused<'_>) {
+    let Fused {
+        data,
+        w,
+        v,
+        batch,
+        weights,
+        buffers,
+        out,
+    } = op;
+    let (d, k, b) = (data.d, data.k, batch.len());
+    let cols = if v.is_some() { 2 * k } else { k };
+    debug_assert_eq!(w.len(), d * k);
+    debug_assert!(v.is_none_or(|v| v.len() == d * k));
+    debug_assert_eq!(out.gradient.len(), d * k);
+    debug_assert_eq!(out.hvp.len(), if v.is_some() { d * k } else { 0 });
+    debug_assert_eq!(out.directional.len(), if v.is_some() { b } else { 0 });
+    let bp = b.next_multiple_of(TAIL_LANES);
+    let Buffers {
+        residuals,
+        weights: s,
+        derivatives,
+        max,
+        sum,
+        dot,
+        tail,
+    } = buffers;
+    sample_weights(batch, weights, bp, s, derivatives);
+    // The last d mod 8 features of the batch, one row of bp per feature (0 past the batch).
+    let main = d - d % TAIL_LANES;
+    tail.clear();
+    for j in main..d {
+        tail.extend(batch.iter().map(|&i| data.features[i * d + j]));
+        tail.resize((j - main + 1) * bp, 0.0);
+    }
+    residuals.clear();
+    residuals.resize(cols * bp, 0.0);
+    logits.logits(data, w, v, batch, bp, tail, residuals);
+    max.clear();
+    max.resize(bp, f64::NEG_INFINITY);
+    sum.clear();
+    sum.resize(bp, 0.0);
+    dot.clear();
+    dot.resize(bp, 0.0);
+    softmax_residuals(
+        data.labels,
+        batch,
+        k,
+        bp,
+        v.is_some(),
+        residuals,
+        s,
+        max,
+        sum,
+        dot,
+        out.directional,
+    );
+    back_product(
+        simd,
+        data,
+        batch,
+        residuals,
+        bp,
+        cols,
+        out.gradient,
+        out.hvp,
+        tail,
+    );
+}
+
+/// Whether every entry of `values` is finite: x·0 is 0 for finite x and NaN otherwise,
+/// summed in vector lanes (AVX-512 where available).
+pub(super) fn all_finite(values: &[f64]) -> bool {
+    pulp::Arch::new().dispatch(AllFinite(values))
+}
+
+struct AllFinite<'a>(&'a [f64]);
+
+impl WithSimd for AllFinite<'_> {
+    type Output = bool;
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) -> bool {
+        let (head, tail) = S::as_simd_f64s(self.0);
+        let zero = simd.splat_f64s(0.0);
+        let mut acc = zero;
+        for &v in head {
+            acc = simd.mul_add_f64s(v, zero, acc);
+        }
+        let mut lanes = [0.0; 8];
+        store::<S>(&mut lanes, acc);
+        lanes.iter().all(|&l| l == 0.0) && tail.iter().all(|x| x.is_finite())
+    }
+}
+
+/// sₛ and σ'(λᵢ) per position (0 for the padding up to `bp`).
+#[inline(always)]
+fn sample_weights(
+    batch: &[usize],
+    weights: SampleWeights<'_>,
+    bp: usize,
+    s: &mut Vec<f64>,
+    derivatives: &mut Vec<f64>,
+) {
+    s.clear();
+    derivatives.clear();
+    derivatives.resize(bp, 0.0);
+    match weights {
+        SampleWeights::Unit => s.resize(batch.len(), 1.0),
+        SampleWeights::Sigmoid(lambda) => {
+            s.extend(batch.iter().map(|&i| lambda[i]));
+            for (t, ds) in s.iter_mut().zip(derivatives.iter_mut()) {
+                let (sig, der) = sigmoid_and_derivative(*t);
+                *t = sig;
+                *ds = der;
+            }
+        }
+    }
+    s.resize(bp, 0.0);
+}
+
+/// (σ(t), σ'(t)) = (1/(1 + e^{−t}), e^{−|t|}/(1 + e^{−|t|})²) from one exponential e^{−|t|}
+/// (σ' is even), without overflow or the cancellation of 1 − σ(t).
+#[inline(always)]
+pub(super) fn sigmoid_and_derivative(t: f64) -> (f64, f64) {
+    let e = exp_nonpositive(-t.abs());
+    let d = 1.0 + e;
+    let s = if t >= 0.0 { 1.0 / d } else { e / d };
+    (s, e / (d * d))
+}
+
+/// e^x for x ≤ 0 (0 below −708, where e^x would be subnormal; NaN stays NaN), branch-free so
+/// that loops over it vectorize. Cody & Waite's reduction: n = round(x/ln 2) by the
+/// 1.5·2⁵² shift, r = x − n·ln 2 with ln 2 split in two (fdlibm's LN2_HI, whose low bits are
+/// zero so that n·LN2_HI is exact, and LN2_LO = ln 2 − LN2_HI), |r| ≤ ln 2/2; e^r by its
+/// Taylor polynomial of degree 13 (remainder below r¹⁴/14! < 5·10⁻¹⁸), evaluated by Estrin's
+/// scheme with fused multiply-adds (depth 6 instead of Horner's 13); 2ⁿ from the exponent
+/// bits. Accurate to a few ulps (tested against libm).
+#[inline(always)]
+pub(super) fn exp_nonpositive(x: f64) -> f64 {
+    const SHIFT: f64 = 6_755_399_441_055_744.0; // 1.5·2⁵²
+    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
+    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
+    // C[m] = 1/m!.
+    const C: [f64; 14] = [
+        1.0,
+        1.0,
+        0.5,
+        1.0 / 6.0,
+        1.0 / 24.0,
+        1.0 / 120.0,
+        1.0 / 720.0,
+        1.0 / 5_040.0,
+        1.0 / 40_320.0,
+        1.0 / 362_880.0,
+        1.0 / 3_628_800.0,
+        1.0 / 39_916_800.0,
+        1.0 / 479_001_600.0,
+        1.0 / 6_227_020_800.0,
+    ];
+    let t = x.mul_add(std::f64::consts::LOG2_E, SHIFT);
+    let n = t - SHIFT;
+    let r = (-n).mul_add(LN2_LO, (-n).mul_add(LN2_HI, x));
+    // Estrin: pairs Cₘ + Cₘ₊₁r, then pairs of pairs with r², r⁴, r⁸.
+    let pair = |m: usize| C[m + 1].mul_add(r, C[m]);
+    let (r2, q0, q1, q2, q3, q4, q5, q6) = (
+        r * r,
+        pair(0),
+        pair(2),
+        pair(4),
+        pair(6),
+        pair(8),
+        pair(10),
+        pair(12),
+    );
+    let r4 = r2 * r2;
+    let (u0, u1, u2) = (q1.mul_add(r2, q0), q3.mul_add(r2, q2), q5.mul_add(r2, q4));
+    let (v0, v1) = (u1.mul_add(r4, u0), q6.mul_add(r4, u2));
+    let p = v1.mul_add(r4 * r4, v0);
+    // The low bits of t hold n (two's complement); (n + 1023) << 52 is the biased exponent.
+    let two_n = f64::from_bits(t.to_bits().wrapping_add(1023) << 52);
+    if x < -708.0 { 0.0 } else { p * two_n }
+}
+
+/// A vector from the first lanes of `s` (unaligned load).
+#[inline(always)]
+fn load<S: Simd>(s: &[f64]) -> S::f64s {
+    bytemuck::pod_read_unaligned(bytemuck::cast_slice(&s[..S::F64_LANES]))
+}
+
+/// The lanes of `v` into the first lanes of `dst`.
+#[inline(always)]
+fn store<S: Simd>(dst: &mut [f64], v: S::f64s) {
+    dst[..S::F64_LANES].copy_from_slice(bytemuck::cast_slice(std::slice::from_ref(&v)));
+}
+
+/// From the logits (rows 0..K of `res`) and directional logits (rows K..2K, when
+/// `directional` is true): rows 0..K ← rₛ = sₛ(pₛ − e_{yₛ}), rows K..2K ←
+/// sₛ(diag pₛ − pₛpₛᵀ)aₛ, and `directional_out[s]` ← pₛᵀaₛ − aₛ,yₛ. Elementwise over the
+/// samples (the padding has sₛ = 0, so its residuals are 0).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the rows and their per-sample scratch"
+)]
+#[inline(always)]
+fn softmax_residuals(
+    labels: &[usize],
+    batch: &[usize],
+    k: usize,
+    bp: usize,
+    directional: bool,
+    res: &mut [f64],
+    s: &[f64],
+    max: &mut [f64],
+    sum: &mut [f64],
+    dot: &mut [f64],
+    directional_out: &mut [f64],
+) {
+    let (z, a) = res.split_at_mut(k * bp);
+    for row in z.chunks_exact(bp) {
+        for (m, &zc) in max.iter_mut().zip(row) {
+            // A plain compare: a NaN logit is skipped here but still turns its sample's
+            // exponentials and sum into NaN below.
+            *m = if zc > *m { zc } else { *m };
+        }
+    }
+    for row in z.chunks_exact_mut(bp) {
+        for ((zc, &m), total) in row.iter_mut().zip(max.iter()).zip(sum.iter_mut()) {
+            *zc = exp_nonpositive(*zc - m);
+            *total += *zc;
+        }
+    }
+    // max is free from here on: it holds sₛ/Σeₛ.
+    let scale = max;
+    if directional {
+        // pₛᵀaₛ = (eₛᵀaₛ)/Σeₛ and ∇ℓₛᵀV = pₛᵀaₛ − aₛ,yₛ.
+        for (erow, arow) in z.chunks_exact(bp).zip(a.chunks_exact(bp)) {
+            for ((p, &e), &av) in dot.iter_mut().zip(erow).zip(arow) {
+                *p += e * av;
+            }
+        }
+        for (j, (o, &i)) in directional_out.iter_mut().zip(batch).enumerate() {
+            *o = dot[j] / sum[j] - a[labels[i] * bp + j];
+        }
+        for ((p, sc), (&sj, &total)) in dot
+            .iter_mut()
+            .zip(scale.iter_mut())
+            .zip(s.iter().zip(sum.iter()))
+        {
+            *p /= total;
+            *sc = sj / total;
+        }
+        // sₛ(diag pₛ − pₛpₛᵀ)aₛ = (sₛ/Σeₛ) eₛ ⊙ (aₛ − pₛᵀaₛ).
+        for (erow, arow) in z.chunks_exact(bp).zip(a.chunks_exact_mut(bp)) {
+            for (((av, &e), &p), &sc) in arow.iter_mut().zip(erow).zip(dot.iter()).zip(scale.iter())
+            {
+                *av = sc * e * (*av - p);
+            }
+        }
+    } else {
+        for (sc, (&sj, &total)) in scale.iter_mut().zip(s.iter().zip(sum.iter())) {
+            *sc = sj / total;
+        }
+    }
+    for row in z.chunks_exact_mut(bp) {
+        for (r, &sc) in row.iter_mut().zip(scale.iter()) {
+            *r *= sc;
+        }
+    }
+    for (j, &i) in batch.iter().enumerate() {
+        z[labels[i] * bp + j] -= s[j];
+    }
+}
+
+/// Column c of [G | H] ← Σₛ res[c, s]·xₛ: the first 8⌊d/8⌋ features in blocks of vectors
+/// (summed in batch order), the rest over the batch in [`TAIL_LANES`] fixed lanes.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "operands, shape and the two outputs"
+)]
+#[inline(always)]
+fn back_product<S: Simd>(
+    simd: S,
+    data: Data<'_>,
+    batch: &[usize],
+    res: &[f64],
+    bp: usize,
+    cols: usize,
+    gradient: &mut [f64],
+    hvp: &mut [f64],
+    tail: &[f64],
+) {
+    let lanes = S::F64_LANES;
+    let d = data.d;
+    let main = d - d % TAIL_LANES;
+    let vectors = main / lanes;
+    let wide = if lanes >= 8 { (4, 5) } else { (2, 3) };
+    let mut out = Columns {
+        gradient,
+        hvp,
+        d,
+        k: data.k,
+    };
+    let mut f = 0;
+    while f < vectors {
+        let fv = if vectors - f >= wide.0 { wide.0 } else { 1 };
+        let mut c = 0;
+        while c < cols {
+            let nc = if cols - c >= wide.1 { wide.1 } else { 1 };
+            let at = Back {
+                data,
+                batch,
+                res,
+                bp,
+                first_feature: f * lanes,
+                first_column: c,
+            };
+            match (fv, nc, lanes >= 8) {
+                (1, 1, _) => back_block::<S, 1, 1>(simd, &at, &mut out),
+                (1, _, true) => back_block::<S, 1, 5>(simd, &at, &mut out),
+                (_, 1, true) => back_block::<S, 4, 1>(simd, &at, &mut out),
+                (_, _, true) => back_block::<S, 4, 5>(simd, &at, &mut out),
+                (1, _, false) => back_block::<S, 1, 3>(simd, &at, &mut out),
+                (_, 1, false) => back_block::<S, 2, 1>(simd, &at, &mut out),
+                (_, _, false) => back_block::<S, 2, 3>(simd, &at, &mut out),
+            }
+            c += nc;
+        }
+        f += fv;
+    }
+    for j in main..d {
+        let xt = &tail[(j - main) * bp..][..bp];
+        for c in 0..cols {
+            out.column(c)[j] = tail_dot(simd, &res[c * bp..][..bp], xt);
+        }
+    }
+}
+
+/// Σₛ rₛxₛ over `bp` (a multiple of 8) samples in [`TAIL_LANES`] fixed lanes (lane l sums
+/// the samples s ≡ l mod 8, in order), then ((l₀ + l₁) + (l₂ + l₃)) + ((l₄ + l₅) + (l₆ + l₇)):
+/// the same operations for every vector width.
+#[inline(always)]
+fn tail_dot<S: Simd>(simd: S, r: &[f64], x: &[f64]) -> f64 {
+    let mut acc = [0.0; TAIL_LANES];
+    {
+        let (lanes, _) = S::as_mut_simd_f64s(&mut acc);
+        let mut vectors = [simd.splat_f64s(0.0); TAIL_LANES];
+        let vectors = &mut vectors[..lanes.len()];
+        for (r8, x8) in r.chunks_exact(TAIL_LANES).zip(x.chunks_exact(TAIL_LANES)) {
+            let (rv, _) = S::as_simd_f64s(r8);
+            let (xv, _) = S::as_simd_f64s(x8);
+            for ((a, &rv), &xv) in vectors.iter_mut().zip(rv).zip(xv) {
+                *a = simd.mul_add_f64s(rv, xv, *a);
+            }
+        }
+        lanes.copy_from_slice(vectors);
+    }
+    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+}
+
+/// The columns of [G | H] (each d long, G's first).
+struct Columns<'a> {
+    gradient: &'a mut [f64],
+    hvp: &'a mut [f64],
+    d: usize,
+    k: usize,
+}
+
+impl Columns<'_> {
+    #[inline(always)]
+    fn column(&mut self, c: usize) -> &mut [f64] {
+        let d = self.d;
+        if c < self.k {
+            &mut self.gradient[c * d..][..d]
+        } else {
+            &mut self.hvp[(c - self.k) * d..][..d]
+        }
+    }
+}
+
+/// The operands of one block of the back product.
+struct Back<'a> {
+    data: Data<'a>,
+    batch: &'a [usize],
+    res: &'a [f64],
+    bp: usize,
+    first_feature: usize,
+    first_column: usize,
+}
+
+/// NC columns × FV vectors of features: Σₛ res[c, s]·xₛ[features], in batch order.
+#[inline(always)]
+fn back_block<S: Simd, const FV: usize, const NC: usize>(
+    simd: S,
+    at: &Back<'_>,
+    out: &mut Columns<'_>,
+) {
+    let lanes = S::F64_LANES;
+    let d = at.data.d;
+    let mut acc = [[simd.splat_f64s(0.0); FV]; NC];
+    let rows: [&[f64]; NC] =
+        std::array::from_fn(|c| &at.res[(at.first_column + c) * at.bp..][..at.batch.len()]);
+    for (s, &i) in at.batch.iter().enumerate() {
+        let x = &at.data.features[i * d + at.first_feature..][..FV * lanes];
+        let xv: [S::f64s; FV] = std::array::from_fn(|q| load::<S>(&x[q * lanes..]));
+        for c in 0..NC {
+            let r = simd.splat_f64s(rows[c][s]);
+            for q in 0..FV {
+                acc[c][q] = simd.mul_add_f64s(r, xv[q], acc[c][q]);
+            }
+        }
+    }
+    for (c, acc_c) in acc.iter().enumerate() {
+        let column = out.column(at.first_column + c);
+        for (q, &a) in acc_c.iter().enumerate() {
+            store::<S>(&mut column[at.first_feature + q * lanes..], a);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plain formulas of the module docs, one sample at a time, with libm's exponential
+    /// and unfused arithmetic: (Σ sₛ∇ℓₛ, Σ sₛ∇²ℓₛ·V, ∇ℓₛᵀV).
+    fn plain(
+        data: Data<'_>,
+        w: &[f64],
+        v: &[f64],
+        batch: &[usize],
+        s: &[f64],
+    ) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let (d, k) = (data.d, data.k);
+        let (mut g, mut h, mut dd) = (vec![0.0; d * k], vec![0.0; d * k], vec![]);
+        for (&i, &sj) in batch.iter().zip(s) {
+            let x = &data.features[i * d..(i + 1) * d];
+            let dotp =
+                |m: &[f64], c: usize| -> f64 { (0..d).map(|j| m[c * d + j] * x[j]).sum::<f64>() };
+            let z: Vec<f64> = (0..k).map(|c| dotp(w, c)).collect();
+            let a: Vec<f64> = (0..k).map(|c| dotp(v, c)).collect();
+            let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let e: Vec<f64> = z.iter().map(|&zc| (zc - m).exp()).collect();
+            let total: f64 = e.iter().sum();
+            let p: Vec<f64> = e.iter().map(|&ec| ec / total).collect();
+            let pa: f64 = p.iter().zip(&a).map(|(x, y)| x * y).sum();
+            let y = data.labels[i];
+            dd.push(pa - a[y]);
+            for c in 0..k {
+                let r = sj * (p[c] - if c == y { 1.0 } else { 0.0 });
+                let hc = sj * p[c] * (a[c] - pa);
+                for j in 0..d {
+                    g[c * d + j] += r * x[j];
+                    h[c * d + j] += hc * x[j];
+                }
+            }
+        }
+        (g, h, dd)
+    }
+
+    fn example(d: usize, k: usize, n: usize) -> (Vec<f64>, Vec<usize>, Vec<f64>, Vec<f64>) {
+        let features: Vec<f64> = (0..d * n)
+            .map(|i| ((i as f64) * 0.618_033_988_749_895).sin() * 2.0)
+            .collect();
+        let labels: Vec<usize> = (0..n).map(|i| (i * 7 + 3) % k).collect();
+        let w: Vec<f64> = (0..d * k)
+            .map(|i| 0.3 * ((i as f64) * 0.37).cos())
+            .collect();
+        let v: Vec<f64> = (0..d * k).map(|i| ((i as f64) * 0.91).sin()).collect();
+        (features, labels, w, v)
+    }
+
+    fn run<S: Simd>(
+        simd: Option<S>,
+        data: Data<'_>,
+        w: &[f64],
+        v: Option<&[f64]>,
+        batch: &[usize],
+        weights: SampleWeights<'_>,
+    ) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
+        let dk = data.d * data.k;
+        let mut g = vec![7.0; dk];
+        let mut h = vec![7.0; if v.is_some() { dk } else { 0 }];
+        let mut dd = vec![7.0; if v.is_some() { batch.len() } else { 0 }];
+        let mut buffers = Buffers::default();
+        let op = Fused {
+            data,
+            w,
+            v,
+            batch,
+            weights,
+            buffers: &mut buffers,
+            out: Outputs {
+                gradient: &mut g,
+                hvp: &mut h,
+                directional: &mut dd,
+            },
+        };
+        match simd {
+            Some(simd) => op.with_simd(simd),
+            // The entry point: AVX-512 logits where the CPU has them.
+            None => fused_sums(
+                op.data, op.w, op.v, op.batch, op.weights, op.buffers, op.out,
+            ),
+        }
+        let der = buffers.derivatives()[..batch.len()].to_vec();
+        (g, h, dd, der)
+    }
+
+    fn close(a: &[f64], b: &[f64], tol: f64) -> bool {
+        let scale = b.iter().fold(1.0_f64, |m, x| m.max(x.abs()));
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= tol * scale)
+    }
+
+    /// The kernel equals the plain per-sample formulas (to rounding) for shapes that exercise
+    /// every block size and remainder: d below, at and above multiples of 8, K of 1 to 11,
+    /// batches shorter than a block, with repeats, and not multiples of 8.
+    #[test]
+    fn kernel_equals_the_plain_formula() {
+        for (d, k, n, b) in [
+            (65, 10, 40, 64),
+            (3, 2, 5, 3),
+            (8, 1, 9, 9),
+            (16, 5, 30, 17),
+            (33, 11, 50, 70),
+            (1, 3, 4, 1),
+        ] {
+            let (features, labels, w, v) = example(d, k, n);
+            let data = Data {
+                features: &features,
+                d,
+                k,
+                labels: &labels,
+            };
+            let batch: Vec<usize> = (0..b).map(|j| (j * 13 + 5) % n).collect();
+            let lambda: Vec<f64> = (0..n).map(|i| 3.0 * ((i as f64) * 0.7).sin()).collect();
+            let s: Vec<f64> = batch
+                .iter()
+                .map(|&i| 1.0 / (1.0 + (-lambda[i]).exp()))
+                .collect();
+            let (g0, h0, dd0) = plain(data, &w, &v, &batch, &s);
+            let (g, h, dd, der) = run::<pulp::Scalar>(
+                None,
+                data,
+                &w,
+                Some(&v),
+                &batch,
+                SampleWeights::Sigmoid(&lambda),
+            );
+            assert!(close(&g, &g0, 1e-13), "gradient, d = {d}, K = {k}");
+            assert!(close(&h, &h0, 1e-13), "HVP, d = {d}, K = {k}");
+            assert!(close(&dd, &dd0, 1e-13), "directional, d = {d}, K = {k}");
+            for (&i, &ds) in batch.iter().zip(&der) {
+                let sig = 1.0 / (1.0 + (-lambda[i]).exp());
+                assert!((ds - sig * (1.0 - sig)).abs() <= 1e-15);
+            }
+            // Unit weights, no direction: the gradient alone.
+            let ones = vec![1.0; b];
+            let (g1, _, _) = plain(data, &w, &v, &batch, &ones);
+            let (g, h, dd, _) =
+                run::<pulp::Scalar>(None, data, &w, None, &batch, SampleWeights::Unit);
+            assert!(close(&g, &g1, 1e-13), "unit gradient, d = {d}, K = {k}");
+            assert!(h.is_empty() && dd.is_empty());
+        }
+    }
+
+    /// The entry point (AVX-512 logits and AVX-512 loops on CPUs that have them, else AVX2),
+    /// AVX2 called directly, and scalar code give the same bits.
+    #[test]
+    fn instruction_sets_agree_bitwise() {
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for (d, k, n, b) in [(65, 10, 300, 64), (33, 11, 50, 70), (16, 5, 30, 17)] {
+            let (features, labels, w, v) = example(d, k, n);
+            let data = Data {
+                features: &features,
+                d,
+                k,
+                labels: &labels,
+            };
+            let batch: Vec<usize> = (0..b).map(|j| (j * 13 + 5) % n).collect();
+            let lambda: Vec<f64> = (0..n).map(|i| 800.0 * ((i as f64) * 0.7).sin()).collect();
+            let weights = SampleWeights::Sigmoid(&lambda);
+            let scalar = run(Some(pulp::Scalar), data, &w, Some(&v), &batch, weights);
+            let dispatched = run::<pulp::Scalar>(None, data, &w, Some(&v), &batch, weights);
+            for (x, y) in [
+                (&scalar.0, &dispatched.0),
+                (&scalar.1, &dispatched.1),
+                (&scalar.2, &dispatched.2),
+                (&scalar.3, &dispatched.3),
+            ] {
+                assert_eq!(bits(x), bits(y));
+            }
+            #[cfg(target_arch = "x86_64")]
+            if let Some(v3) = pulp::x86::V3::try_new() {
+                let mut g = vec![0.0; d * k];
+                let (mut h, mut dd) = (vec![0.0; d * k], vec![0.0; b]);
+                let mut buffers = Buffers::default();
+                let op = Fused {
+                    data,
+                    w: &w,
+                    v: Some(&v),
+                    batch: &batch,
+                    weights,
+                    buffers: &mut buffers,
+                    out: Outputs {
+                        gradient: &mut g,
+                        hvp: &mut h,
+                        directional: &mut dd,
+                    },
+                };
+                v3.vectorize(|| op.with_simd(v3));
+                assert_eq!(bits(&g), bits(&scalar.0));
+                assert_eq!(bits(&h), bits(&scalar.1));
+                assert_eq!(bits(&dd), bits(&scalar.2));
+            }
+        }
+    }
+
+    #[test]
+    fn exponential_is_accurate() {
+        let mut worst: f64 = 0.0;
+        for i in 0..=200_000 {
+            let x = -708.0 * f64::from(i) / 200_000.0 - 1e-3 * (f64::from(i) * 0.37).sin().abs();
+            let x = x.max(-708.0);
+            let (got, want) = (exp_nonpositive(x), x.exp());
+            worst = worst.max((got - want).abs() / want);
+        }
+        assert!(worst < 4.0 * f64::EPSILON, "max relative error {worst:e}");
+        assert_eq!(exp_nonpositive(0.0).to_bits(), 1.0_f64.to_bits());
+        assert_eq!(exp_nonpositive(-709.0).to_bits(), 0.0_f64.to_bits());
+        assert_eq!(
+            exp_nonpositive(f64::NEG_INFINITY).to_bits(),
+            0.0_f64.to_bits()
+        );
+        assert!(exp_nonpositive(f64::NAN).is_nan());
+    }
+}
