@@ -20,6 +20,10 @@ use super::{
 };
 use crate::data::{Dataset, Targets};
 
+/// Samples per chunk on the small-K path (see `for_each_chunk`): 64 columns of d = 100
+/// features are 50 KiB, about a core's L1 data cache.
+const CHUNK_COLUMNS: usize = 64;
+
 /// Weighted, L2-regularized multinomial logistic regression (softmax cross-entropy) on a
 /// K-class data set:
 ///
@@ -385,7 +389,7 @@ impl MultinomialLogistic {
         Self::with_left_operand(w, Some(v), |lhs| {
             let dd = directional.as_mut_slice();
             if batch.len() <= BATCH_BLOCK {
-                self.for_each_block(samples, 0..batch.len(), |xb, sub| {
+                self.for_each_block(samples, 0..batch.len(), false, |xb, sub| {
                     let chunk = &mut dd[sub.clone()];
                     self.block_fused(lhs, xb, samples, weights, sub, &mut acc, chunk);
                 });
@@ -398,10 +402,15 @@ impl MultinomialLogistic {
                     .enumerate()
                     .for_each(|(t, (part, chunk))| {
                         let start = t * BATCH_BLOCK;
-                        self.for_each_block(samples, start..start + chunk.len(), |xb, sub| {
-                            let out = &mut chunk[sub.start - start..sub.end - start];
-                            self.block_fused(lhs, xb, samples, weights, sub, part, out);
-                        });
+                        self.for_each_block(
+                            samples,
+                            start..start + chunk.len(),
+                            false,
+                            |xb, sub| {
+                                let out = &mut chunk[sub.start - start..sub.end - start];
+                                self.block_fused(lhs, xb, samples, weights, sub, part, out);
+                            },
+                        );
                     });
                 for part in partials.chunks_exact(2 * dk) {
                     for (a, &p) in acc.iter_mut().zip(part) {
@@ -526,12 +535,7 @@ impl MultinomialLogistic {
                     j += 1;
                 });
                 // G += X_B Rᵀ = Σⱼ xⱼ rⱼᵀ (Rᵀ: the buffer read column-major as B×K).
-                product(
-                    MatMut::from_column_major_slice_mut(acc, d, k),
-                    Accum::Add,
-                    MatRef::from_column_major_slice(xb, d, len),
-                    MatRef::from_column_major_slice(z, len, k),
-                );
+                block_outer(acc, xb, z, d, len);
             }
             Pass::Hvp => {
                 exp_shifted_rows(z, len, max, sum);
@@ -541,12 +545,7 @@ impl MultinomialLogistic {
                 let (pa, scale) = (extra, max);
                 super::simd::hvp_rows(z, a, len, s, sum, pa, scale);
                 // H += X_B Aᵀ.
-                product(
-                    MatMut::from_column_major_slice_mut(acc, d, k),
-                    Accum::Add,
-                    MatRef::from_column_major_slice(xb, d, len),
-                    MatRef::from_column_major_slice(a, len, k),
-                );
+                block_outer(acc, xb, a, d, len);
             }
         }
     }
@@ -671,12 +670,7 @@ impl MultinomialLogistic {
             j += 1;
         });
         // [G | H] += X_B·[Rᵀ | Aᵀ]: the buffer read column-major as B×2K.
-        product(
-            MatMut::from_column_major_slice_mut(acc, d, 2 * k),
-            Accum::Add,
-            MatRef::from_column_major_slice(xb, d, len),
-            MatRef::from_column_major_slice(&za, len, 2 * k),
-        );
+        block_outer(acc, xb, &za, d, len);
     }
 
     /// Positions per parallel task for a pass over `samples`: [`block_columns`]`(d)`
@@ -697,6 +691,7 @@ impl MultinomialLogistic {
         &self,
         samples: Samples<'_>,
         range: Range<usize>,
+        warm: bool,
         mut f: impl FnMut(&[f64], Range<usize>),
     ) {
         let x = self.data.features();
@@ -704,7 +699,9 @@ impl MultinomialLogistic {
         match samples {
             Samples::All(_) => {
                 let xb = &x.as_slice()[range.start * d..range.end * d];
-                warm_cache(xb);
+                if warm {
+                    warm_cache(xb);
+                }
                 f(xb, range);
             }
             Samples::Batch(batch) => {
@@ -734,9 +731,37 @@ impl MultinomialLogistic {
         acc: &mut [f64],
     ) {
         blocked_sum(samples.len(), self.task_len(samples), acc, |range, acc| {
-            self.for_each_block(samples, range, |xb, sub| {
+            self.for_each_chunk(lhs, samples, range, |xb, sub| {
                 self.block(pass, lhs, xb, samples, weights, sub, acc);
             });
+        });
+    }
+
+    /// [`for_each_block`](Self::for_each_block), split further, when the left operand `lhs`
+    /// has at most [`MAX_ROWS`](super::small_gemm::MAX_ROWS) rows (K ≤ 16), into chunks of
+    /// [`CHUNK_COLUMNS`] samples that go through both products and the softmax while they are
+    /// in L1 or L2: each sample is then read from memory once, by the logit kernel (the hardware
+    /// prefetcher streams the block), instead of once by a separate warming pass and twice
+    /// more from L2. Larger K keeps whole blocks (faer's gemm packs them). The chunks depend
+    /// on d and K only, so results stay independent of the thread count.
+    fn for_each_chunk(
+        &self,
+        lhs: &[f64],
+        samples: Samples<'_>,
+        range: Range<usize>,
+        mut f: impl FnMut(&[f64], Range<usize>),
+    ) {
+        let d = self.n_features();
+        if lhs.len() / d.max(1) > super::small_gemm::MAX_ROWS {
+            self.for_each_block(samples, range, true, f);
+            return;
+        }
+        self.for_each_block(samples, range, false, |xb, sub| {
+            for start in sub.clone().step_by(CHUNK_COLUMNS) {
+                let end = (start + CHUNK_COLUMNS).min(sub.end);
+                let offset = start - sub.start;
+                f(&xb[offset * d..(offset + end - start) * d], start..end);
+            }
         });
     }
 
@@ -746,7 +771,7 @@ impl MultinomialLogistic {
     fn per_sample(&self, lhs: &[f64], samples: Samples<'_>, out: &mut [f64]) {
         blocked_fill(self.task_len(samples), out, |range, out| {
             let offset = range.start;
-            self.for_each_block(samples, range, |xb, sub| {
+            self.for_each_chunk(lhs, samples, range, |xb, sub| {
                 let chunk = &mut out[sub.start - offset..sub.end - offset];
                 self.block_samples(lhs, xb, samples, sub, chunk);
             });
@@ -838,16 +863,41 @@ fn product(dst: MatMut<'_, f64>, accum: Accum, lhs: MatRef<'_, f64>, rhs: MatRef
 /// [Z; A] = lhs·X_B in a scratch buffer, class-major (row r of the result, for every sample
 /// of the block, is contiguous with stride `len`): `lhs` is Wᵀ (K×d, the logits) or [Wᵀ; Vᵀ]
 /// (2K×d, the logits and the directional logits), `xb` the d×`len` features of the block.
+/// Up to [`MAX_ROWS`](super::small_gemm::MAX_ROWS) rows (K ≤ 16) by the register-blocked
+/// kernel of [`small_gemm`](super::small_gemm), more by faer's gemm.
 fn block_logits(lhs: &[f64], xb: &[f64], d: usize, len: usize) -> Scratch {
     let rows = lhs.len() / d;
     let mut za = Scratch::zeroed(rows * len);
-    product(
-        MatMut::from_row_major_slice_mut(&mut za, rows, len),
-        Accum::Replace,
-        MatRef::from_row_major_slice(lhs, rows, d),
-        MatRef::from_column_major_slice(xb, d, len),
-    );
+    if rows <= super::small_gemm::MAX_ROWS {
+        super::small_gemm::logits(lhs, xb, d, len, &mut za);
+    } else {
+        product(
+            MatMut::from_row_major_slice_mut(&mut za, rows, len),
+            Accum::Replace,
+            MatRef::from_row_major_slice(lhs, rows, d),
+            MatRef::from_column_major_slice(xb, d, len),
+        );
+    }
     za
+}
+
+/// acc (d×m, column-major) += X_B·Rᵀ, with `r` the m×`len` class-major residuals (row c
+/// contiguous) and `xb` the d×`len` features of the block: up to
+/// [`MAX_ROWS`](super::small_gemm::MAX_ROWS) columns by the register-blocked kernel of
+/// [`small_gemm`](super::small_gemm), more by faer's gemm (the buffer read column-major as
+/// `len`×m is Rᵀ).
+fn block_outer(acc: &mut [f64], xb: &[f64], r: &[f64], d: usize, len: usize) {
+    let m = r.len() / len.max(1);
+    if m <= super::small_gemm::MAX_ROWS {
+        super::small_gemm::accumulate_outer(acc, xb, r, d, len);
+    } else {
+        product(
+            MatMut::from_column_major_slice_mut(acc, d, m),
+            Accum::Add,
+            MatRef::from_column_major_slice(xb, d, len),
+            MatRef::from_column_major_slice(r, len, m),
+        );
+    }
 }
 
 /// For the K×B class-major logits `z` (row c, `z[c·B..(c+1)·B]`, holds class c of the B
