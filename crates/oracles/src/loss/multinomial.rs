@@ -45,14 +45,18 @@ const CHUNK_COLUMNS: usize = 64;
 ///
 /// # Performance
 /// Samples are processed in blocks of B = [`block_columns`]`(d)` columns (about 512 KiB of
-/// features), with two matrix products per block that nalgebra hands to the SIMD gemm of
-/// `matrixmultiply`: Z = WᵀX_B (K×B logits), a softmax per column turning Z into
-/// R = (P − Y)diag(s), then G += X_B Rᵀ. Z is stored class-major (one row of B samples per
+/// features), with two matrix products per block: Z = WᵀX_B (K×B logits), a softmax per
+/// column turning Z into R = (P − Y)diag(s), then G += X_B Rᵀ. Up to K = 32 (K = 16 for an
+/// HVP, whose left operand has 2K rows) both products run register-blocked micro-kernels
+/// (AVX-512, AVX2+FMA or scalar, chosen at run time) on 64-sample chunks of the block, so
+/// each sample is read from memory once and reused from L1; larger K hands whole blocks to
+/// faer's sequential SIMD gemm. Z is stored class-major (one row of B samples per
 /// class), so the softmax is a few elementwise loops over rows that LLVM vectorizes, with a
 /// branch-free exponential instead of a libm call per logit. An HVP stacks Wᵀ over Vᵀ and gets
 /// both logits in one product. Full-batch blocks are consecutive columns, run in
 /// parallel and summed in block order, so results are bit-identical for any number of
-/// threads. Minibatches gather their columns into one block-sized buffer per task of
+/// threads (on one machine: the micro-kernels' rounding depends on the vector width).
+/// Minibatches gather their columns into one block-sized buffer per task of
 /// [`BATCH_BLOCK`] indices (a single task, on the calling thread, for shorter batches).
 ///
 /// ```
@@ -469,9 +473,10 @@ impl MultinomialLogistic {
     // ---------------------------------------------------------------------------------------
     // Block kernel. A block is B samples whose features are the columns of a d×B view X_B:
     // consecutive columns of the data for full-batch passes, or minibatch columns gathered into
-    // an L2-sized buffer. Each block costs at most two matrix products, run by faer's
-    // sequential SIMD gemm on zero-copy views (Z = WᵀX_B, then acc += X_B Rᵀ), and a softmax
-    // over the block that auto-vectorizes across samples. Every buffer comes from the
+    // an L2-sized buffer (cut into chunks of CHUNK_COLUMNS samples at small K). Each block
+    // costs at most two matrix products (Z = WᵀX_B, then acc += X_B Rᵀ), run by the
+    // micro-kernels of `small_gemm` at small K or faer's sequential SIMD gemm on zero-copy
+    // views, and a softmax over the block that auto-vectorizes across samples. Every buffer comes from the
     // calling thread's scratch pool, so a call allocates nothing once the pools are warm.
     //
     // Layout: Z is stored class-major, z[c·B + j] = (Wᵀxⱼ)_c, i.e. row c of Z (class c for

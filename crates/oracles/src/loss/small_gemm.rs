@@ -323,10 +323,17 @@ fn logits_pass<S: Simd, Z: Sums<S>, const R: usize, const NS: usize>(
     out: &mut [f64],
 ) {
     let w: [&[f64]; R] = std::array::from_fn(|r| &lhs[r * d..(r + 1) * d]);
+    // The rows' last partial vectors (zero-padded), loaded once: a masked load is a call.
+    let mut w_tail = [simd.splat_f64s(0.0); R];
+    if !d.is_multiple_of(S::F64_LANES) {
+        for r in 0..R {
+            w_tail[r] = simd.partial_load_f64s(S::as_simd_f64s(w[r]).1);
+        }
+    }
     let mut j = 0;
     while j + NS <= len {
         let x: [&[f64]; NS] = std::array::from_fn(|s| &xb[(j + s) * d..(j + s + 1) * d]);
-        let z = dots::<S, Z, R, NS>(simd, sums, &w, &x);
+        let z = dots::<S, Z, R, NS>(simd, sums, &w, &w_tail, &x);
         for (s, zs) in z.iter().enumerate() {
             for (r, &zr) in zs.iter().enumerate() {
                 out[r * len + j + s] = zr;
@@ -335,7 +342,7 @@ fn logits_pass<S: Simd, Z: Sums<S>, const R: usize, const NS: usize>(
         j += NS;
     }
     while j < len {
-        let z = dots::<S, Z, R, 1>(simd, sums, &w, &[&xb[j * d..(j + 1) * d]]);
+        let z = dots::<S, Z, R, 1>(simd, sums, &w, &w_tail, &[&xb[j * d..(j + 1) * d]]);
         for (r, &zr) in z[0].iter().enumerate() {
             out[r * len + j] = zr;
         }
@@ -345,12 +352,14 @@ fn logits_pass<S: Simd, Z: Sums<S>, const R: usize, const NS: usize>(
 
 /// z[s][r] = w[r]ᵀx[s] for `R` rows and `NS` samples, all of the same length d: one vector
 /// accumulator per (s, r) over the full vectors of the features, the last partial vector by a
-/// masked load, then one horizontal sum each.
+/// masked load (of x; `w_tail` holds the rows' last partial vectors, loaded once per pass),
+/// then the lane sums of `sums`.
 #[inline(always)]
 fn dots<S: Simd, Z: Sums<S>, const R: usize, const NS: usize>(
     simd: S,
     sums: Z,
     w: &[&[f64]; R],
+    w_tail: &[S::f64s; R],
     x: &[&[f64]; NS],
 ) -> [[f64; R]; NS] {
     let wh: [&[S::f64s]; R] = std::array::from_fn(|r| S::as_simd_f64s(w[r]).0);
@@ -383,7 +392,7 @@ fn dots<S: Simd, Z: Sums<S>, const R: usize, const NS: usize>(
             xv[s] = simd.partial_load_f64s(S::as_simd_f64s(x[s]).1);
         }
         for r in 0..R {
-            let wv = simd.partial_load_f64s(S::as_simd_f64s(w[r]).1);
+            let wv = w_tail[r];
             for s in 0..NS {
                 acc[s][r] = simd.mul_add_f64s(xv[s], wv, acc[s][r]);
             }
