@@ -745,10 +745,11 @@ impl MultinomialLogistic {
     /// [`for_each_block`](Self::for_each_block), split further, when the left operand `lhs`
     /// has at most [`MAX_ROWS`](super::small_gemm::MAX_ROWS) rows (K ≤ 16), into chunks of
     /// [`CHUNK_COLUMNS`] samples that go through both products and the softmax while they are
-    /// in L1 or L2: each sample is then read from memory once, by the logit kernel (the hardware
-    /// prefetcher streams the block), instead of once by a separate warming pass and twice
-    /// more from L2. Larger K keeps whole blocks (faer's gemm packs them). The chunks depend
-    /// on d and K only, so results stay independent of the thread count.
+    /// in L1 or L2. The block is still pulled into cache first by one sequential pass: on the
+    /// shared VM, leaving the stream to the logit kernel's own loads (no pass) was as often
+    /// slower as faster (docs/performance.md). Larger K keeps whole blocks (faer's gemm packs
+    /// them). The chunks depend on d and K only, so results stay independent of the thread
+    /// count.
     fn for_each_chunk(
         &self,
         lhs: &[f64],
@@ -761,7 +762,7 @@ impl MultinomialLogistic {
             self.for_each_block(samples, range, true, f);
             return;
         }
-        self.for_each_block(samples, range, false, |xb, sub| {
+        self.for_each_block(samples, range, true, |xb, sub| {
             for start in sub.clone().step_by(CHUNK_COLUMNS) {
                 let end = (start + CHUNK_COLUMNS).min(sub.end);
                 let offset = start - sub.start;
