@@ -44,9 +44,15 @@
 //!
 //! ## Dependencies
 //! Besides the workspace's mandated crates, `faer` supplies the sequential SIMD gemm of the
-//! multinomial kernels, and `pulp` (already a dependency of faer) compiles the multinomial
-//! softmax loops for AVX2 when the CPU has it, chosen at run time without `unsafe`; those loops
-//! use exactly rounded operations only (no FMA), so results are the same bits on every CPU.
+//! multinomial kernels at large K, and `pulp` (already a dependency of faer) compiles, for
+//! AVX-512 or AVX2 when the CPU has it, chosen at run time without `unsafe`, the multinomial
+//! softmax loops and the register-blocked block products used at small K (K ≤ 32 for values
+//! and gradients, K ≤ 16 for HVPs; hand-written because a general gemm spends much of its
+//! time packing these 10×100·100×655 shapes). The
+//! softmax loops use exactly rounded operations only (no FMA), so they give the same bits on
+//! every CPU; the products use FMAs and sum in an order set by the vector width, so AVX-512,
+//! AVX2 and scalar builds agree to rounding, and any one machine gives the same bits for any
+//! thread count.
 
 pub use lisse_core;
 pub use nalgebra;

@@ -71,6 +71,7 @@ mod logistic;
 mod multinomial;
 mod quadratic;
 mod simd;
+mod small_gemm;
 
 pub use least_squares::LeastSquares;
 pub use logistic::Logistic;

@@ -20,6 +20,10 @@ use super::{
 };
 use crate::data::{Dataset, Targets};
 
+/// Samples per chunk on the small-K path (see `for_each_chunk`): 64 columns of d = 100
+/// features are 50 KiB, about a core's L1 data cache.
+const CHUNK_COLUMNS: usize = 64;
+
 /// Weighted, L2-regularized multinomial logistic regression (softmax cross-entropy) on a
 /// K-class data set:
 ///
@@ -41,14 +45,18 @@ use crate::data::{Dataset, Targets};
 ///
 /// # Performance
 /// Samples are processed in blocks of B = [`block_columns`]`(d)` columns (about 512 KiB of
-/// features), with two matrix products per block that nalgebra hands to the SIMD gemm of
-/// `matrixmultiply`: Z = WᵀX_B (K×B logits), a softmax per column turning Z into
-/// R = (P − Y)diag(s), then G += X_B Rᵀ. Z is stored class-major (one row of B samples per
+/// features), with two matrix products per block: Z = WᵀX_B (K×B logits), a softmax per
+/// column turning Z into R = (P − Y)diag(s), then G += X_B Rᵀ. Up to K = 32 (K = 16 for an
+/// HVP, whose left operand has 2K rows) both products run register-blocked micro-kernels
+/// (AVX-512, AVX2+FMA or scalar, chosen at run time) on 64-sample chunks of the block, so
+/// each sample is read from memory once and reused from L1; larger K hands whole blocks to
+/// faer's sequential SIMD gemm. Z is stored class-major (one row of B samples per
 /// class), so the softmax is a few elementwise loops over rows that LLVM vectorizes, with a
 /// branch-free exponential instead of a libm call per logit. An HVP stacks Wᵀ over Vᵀ and gets
 /// both logits in one product. Full-batch blocks are consecutive columns, run in
 /// parallel and summed in block order, so results are bit-identical for any number of
-/// threads. Minibatches gather their columns into one block-sized buffer per task of
+/// threads (on one machine: the micro-kernels' rounding depends on the vector width).
+/// Minibatches gather their columns into one block-sized buffer per task of
 /// [`BATCH_BLOCK`] indices (a single task, on the calling thread, for shorter batches).
 ///
 /// ```
@@ -385,7 +393,7 @@ impl MultinomialLogistic {
         Self::with_left_operand(w, Some(v), |lhs| {
             let dd = directional.as_mut_slice();
             if batch.len() <= BATCH_BLOCK {
-                self.for_each_block(samples, 0..batch.len(), |xb, sub| {
+                self.for_each_block(samples, 0..batch.len(), false, |xb, sub| {
                     let chunk = &mut dd[sub.clone()];
                     self.block_fused(lhs, xb, samples, weights, sub, &mut acc, chunk);
                 });
@@ -398,10 +406,15 @@ impl MultinomialLogistic {
                     .enumerate()
                     .for_each(|(t, (part, chunk))| {
                         let start = t * BATCH_BLOCK;
-                        self.for_each_block(samples, start..start + chunk.len(), |xb, sub| {
-                            let out = &mut chunk[sub.start - start..sub.end - start];
-                            self.block_fused(lhs, xb, samples, weights, sub, part, out);
-                        });
+                        self.for_each_block(
+                            samples,
+                            start..start + chunk.len(),
+                            false,
+                            |xb, sub| {
+                                let out = &mut chunk[sub.start - start..sub.end - start];
+                                self.block_fused(lhs, xb, samples, weights, sub, part, out);
+                            },
+                        );
                     });
                 for part in partials.chunks_exact(2 * dk) {
                     for (a, &p) in acc.iter_mut().zip(part) {
@@ -460,9 +473,10 @@ impl MultinomialLogistic {
     // ---------------------------------------------------------------------------------------
     // Block kernel. A block is B samples whose features are the columns of a d×B view X_B:
     // consecutive columns of the data for full-batch passes, or minibatch columns gathered into
-    // an L2-sized buffer. Each block costs at most two matrix products, run by faer's
-    // sequential SIMD gemm on zero-copy views (Z = WᵀX_B, then acc += X_B Rᵀ), and a softmax
-    // over the block that auto-vectorizes across samples. Every buffer comes from the
+    // an L2-sized buffer (cut into chunks of CHUNK_COLUMNS samples at small K). Each block
+    // costs at most two matrix products (Z = WᵀX_B, then acc += X_B Rᵀ), run by the
+    // micro-kernels of `small_gemm` at small K or faer's sequential SIMD gemm on zero-copy
+    // views, and a softmax over the block that auto-vectorizes across samples. Every buffer comes from the
     // calling thread's scratch pool, so a call allocates nothing once the pools are warm.
     //
     // Layout: Z is stored class-major, z[c·B + j] = (Wᵀxⱼ)_c, i.e. row c of Z (class c for
@@ -526,12 +540,7 @@ impl MultinomialLogistic {
                     j += 1;
                 });
                 // G += X_B Rᵀ = Σⱼ xⱼ rⱼᵀ (Rᵀ: the buffer read column-major as B×K).
-                product(
-                    MatMut::from_column_major_slice_mut(acc, d, k),
-                    Accum::Add,
-                    MatRef::from_column_major_slice(xb, d, len),
-                    MatRef::from_column_major_slice(z, len, k),
-                );
+                block_outer(acc, xb, z, d, len);
             }
             Pass::Hvp => {
                 exp_shifted_rows(z, len, max, sum);
@@ -541,12 +550,7 @@ impl MultinomialLogistic {
                 let (pa, scale) = (extra, max);
                 super::simd::hvp_rows(z, a, len, s, sum, pa, scale);
                 // H += X_B Aᵀ.
-                product(
-                    MatMut::from_column_major_slice_mut(acc, d, k),
-                    Accum::Add,
-                    MatRef::from_column_major_slice(xb, d, len),
-                    MatRef::from_column_major_slice(a, len, k),
-                );
+                block_outer(acc, xb, a, d, len);
             }
         }
     }
@@ -671,12 +675,7 @@ impl MultinomialLogistic {
             j += 1;
         });
         // [G | H] += X_B·[Rᵀ | Aᵀ]: the buffer read column-major as B×2K.
-        product(
-            MatMut::from_column_major_slice_mut(acc, d, 2 * k),
-            Accum::Add,
-            MatRef::from_column_major_slice(xb, d, len),
-            MatRef::from_column_major_slice(&za, len, 2 * k),
-        );
+        block_outer(acc, xb, &za, d, len);
     }
 
     /// Positions per parallel task for a pass over `samples`: [`block_columns`]`(d)`
@@ -697,6 +696,7 @@ impl MultinomialLogistic {
         &self,
         samples: Samples<'_>,
         range: Range<usize>,
+        warm: bool,
         mut f: impl FnMut(&[f64], Range<usize>),
     ) {
         let x = self.data.features();
@@ -704,7 +704,9 @@ impl MultinomialLogistic {
         match samples {
             Samples::All(_) => {
                 let xb = &x.as_slice()[range.start * d..range.end * d];
-                warm_cache(xb);
+                if warm {
+                    warm_cache(xb);
+                }
                 f(xb, range);
             }
             Samples::Batch(batch) => {
@@ -734,9 +736,38 @@ impl MultinomialLogistic {
         acc: &mut [f64],
     ) {
         blocked_sum(samples.len(), self.task_len(samples), acc, |range, acc| {
-            self.for_each_block(samples, range, |xb, sub| {
+            self.for_each_chunk(lhs, samples, range, |xb, sub| {
                 self.block(pass, lhs, xb, samples, weights, sub, acc);
             });
+        });
+    }
+
+    /// [`for_each_block`](Self::for_each_block), split further, when the left operand `lhs`
+    /// has at most [`MAX_ROWS`](super::small_gemm::MAX_ROWS) rows (K ≤ 16), into chunks of
+    /// [`CHUNK_COLUMNS`] samples that go through both products and the softmax while they are
+    /// in L1 or L2. The block is still pulled into cache first by one sequential pass: on the
+    /// shared VM, leaving the stream to the logit kernel's own loads (no pass) was as often
+    /// slower as faster (docs/performance.md). Larger K keeps whole blocks (faer's gemm packs
+    /// them). The chunks depend on d and K only, so results stay independent of the thread
+    /// count.
+    fn for_each_chunk(
+        &self,
+        lhs: &[f64],
+        samples: Samples<'_>,
+        range: Range<usize>,
+        mut f: impl FnMut(&[f64], Range<usize>),
+    ) {
+        let d = self.n_features();
+        if lhs.len() / d.max(1) > super::small_gemm::MAX_ROWS {
+            self.for_each_block(samples, range, true, f);
+            return;
+        }
+        self.for_each_block(samples, range, true, |xb, sub| {
+            for start in sub.clone().step_by(CHUNK_COLUMNS) {
+                let end = (start + CHUNK_COLUMNS).min(sub.end);
+                let offset = start - sub.start;
+                f(&xb[offset * d..(offset + end - start) * d], start..end);
+            }
         });
     }
 
@@ -746,7 +777,7 @@ impl MultinomialLogistic {
     fn per_sample(&self, lhs: &[f64], samples: Samples<'_>, out: &mut [f64]) {
         blocked_fill(self.task_len(samples), out, |range, out| {
             let offset = range.start;
-            self.for_each_block(samples, range, |xb, sub| {
+            self.for_each_chunk(lhs, samples, range, |xb, sub| {
                 let chunk = &mut out[sub.start - offset..sub.end - offset];
                 self.block_samples(lhs, xb, samples, sub, chunk);
             });
@@ -838,16 +869,41 @@ fn product(dst: MatMut<'_, f64>, accum: Accum, lhs: MatRef<'_, f64>, rhs: MatRef
 /// [Z; A] = lhs·X_B in a scratch buffer, class-major (row r of the result, for every sample
 /// of the block, is contiguous with stride `len`): `lhs` is Wᵀ (K×d, the logits) or [Wᵀ; Vᵀ]
 /// (2K×d, the logits and the directional logits), `xb` the d×`len` features of the block.
+/// Up to [`MAX_ROWS`](super::small_gemm::MAX_ROWS) rows (K ≤ 16) by the register-blocked
+/// kernel of [`small_gemm`](super::small_gemm), more by faer's gemm.
 fn block_logits(lhs: &[f64], xb: &[f64], d: usize, len: usize) -> Scratch {
     let rows = lhs.len() / d;
     let mut za = Scratch::zeroed(rows * len);
-    product(
-        MatMut::from_row_major_slice_mut(&mut za, rows, len),
-        Accum::Replace,
-        MatRef::from_row_major_slice(lhs, rows, d),
-        MatRef::from_column_major_slice(xb, d, len),
-    );
+    if rows <= super::small_gemm::MAX_ROWS {
+        super::small_gemm::logits(lhs, xb, d, len, &mut za);
+    } else {
+        product(
+            MatMut::from_row_major_slice_mut(&mut za, rows, len),
+            Accum::Replace,
+            MatRef::from_row_major_slice(lhs, rows, d),
+            MatRef::from_column_major_slice(xb, d, len),
+        );
+    }
     za
+}
+
+/// acc (d×m, column-major) += X_B·Rᵀ, with `r` the m×`len` class-major residuals (row c
+/// contiguous) and `xb` the d×`len` features of the block: up to
+/// [`MAX_ROWS`](super::small_gemm::MAX_ROWS) columns by the register-blocked kernel of
+/// [`small_gemm`](super::small_gemm), more by faer's gemm (the buffer read column-major as
+/// `len`×m is Rᵀ).
+fn block_outer(acc: &mut [f64], xb: &[f64], r: &[f64], d: usize, len: usize) {
+    let m = r.len() / len.max(1);
+    if m <= super::small_gemm::MAX_ROWS {
+        super::small_gemm::accumulate_outer(acc, xb, r, d, len);
+    } else {
+        product(
+            MatMut::from_column_major_slice_mut(acc, d, m),
+            Accum::Add,
+            MatRef::from_column_major_slice(xb, d, len),
+            MatRef::from_column_major_slice(r, len, m),
+        );
+    }
 }
 
 /// For the K×B class-major logits `z` (row c, `z[c·B..(c+1)·B]`, holds class c of the B
