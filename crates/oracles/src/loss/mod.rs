@@ -451,8 +451,18 @@ pub(crate) fn sigmoid(u: f64) -> f64 {
     clippy::inline_always,
     reason = "inlined into the AVX2 copy of the softmax loops (loss::simd), not only the baseline"
 )]
+///
+/// Public so that other crates' fused kernels (lisse-bilevel's hyper-cleaning kernel) use the
+/// same exponential, and the same bits, as these softmax loops.
+///
+/// ```
+/// let e = lisse_oracles::loss::exp_nonpositive(-1.5);
+/// assert!((e - (-1.5_f64).exp()).abs() <= 4.0 * f64::EPSILON * e);
+/// assert_eq!(lisse_oracles::loss::exp_nonpositive(-1e4), 0.0);
+/// ```
+#[must_use]
 #[inline(always)]
-pub(crate) fn exp_nonpositive(x: f64) -> f64 {
+pub fn exp_nonpositive(x: f64) -> f64 {
     const SHIFT: f64 = 6_755_399_441_055_744.0; // 1.5·2⁵²
     // fdlibm's split of ln 2: LN2_HI ≈ 0.693147180369 (its low 21 bits are zero),
     // LN2_LO ≈ 1.9082149292705877e-10 = ln 2 − LN2_HI.

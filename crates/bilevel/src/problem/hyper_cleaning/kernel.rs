@@ -21,7 +21,8 @@
 //!    ([`PlainLogits`]) the same sums in plain code.
 //! 2. **Softmax and residuals**, lanes over samples: plain elementwise loops over the
 //!    class-major rows (the same formulas, in the same order, as lisse-oracles' fused block),
-//!    with a branch-free exponential, [`exp_nonpositive`].
+//!    with lisse-oracles' branch-free exponential, [`exp_nonpositive`] (the same bits as its
+//!    softmax).
 //! 3. **Back product**, lanes over features: column c of [G | H] is Σₛ rₛ,c·xₛ, summed in
 //!    batch order with the residual broadcast and the sample's features loaded in place (20
 //!    accumulators: 4 vectors of features × 5 columns); the last d mod 8 features (the
@@ -32,12 +33,13 @@
 //! sequence of correctly rounded operations (fused multiply-adds included: pulp's scalar
 //! `mul_add` is `f64::mul_add`) whatever the instruction set, so AVX-512, AVX2 and scalar code
 //! give the same bits (tested); results differ from lisse-oracles' faer path only by rounding
-//! (summation order, FMA, the exponential), below 1e-13 relative (tested).
+//! (summation order, FMA), below 1e-13 relative (tested).
 
 // The bodies must be inlined into the function pulp compiles for each instruction set, or they
 // stay compiled for the baseline.
 #![allow(clippy::inline_always)]
 
+use lisse_oracles::loss::exp_nonpositive;
 use pulp::{Simd, WithSimd, bytemuck};
 
 /// Lanes of the fixed-width sum over the batch used for the last d mod 8 features (a multiple
@@ -498,59 +500,6 @@ pub(super) fn sigmoid_and_derivative(t: f64) -> (f64, f64) {
     (s, e / (d * d))
 }
 
-/// e^x for x ≤ 0 (0 below −708, where e^x would be subnormal; NaN stays NaN), branch-free so
-/// that loops over it vectorize. Cody & Waite's reduction: n = round(x/ln 2) by the
-/// 1.5·2⁵² shift, r = x − n·ln 2 with ln 2 split in two (fdlibm's LN2_HI, whose low bits are
-/// zero so that n·LN2_HI is exact, and LN2_LO = ln 2 − LN2_HI), |r| ≤ ln 2/2; e^r by its
-/// Taylor polynomial of degree 13 (remainder below r¹⁴/14! < 5·10⁻¹⁸), evaluated by Estrin's
-/// scheme with fused multiply-adds (depth 6 instead of Horner's 13); 2ⁿ from the exponent
-/// bits. Accurate to a few ulps (tested against libm).
-#[inline(always)]
-pub(super) fn exp_nonpositive(x: f64) -> f64 {
-    const SHIFT: f64 = 6_755_399_441_055_744.0; // 1.5·2⁵²
-    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
-    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
-    // C[m] = 1/m!.
-    const C: [f64; 14] = [
-        1.0,
-        1.0,
-        0.5,
-        1.0 / 6.0,
-        1.0 / 24.0,
-        1.0 / 120.0,
-        1.0 / 720.0,
-        1.0 / 5_040.0,
-        1.0 / 40_320.0,
-        1.0 / 362_880.0,
-        1.0 / 3_628_800.0,
-        1.0 / 39_916_800.0,
-        1.0 / 479_001_600.0,
-        1.0 / 6_227_020_800.0,
-    ];
-    let t = x.mul_add(std::f64::consts::LOG2_E, SHIFT);
-    let n = t - SHIFT;
-    let r = (-n).mul_add(LN2_LO, (-n).mul_add(LN2_HI, x));
-    // Estrin: pairs Cₘ + Cₘ₊₁r, then pairs of pairs with r², r⁴, r⁸.
-    let pair = |m: usize| C[m + 1].mul_add(r, C[m]);
-    let (r2, q0, q1, q2, q3, q4, q5, q6) = (
-        r * r,
-        pair(0),
-        pair(2),
-        pair(4),
-        pair(6),
-        pair(8),
-        pair(10),
-        pair(12),
-    );
-    let r4 = r2 * r2;
-    let (u0, u1, u2) = (q1.mul_add(r2, q0), q3.mul_add(r2, q2), q5.mul_add(r2, q4));
-    let (v0, v1) = (u1.mul_add(r4, u0), q6.mul_add(r4, u2));
-    let p = v1.mul_add(r4 * r4, v0);
-    // The low bits of t hold n (two's complement); (n + 1023) << 52 is the biased exponent.
-    let two_n = f64::from_bits(t.to_bits().wrapping_add(1023) << 52);
-    if x < -708.0 { 0.0 } else { p * two_n }
-}
-
 /// A vector from the first lanes of `s` (unaligned load).
 #[inline(always)]
 fn load<S: Simd>(s: &[f64]) -> S::f64s {
@@ -983,24 +932,5 @@ mod tests {
                 assert_eq!(bits(&dd), bits(&scalar.2));
             }
         }
-    }
-
-    #[test]
-    fn exponential_is_accurate() {
-        let mut worst: f64 = 0.0;
-        for i in 0..=200_000 {
-            let x = -708.0 * f64::from(i) / 200_000.0 - 1e-3 * (f64::from(i) * 0.37).sin().abs();
-            let x = x.max(-708.0);
-            let (got, want) = (exp_nonpositive(x), x.exp());
-            worst = worst.max((got - want).abs() / want);
-        }
-        assert!(worst < 4.0 * f64::EPSILON, "max relative error {worst:e}");
-        assert_eq!(exp_nonpositive(0.0).to_bits(), 1.0_f64.to_bits());
-        assert_eq!(exp_nonpositive(-709.0).to_bits(), 0.0_f64.to_bits());
-        assert_eq!(
-            exp_nonpositive(f64::NEG_INFINITY).to_bits(),
-            0.0_f64.to_bits()
-        );
-        assert!(exp_nonpositive(f64::NAN).is_nan());
     }
 }
