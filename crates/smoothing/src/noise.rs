@@ -91,6 +91,37 @@ pub fn input_streams(seed: u64, i: u64) -> RngStreams {
     RngStreams::new(seed).child(i)
 }
 
+/// Runs `per_input(row, streams)` on every row of `inputs` (row-major, `m × d` with d the
+/// classifier's input dimension) in parallel, row i with [`input_streams`]`(seed, i)`, and
+/// collects the results in row order: the shared body of the `*_all` certification functions,
+/// whose results therefore do not depend on the thread count.
+///
+/// # Errors
+/// A length of `inputs` that is not a multiple of d; the first error of `per_input`.
+pub(crate) fn par_map_inputs<C, T, F>(
+    classifier: &C,
+    inputs: &[f64],
+    seed: u64,
+    per_input: F,
+) -> Result<Vec<T>>
+where
+    C: BaseClassifier + ?Sized,
+    T: Send,
+    F: Fn(&[f64], &RngStreams) -> Result<T> + Sync,
+{
+    let d = classifier.input_dim().max(1);
+    if !inputs.len().is_multiple_of(d) {
+        return Err(
+            CoreError::dimension("inputs (a multiple of input_dim)", d, inputs.len()).into(),
+        );
+    }
+    inputs
+        .par_chunks_exact(d)
+        .enumerate()
+        .map(|(i, x)| per_input(x, &input_streams(seed, i as u64)))
+        .collect()
+}
+
 /// Isotropic Gaussian noise N(0, σ²I) in the classifier's input space.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GaussianNoise {

@@ -177,6 +177,9 @@ fn results_do_not_depend_on_the_thread_count_and_inputs_get_their_own_noise() {
     let four = run(4);
     assert_eq!(one, two);
     assert_eq!(one, four);
+    // Five numbers are not whole rows of d = 2: a typed error, not a truncated run.
+    let err = certify_all(&model, &inputs[..5], 0.5, &p, 11).unwrap_err();
+    assert!(err.to_string().contains("multiple of input_dim"), "{err}");
     // One input whose n samples span many batches (each with its own xoshiro256++ seeded from
     // its ChaCha8 stream): the counts must not depend on which thread drew which batch.
     let single = |threads| {

@@ -226,4 +226,6 @@ fn all_inputs_reproducible_across_thread_counts() {
             .install(|| certify_lvm_all(&f, &inputs, 0.25, &p, 5).unwrap())
     };
     assert_eq!(run(1), run(2));
+    let err = certify_lvm_all(&f, &inputs[..5], 0.25, &p, 5).unwrap_err();
+    assert!(err.to_string().contains("multiple of input_dim"), "{err}");
 }

@@ -1,12 +1,11 @@
 //! CERTIFY (Cohen et al. 2019, §3.2 "Pseudocode for certification and prediction").
 
 use lisse_core::{Error as CoreError, RngStreams};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::classifier::BaseClassifier;
 use crate::error::Result;
-use crate::noise::{GaussianNoise, Phase, check_sampling, count_votes, input_streams};
+use crate::noise::{GaussianNoise, Phase, check_sampling, count_votes, par_map_inputs};
 use crate::stats::clopper_pearson::{self, Bound};
 
 /// Sample sizes and level of CERTIFY. Defaults are the paper's: n₀ = 100, n = 100 000,
@@ -270,7 +269,7 @@ fn max_other(counts: &[u64], c_a: usize, n: u64, level: f64) -> Result<Bound> {
 }
 
 /// CERTIFY for every row of `inputs` (row-major, `m × d`) in parallel; input i uses
-/// [`input_streams`]`(seed, i)`, so the results do not depend on the thread count.
+/// [`input_streams`](crate::noise::input_streams)`(seed, i)`, so the results do not depend on the thread count.
 ///
 /// # Errors
 /// As [`certify`]; a length that is not a multiple of d.
@@ -281,15 +280,7 @@ pub fn certify_all<C: BaseClassifier + ?Sized>(
     params: &CertifyParams,
     seed: u64,
 ) -> Result<Vec<Certificate>> {
-    let d = classifier.input_dim().max(1);
-    if !inputs.len().is_multiple_of(d) {
-        return Err(
-            CoreError::dimension("inputs (a multiple of input_dim)", d, inputs.len()).into(),
-        );
-    }
-    inputs
-        .par_chunks_exact(d)
-        .enumerate()
-        .map(|(i, x)| certify(classifier, x, sigma, params, &input_streams(seed, i as u64)))
-        .collect()
+    par_map_inputs(classifier, inputs, seed, |x, streams| {
+        certify(classifier, x, sigma, params, streams)
+    })
 }

@@ -1,14 +1,13 @@
 //! The LVM-RS certificate with a valid choice among map configurations.
 
 use lisse_core::{Error as CoreError, RngStreams};
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::simplex::{MapConfig, SimplexMap};
 use crate::classifier::{BaseClassifier, argmax};
 use crate::cohen::certify::check_alpha;
 use crate::error::Result;
-use crate::noise::{GaussianNoise, Phase, check_sampling, input_streams, sample_batches};
+use crate::noise::{GaussianNoise, Phase, check_sampling, par_map_inputs, sample_batches};
 use crate::stats::bernstein::{Moments, half_width};
 use crate::stats::clopper_pearson;
 use crate::stats::normal;
@@ -348,7 +347,7 @@ pub fn certify_lvm<C: BaseClassifier + ?Sized>(
 }
 
 /// [`certify_lvm`] for every row of `inputs` in parallel; input i uses
-/// [`input_streams`]`(seed, i)`.
+/// [`input_streams`](crate::noise::input_streams)`(seed, i)`.
 ///
 /// # Errors
 /// As [`certify_lvm`].
@@ -359,15 +358,7 @@ pub fn certify_lvm_all<C: BaseClassifier + ?Sized>(
     params: &LvmParams,
     seed: u64,
 ) -> Result<Vec<LvmCertificate>> {
-    let d = classifier.input_dim().max(1);
-    if !inputs.len().is_multiple_of(d) {
-        return Err(
-            CoreError::dimension("inputs (a multiple of input_dim)", d, inputs.len()).into(),
-        );
-    }
-    inputs
-        .par_chunks_exact(d)
-        .enumerate()
-        .map(|(i, x)| certify_lvm(classifier, x, sigma, params, &input_streams(seed, i as u64)))
-        .collect()
+    par_map_inputs(classifier, inputs, seed, |x, streams| {
+        certify_lvm(classifier, x, sigma, params, streams)
+    })
 }
