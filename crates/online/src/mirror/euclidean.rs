@@ -5,8 +5,8 @@ use nalgebra::DVector;
 
 use super::MirrorMap;
 use crate::kernels::{
-    check_finite_fast, residual_and_g_sq, scale_about, scaled_step, scaled_step_and_sq,
-    scaled_update_in_place, sum_error_bound, sum_sq_diff,
+    aligned_copy, check_finite_fast, residual_and_g_sq, scale_about, scaled_step,
+    scaled_step_and_sq, scaled_update_in_place, sum_error_bound, sum_sq_diff,
 };
 use crate::projection::FastProjection;
 
@@ -77,9 +77,10 @@ impl<D: FastProjection> Euclidean<D> {
     /// # Errors
     /// When `start` has the wrong length or non-finite entries.
     pub fn new(domain: D, start: DVector<f64>) -> Result<Self> {
-        let mut center = start;
-        domain.project_in_place(&mut center)?;
-        let scratch = center.clone();
+        let mut start = start;
+        domain.project_in_place(&mut start)?;
+        let center = aligned_copy(&start);
+        let scratch = aligned_copy(&start);
         let origin_centered = domain.is_origin_centered();
         // ‖y‖² by nalgebra's sequential sum lacks the error bound the prediction relies on:
         // the first play measures its norm unless the start is the origin (all sums exact).

@@ -60,7 +60,7 @@ impl<M: MirrorMap, S: StepSchedule> OptimisticOmd<M, S> {
         let d = mirror.dim();
         let name = format!("optimistic OMD ({}, {})", mirror.name(), schedule.name());
         Self {
-            played: mirror.center(),
+            played: crate::kernels::aligned_copy(&mirror.center()),
             mirror,
             schedule,
             hints: HintState::new(d),
