@@ -162,6 +162,15 @@ simd_op!(ScaledStep { y: &'a [f64], a: f64, b: f64, v: &'a [f64], out: &'a mut [
 simd_op!(ScaledStepOnly { y: &'a [f64], a: f64, b: f64, v: &'a [f64], out: &'a mut [f64] } -> ()
     = scaled_step_only_impl);
 simd_op!(ResidualGSq { g: &'a [f64], hint: &'a [f64] } -> (f64, f64) = residual_g_sq_impl);
+simd_op!(UpdateSums { z: &'a [f64], gamma: f64, g: &'a [f64], hint: &'a [f64] } -> [f64; 4]
+    = update_sums_impl);
+simd_op!(UpdateWriteBack {
+    z: &'a mut [f64],
+    gamma: f64,
+    g: &'a [f64],
+    hint_last: &'a mut [f64],
+    play: Option<(f64, f64, &'a mut [f64])>,
+} -> () = update_write_back_impl);
 simd_op!(ScaledInPlace { z: &'a mut [f64], gamma: f64, g: &'a [f64], hint_last: &'a mut [f64] }
     -> (f64, f64) = scaled_in_place_impl);
 
@@ -592,6 +601,153 @@ fn scaled_in_place_impl<S: pulp::Simd>(
     (reduce(simd, &sq) + tail.0, reduce_aux(simd, &dot) + tail.1)
 }
 
+/// The read-only first pass of the two-pass update on a lazy ball (large d,
+/// [`crate::mirror::Euclidean`]): (Σ(gᵢ − hᵢ)², Σ gᵢ², Σ zᵢ′², Σ zᵢ′·gᵢ) with z′ = fma(−γ, g, z)
+/// formed in registers and not stored. Each sum is formed exactly as [`residual_and_g_sq`] and
+/// [`scaled_update_in_place`] form it (same partial sums, same tails, same tree), so the two
+/// paths give the same bits. Three vector streams read, five fused multiply-adds an element.
+pub(crate) fn update_sums(z: &[f64], gamma: f64, g: &[f64], hint: &[f64]) -> [f64; 4] {
+    vectorized!(UpdateSums { z, gamma, g, hint })
+}
+
+#[inline(always)]
+fn update_sums_impl<S: pulp::Simd>(
+    simd: S,
+    z: &[f64],
+    gamma: f64,
+    g: &[f64],
+    hint: &[f64],
+) -> [f64; 4] {
+    let n = z.len().min(g.len()).min(hint.len());
+    let m = n - n % LANES;
+    let k = simd.splat_f64s(-gamma);
+    let zero = simd.splat_f64s(0.0);
+    let (mut res, mut gsq, mut sq, mut dot) = (
+        [zero; LANES],
+        [zero; LANES],
+        [zero; LANES],
+        [zero; AUX_LANES],
+    );
+    for ((x, gg), h) in heads::<S>(z, m)
+        .zip(heads::<S>(g, m))
+        .zip(heads::<S>(hint, m))
+    {
+        for r in 0..regs::<S>() {
+            let gr = gg[r];
+            let q = simd.sub_f64s(gr, h[r]);
+            res[r] = simd.mul_add_f64s(q, q, res[r]);
+            gsq[r] = simd.mul_add_f64s(gr, gr, gsq[r]);
+            let d = &mut dot[r % aux_regs::<S>()];
+            scaled_lane(simd, k, x[r], gr, &mut sq[r], d);
+        }
+    }
+    let (mut res_t, mut gsq_t, mut tail) = (0.0, 0.0, (0.0, 0.0));
+    for ((x, gj), h) in z[m..n].iter().zip(&g[m..n]).zip(&hint[m..n]) {
+        let q = gj - h;
+        res_t = q.mul_add(q, res_t);
+        gsq_t = gj.mul_add(*gj, gsq_t);
+        scaled_elem(-gamma, *x, *gj, &mut tail);
+    }
+    [
+        reduce(simd, &res) + res_t,
+        reduce(simd, &gsq) + gsq_t,
+        reduce(simd, &sq) + tail.0,
+        reduce_aux(simd, &dot) + tail.1,
+    ]
+}
+
+/// The writing second pass of the two-pass update on a lazy ball: z ← fma(−γ, g, z), h ← g and,
+/// with `play = Some((a, b, out))`, the next round's play out ← fma(−b, g, a·z) from the new z
+/// (the bits [`scaled_step`] would write from the stored z and h). Run backwards, so that it
+/// starts where [`update_sums`] ended, on what is still in cache (no sums: the order changes no
+/// bit). Five vector streams (z, g read; z, h, out written) with the play, four without.
+pub(crate) fn update_write_back(
+    z: &mut [f64],
+    gamma: f64,
+    g: &[f64],
+    hint_last: &mut [f64],
+    play: Option<(f64, f64, &mut [f64])>,
+) {
+    vectorized!(UpdateWriteBack {
+        z,
+        gamma,
+        g,
+        hint_last,
+        play
+    });
+}
+
+#[inline(always)]
+fn update_write_back_impl<S: pulp::Simd>(
+    simd: S,
+    z: &mut [f64],
+    gamma: f64,
+    g: &[f64],
+    hint_last: &mut [f64],
+    play: Option<(f64, f64, &mut [f64])>,
+) {
+    match play {
+        Some((a, b, out)) => write_back_body::<S, true>(simd, z, gamma, g, hint_last, a, b, out),
+        None => write_back_body::<S, false>(simd, z, gamma, g, hint_last, 0.0, 0.0, &mut []),
+    }
+}
+
+/// `PLAY`: whether `out` receives the next play (it is empty otherwise).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn write_back_body<S: pulp::Simd, const PLAY: bool>(
+    simd: S,
+    z: &mut [f64],
+    gamma: f64,
+    g: &[f64],
+    hint_last: &mut [f64],
+    a: f64,
+    b: f64,
+    out: &mut [f64],
+) {
+    let n = z.len();
+    let m = n - n % LANES;
+    let k = simd.splat_f64s(-gamma);
+    let (ka, kb) = (simd.splat_f64s(a), simd.splat_f64s(-b));
+    let (z_head, z_tail) = z.split_at_mut(m);
+    let (h_head, h_tail) = hint_last[..n].split_at_mut(m);
+    let (o_head, o_tail) = if PLAY {
+        out[..n].split_at_mut(m)
+    } else {
+        (&mut [][..], &mut [][..])
+    };
+    for (i, (x, h)) in z_tail.iter_mut().zip(h_tail.iter_mut()).enumerate().rev() {
+        let gj = g[m + i];
+        *x = (-gamma).mul_add(gj, *x);
+        *h = gj;
+        if PLAY {
+            o_tail[i] = (-b).mul_add(gj, a * *x);
+        }
+    }
+    let chunks = heads_mut::<S>(z_head, m)
+        .zip(heads_mut::<S>(h_head, m))
+        .zip(heads::<S>(g, m));
+    if PLAY {
+        for (((x, h), gg), o) in chunks.zip(heads_mut::<S>(o_head, m)).rev() {
+            for r in 0..regs::<S>() {
+                let gr = gg[r];
+                let v = simd.mul_add_f64s(k, gr, x[r]);
+                x[r] = v;
+                h[r] = gr;
+                o[r] = simd.mul_add_f64s(kb, gr, simd.mul_f64s(ka, v));
+            }
+        }
+    } else {
+        for ((x, h), gg) in chunks.rev() {
+            for r in 0..regs::<S>() {
+                let gr = gg[r];
+                x[r] = simd.mul_add_f64s(k, gr, x[r]);
+                h[r] = gr;
+            }
+        }
+    }
+}
+
 /// x ← c + (x − c)·s, the radial scaling that finishes a ball projection (`None`: c = 0, x ← x·s).
 pub(crate) fn scale_about(x: &mut [f64], center: Option<&[f64]>, s: f64) {
     vectorized!(ScaleAbout { x, center, s });
@@ -817,6 +973,48 @@ mod tests {
                     g[n / 2] = bad;
                     assert!(!residual_and_g_sq(&g, &c).1.is_finite());
                 }
+            }
+            // The two-pass update: the same sums as the validation and update passes, the same
+            // z and hint, and the play that `scaled_step` writes from them; on every ISA.
+            let (mut y12, mut h12, mut x12) = (a.clone(), c.clone(), vec![0.0; n]);
+            let (mut y13, mut h13) = (a.clone(), c.clone());
+            let sums = update_sums(&y12, 0.5, &b, &h12);
+            let (res13, gsq13) = residual_and_g_sq(&b, &h13);
+            let (sq13, dot13) = scaled_update_in_place(&mut y13, 0.5, &b, &mut h13);
+            assert_eq!(
+                sums.map(f64::to_bits),
+                [res13, gsq13, sq13, dot13].map(f64::to_bits)
+            );
+            update_write_back(&mut y12, 0.5, &b, &mut h12, Some((0.7, 0.3, &mut x12)));
+            assert_eq!((&y12, &h12), (&y13, &h13));
+            let mut x13 = vec![0.0; n];
+            scaled_step(&y13, 0.7, 0.3, &h13, &mut x13);
+            assert_eq!(x12, x13);
+            let (mut y14, mut h14) = (a.clone(), c.clone());
+            update_write_back(&mut y14, 0.5, &b, &mut h14, None);
+            assert_eq!((&y14, &h14), (&y13, &h13));
+            for isa in Isa::available() {
+                let (z, g, hint) = (a.as_slice(), b.as_slice(), c.as_slice());
+                let got = isa.run(UpdateSums {
+                    z,
+                    gamma: 0.5,
+                    g,
+                    hint,
+                    _lifetime: std::marker::PhantomData,
+                });
+                assert_eq!(got.map(f64::to_bits), sums.map(f64::to_bits));
+                let (mut y15, mut h15, mut x15) = (a.clone(), c.clone(), vec![0.0; n]);
+                let (z, hint_last) = (y15.as_mut_slice(), h15.as_mut_slice());
+                let play = Some((0.7, 0.3, x15.as_mut_slice()));
+                isa.run(UpdateWriteBack {
+                    z,
+                    gamma: 0.5,
+                    g,
+                    hint_last,
+                    play,
+                    _lifetime: std::marker::PhantomData,
+                });
+                assert_eq!((&y15, &h15, &x15), (&y13, &h13, &x13));
             }
             scaled_step(&a, 0.7, 0.5, &b, &mut o8);
             assert_eq!(o8, y7);
