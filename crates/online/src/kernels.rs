@@ -393,27 +393,7 @@ fn scaled_step_impl<S: pulp::Simd>(
     v: &[f64],
     out: &mut [f64],
 ) -> f64 {
-    let n = out.len();
-    let m = n - n % LANES;
-    let (ka, kb) = (simd.splat_f64s(a), simd.splat_f64s(-b));
-    let mut acc = [simd.splat_f64s(0.0); LANES];
-    let (out_head, out_tail) = out.split_at_mut(m);
-    for ((o, x), g) in heads_mut::<S>(out_head, m)
-        .zip(heads::<S>(y, m))
-        .zip(heads::<S>(v, m))
-    {
-        for r in 0..regs::<S>() {
-            o[r] = simd.mul_add_f64s(kb, g[r], simd.mul_f64s(ka, x[r]));
-            acc[r] = simd.mul_add_f64s(o[r], o[r], acc[r]);
-        }
-    }
-    let mut rest = 0.0;
-    for (i, o) in out_tail.iter_mut().enumerate() {
-        let j = m + i;
-        *o = (-b).mul_add(v[j], a * y[j]);
-        rest = o.mul_add(*o, rest);
-    }
-    reduce(simd, &acc) + rest
+    scaled_step_body::<S, true>(simd, y, a, b, v, out)
 }
 
 /// out ← a·y − b·v as [`scaled_step_and_sq`] writes it (same bits), without the sum: the play
@@ -431,9 +411,23 @@ fn scaled_step_only_impl<S: pulp::Simd>(
     v: &[f64],
     out: &mut [f64],
 ) {
+    scaled_step_body::<S, false>(simd, y, a, b, v, out);
+}
+
+/// The body of [`scaled_step_and_sq`] (`SQ`) and [`scaled_step`] (no sum; returns 0).
+#[inline(always)]
+fn scaled_step_body<S: pulp::Simd, const SQ: bool>(
+    simd: S,
+    y: &[f64],
+    a: f64,
+    b: f64,
+    v: &[f64],
+    out: &mut [f64],
+) -> f64 {
     let n = out.len();
     let m = n - n % LANES;
     let (ka, kb) = (simd.splat_f64s(a), simd.splat_f64s(-b));
+    let mut acc = [simd.splat_f64s(0.0); LANES];
     let (out_head, out_tail) = out.split_at_mut(m);
     for ((o, x), g) in heads_mut::<S>(out_head, m)
         .zip(heads::<S>(y, m))
@@ -441,12 +435,20 @@ fn scaled_step_only_impl<S: pulp::Simd>(
     {
         for r in 0..regs::<S>() {
             o[r] = simd.mul_add_f64s(kb, g[r], simd.mul_f64s(ka, x[r]));
+            if SQ {
+                acc[r] = simd.mul_add_f64s(o[r], o[r], acc[r]);
+            }
         }
     }
+    let mut rest = 0.0;
     for (i, o) in out_tail.iter_mut().enumerate() {
         let j = m + i;
         *o = (-b).mul_add(v[j], a * y[j]);
+        if SQ {
+            rest = o.mul_add(*o, rest);
+        }
     }
+    if SQ { reduce(simd, &acc) + rest } else { 0.0 }
 }
 
 /// A bound on the relative error of the kernels' sums of d terms, relative to the sum of the
