@@ -454,12 +454,15 @@ fn scaled_step_body<S: pulp::Simd, const SQ: bool>(
 /// A bound on the relative error of the kernels' sums of d terms, relative to the sum of the
 /// terms' sizes (for a dot product, Σ|xᵢyᵢ| ≤ ‖x‖‖y‖ by Cauchy–Schwarz): each partial sum adds
 /// at most ⌈d/16⌉ terms by fused multiply-add (32 partial sums for squares, 16 for the dot
-/// product of the update pass), the tree adds at most five levels and the tail one more, so
-/// each term passes through at most k = ⌈d/16⌉ + 8 roundings and the error is at most
+/// product of the update pass), the tree adds at most five levels and the tail one more; a term
+/// of the tail (the last d mod 32 elements, summed in sequence) passes through at most
+/// d mod 32 + 1 roundings. So each term passes through at most
+/// k = max(⌈d/16⌉ + 8, d mod 32 + 1) roundings (the second term was missing before 2026-11-29;
+/// it matters only below d ≈ 370, for long tails) and the error is at most
 /// γ_k = k·ε/(1 − k·ε) (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed.,
 /// Lemma 3.1 and §3.1).
 pub(crate) fn sum_error_bound(d: usize) -> f64 {
-    let k = d.div_ceil(AUX_LANES) as f64 + 8.0;
+    let k = (d.div_ceil(AUX_LANES) + 8).max(d % LANES + 1) as f64;
     let ke = k * f64::EPSILON;
     ke / (1.0 - ke)
 }
