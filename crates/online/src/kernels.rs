@@ -759,29 +759,36 @@ fn scale_about_impl<S: pulp::Simd>(simd: S, x: &mut [f64], center: Option<&[f64]
 /// The alignment [`aligned_zeros`] aims for: one cache line, one AVX-512 register.
 const BUFFER_ALIGN: usize = 64;
 
+/// The largest length for which [`aligned_zeros`] retries (1 MiB a vector, so its rejected
+/// blocks take at most 16 MiB for a moment); longer vectors are bound by memory bandwidth, where
+/// a split cache line costs little.
+const ALIGN_RETRY_MAX_LEN: usize = 1 << 17;
+
 /// A zero vector of length `d` whose data starts on a 64-byte boundary where the allocator
-/// gives one within a few tries (else a plain one; best effort, safe code): the learners' own
-/// buffers, so that the passes' 64-byte loads and stores do not straddle two cache lines. An
-/// unaligned 64-byte store costs as much as two; at d = 1,000 an unaligned played point made
-/// the round ~10% slower. The global allocator guarantees only 16 bytes; a fresh block's
-/// address depends on the blocks allocated before it, so a rejected block is kept until the
-/// end (and a small block is allocated after it, to move the next one) and then freed. The
-/// first rejected block is freed at once instead: a large block that the allocator mapped
-/// directly from the system (always 16 bytes past a page boundary with glibc) raises, when
-/// freed, the size below which it serves blocks from its heap, where the next tries land.
+/// gives one within a few tries (else a plain one; best effort, safe code: `DVector` owns a
+/// `Vec<f64>`, which the global allocator aligns to 16 bytes only): the learners' own buffers,
+/// so that the passes' 64-byte loads and stores do not straddle two cache lines. An unaligned
+/// 64-byte store costs about two; at d = 1,000 an unaligned played point made the round ~10%
+/// slower. A block's address depends on the blocks allocated before it: each rejected block is
+/// kept until the end, with a 2–2.3 KiB block after it (larger than the allocator's per-thread
+/// caches of small blocks, so carved after it) that moves the next try by a multiple of 16
+/// bytes, and all are freed on return. The first rejected block is freed at once instead: a
+/// large block that the allocator mapped directly from the system (16 bytes past a page boundary
+/// with glibc) raises, when freed, the size below which it serves blocks from its heap.
 pub(crate) fn aligned_zeros(d: usize) -> nalgebra::DVector<f64> {
+    let aligned = |v: &Vec<f64>| v.as_ptr().addr().is_multiple_of(BUFFER_ALIGN);
     let first = vec![0.0; d];
-    if d == 0 || first.as_ptr().addr().is_multiple_of(BUFFER_ALIGN) {
+    if d == 0 || d > ALIGN_RETRY_MAX_LEN || aligned(&first) {
         return nalgebra::DVector::from_vec(first);
     }
     drop(first);
     let mut rejected: Vec<(Vec<f64>, Vec<u8>)> = Vec::new();
-    for k in 1..=8 {
+    for k in 1..=16 {
         let v = vec![0.0; d];
-        if d == 0 || v.as_ptr().addr().is_multiple_of(BUFFER_ALIGN) {
+        if aligned(&v) {
             return nalgebra::DVector::from_vec(v);
         }
-        rejected.push((v, vec![0; 16 * k]));
+        rejected.push((v, vec![0; 2048 + 16 * k]));
     }
     nalgebra::DVector::zeros(d)
 }
@@ -1015,7 +1022,7 @@ mod tests {
 
     #[test]
     fn aligned_buffers_are_plain_copies() {
-        for d in [0, 1, 7, 1000, 100_000] {
+        for d in [0, 1, 7, 1000, 100_000, 200_000] {
             let z = aligned_zeros(d);
             assert_eq!(z.len(), d);
             assert!(z.iter().all(|v| v.to_bits() == 0));
