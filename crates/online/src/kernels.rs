@@ -14,8 +14,9 @@
 //! results are bit-identical whichever runs (tested on every instruction set the CPU has).
 //! Written with the safe dispatch of pulp because the workspace forbids the `unsafe` that
 //! `#[target_feature]` calls need. With 32 partial sums the AVX2 build of a two-sum pass holds
-//! 16 accumulator registers, all AVX2 has, and spills some: the AVX2 fallback is slower than it
-//! could be, the AVX-512 build (32 registers, 4 per sum) is not.
+//! 16 accumulator registers, all AVX2 has, and spills some (the four sums of [`update_sums`]
+//! spill more): the AVX2 fallback is slower than it could be, the AVX-512 build (32 registers,
+//! 4 per sum) is not.
 
 // Every kernel body is `#[inline(always)]` on purpose: it must be inlined into the function
 // that pulp compiles for AVX-512/AVX2, or it stays compiled for the baseline.
