@@ -2,7 +2,8 @@
 //! and a serial STREAM-like triad over vectors of the same length, at d ∈ {10, 1000, 100000},
 //! and prints one JSON object per line.
 //!
-//! `cargo run --release -p lisse-benches --example online_timing [-- BUDGET_SECONDS]`
+//! `cargo run --release -p lisse-benches --example online_timing [-- BUDGET_SECONDS [D...]]`
+//! (by default every d of `lisse_benches::online::DIMS`)
 //!
 //! The round is the one of `benches/online.rs` (criterion), set up by `lisse_benches::online`:
 //! predict with the last-gradient hint, then update, on the unit ball of ℝᵈ, with the
@@ -42,7 +43,12 @@ fn time_batches(mut f: impl FnMut(), per_batch: usize, budget: Duration) -> (f64
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let budget: f64 = std::env::args().nth(1).map_or(Ok(1.5), |s| s.parse())?;
     let budget = Duration::from_secs_f64(budget);
-    for d in DIMS {
+    let dims: Vec<usize> = std::env::args()
+        .skip(2)
+        .map(|s| s.parse())
+        .collect::<Result<_, _>>()?;
+    let dims = if dims.is_empty() { DIMS.to_vec() } else { dims };
+    for d in dims {
         let grads = gradient_pool(d);
         // About 0.2 ms per batch at ~1 ns per element and round.
         let per_batch = (200_000 / d).max(1);

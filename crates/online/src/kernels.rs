@@ -14,8 +14,9 @@
 //! results are bit-identical whichever runs (tested on every instruction set the CPU has).
 //! Written with the safe dispatch of pulp because the workspace forbids the `unsafe` that
 //! `#[target_feature]` calls need. With 32 partial sums the AVX2 build of a two-sum pass holds
-//! 16 accumulator registers, all AVX2 has, and spills some: the AVX2 fallback is slower than it
-//! could be, the AVX-512 build (32 registers, 4 per sum) is not.
+//! 16 accumulator registers, all AVX2 has, and spills some (the four sums of [`update_sums`]
+//! spill more): the AVX2 fallback is slower than it could be, the AVX-512 build (32 registers,
+//! 4 per sum) is not.
 
 // Every kernel body is `#[inline(always)]` on purpose: it must be inlined into the function
 // that pulp compiles for AVX-512/AVX2, or it stays compiled for the baseline.
@@ -162,6 +163,15 @@ simd_op!(ScaledStep { y: &'a [f64], a: f64, b: f64, v: &'a [f64], out: &'a mut [
 simd_op!(ScaledStepOnly { y: &'a [f64], a: f64, b: f64, v: &'a [f64], out: &'a mut [f64] } -> ()
     = scaled_step_only_impl);
 simd_op!(ResidualGSq { g: &'a [f64], hint: &'a [f64] } -> (f64, f64) = residual_g_sq_impl);
+simd_op!(UpdateSums { z: &'a [f64], gamma: f64, g: &'a [f64], hint: &'a [f64] } -> [f64; 4]
+    = update_sums_impl);
+simd_op!(UpdateWriteBack {
+    z: &'a mut [f64],
+    gamma: f64,
+    g: &'a [f64],
+    hint_last: &'a mut [f64],
+    play: Option<(f64, f64, &'a mut [f64])>,
+} -> () = update_write_back_impl);
 simd_op!(ScaledInPlace { z: &'a mut [f64], gamma: f64, g: &'a [f64], hint_last: &'a mut [f64] }
     -> (f64, f64) = scaled_in_place_impl);
 
@@ -384,27 +394,7 @@ fn scaled_step_impl<S: pulp::Simd>(
     v: &[f64],
     out: &mut [f64],
 ) -> f64 {
-    let n = out.len();
-    let m = n - n % LANES;
-    let (ka, kb) = (simd.splat_f64s(a), simd.splat_f64s(-b));
-    let mut acc = [simd.splat_f64s(0.0); LANES];
-    let (out_head, out_tail) = out.split_at_mut(m);
-    for ((o, x), g) in heads_mut::<S>(out_head, m)
-        .zip(heads::<S>(y, m))
-        .zip(heads::<S>(v, m))
-    {
-        for r in 0..regs::<S>() {
-            o[r] = simd.mul_add_f64s(kb, g[r], simd.mul_f64s(ka, x[r]));
-            acc[r] = simd.mul_add_f64s(o[r], o[r], acc[r]);
-        }
-    }
-    let mut rest = 0.0;
-    for (i, o) in out_tail.iter_mut().enumerate() {
-        let j = m + i;
-        *o = (-b).mul_add(v[j], a * y[j]);
-        rest = o.mul_add(*o, rest);
-    }
-    reduce(simd, &acc) + rest
+    scaled_step_body::<S, true>(simd, y, a, b, v, out)
 }
 
 /// out ← a·y − b·v as [`scaled_step_and_sq`] writes it (same bits), without the sum: the play
@@ -422,9 +412,23 @@ fn scaled_step_only_impl<S: pulp::Simd>(
     v: &[f64],
     out: &mut [f64],
 ) {
+    scaled_step_body::<S, false>(simd, y, a, b, v, out);
+}
+
+/// The body of [`scaled_step_and_sq`] (`SQ`) and [`scaled_step`] (no sum; returns 0).
+#[inline(always)]
+fn scaled_step_body<S: pulp::Simd, const SQ: bool>(
+    simd: S,
+    y: &[f64],
+    a: f64,
+    b: f64,
+    v: &[f64],
+    out: &mut [f64],
+) -> f64 {
     let n = out.len();
     let m = n - n % LANES;
     let (ka, kb) = (simd.splat_f64s(a), simd.splat_f64s(-b));
+    let mut acc = [simd.splat_f64s(0.0); LANES];
     let (out_head, out_tail) = out.split_at_mut(m);
     for ((o, x), g) in heads_mut::<S>(out_head, m)
         .zip(heads::<S>(y, m))
@@ -432,23 +436,34 @@ fn scaled_step_only_impl<S: pulp::Simd>(
     {
         for r in 0..regs::<S>() {
             o[r] = simd.mul_add_f64s(kb, g[r], simd.mul_f64s(ka, x[r]));
+            if SQ {
+                acc[r] = simd.mul_add_f64s(o[r], o[r], acc[r]);
+            }
         }
     }
+    let mut rest = 0.0;
     for (i, o) in out_tail.iter_mut().enumerate() {
         let j = m + i;
         *o = (-b).mul_add(v[j], a * y[j]);
+        if SQ {
+            rest = o.mul_add(*o, rest);
+        }
     }
+    if SQ { reduce(simd, &acc) + rest } else { 0.0 }
 }
 
 /// A bound on the relative error of the kernels' sums of d terms, relative to the sum of the
 /// terms' sizes (for a dot product, Σ|xᵢyᵢ| ≤ ‖x‖‖y‖ by Cauchy–Schwarz): each partial sum adds
 /// at most ⌈d/16⌉ terms by fused multiply-add (32 partial sums for squares, 16 for the dot
-/// product of the update pass), the tree adds at most five levels and the tail one more, so
-/// each term passes through at most k = ⌈d/16⌉ + 8 roundings and the error is at most
+/// product of the update pass), the tree adds at most five levels and the tail one more; a term
+/// of the tail (the last d mod 32 elements, summed in sequence) passes through at most
+/// d mod 32 + 1 roundings. So each term passes through at most
+/// k = max(⌈d/16⌉ + 8, d mod 32 + 1) roundings (the second term was missing before 2026-11-29;
+/// it matters only below d ≈ 370, for long tails) and the error is at most
 /// γ_k = k·ε/(1 − k·ε) (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd ed.,
 /// Lemma 3.1 and §3.1).
 pub(crate) fn sum_error_bound(d: usize) -> f64 {
-    let k = d.div_ceil(AUX_LANES) as f64 + 8.0;
+    let k = (d.div_ceil(AUX_LANES) + 8).max(d % LANES + 1) as f64;
     let ke = k * f64::EPSILON;
     ke / (1.0 - ke)
 }
@@ -547,8 +562,11 @@ fn scaled_in_place_impl<S: pulp::Simd>(
     {
         for r in 0..regs::<S>() {
             let d = &mut dot[r % aux_regs::<S>()];
-            x[r] = scaled_lane(simd, k, x[r], gg[r], &mut sq[r], d);
-            h[r] = gg[r];
+            // g loaded once, into a register used by the step and by the copy (a plain
+            // `h[r] = gg[r]` compiles to a second load).
+            let gr = gg[r];
+            x[r] = scaled_lane(simd, k, x[r], gr, &mut sq[r], d);
+            h[r] = gr;
         }
     }
     let mut tail = (0.0, 0.0);
@@ -558,6 +576,153 @@ fn scaled_in_place_impl<S: pulp::Simd>(
         *h = gj;
     }
     (reduce(simd, &sq) + tail.0, reduce_aux(simd, &dot) + tail.1)
+}
+
+/// The read-only first pass of the two-pass update on a lazy ball (large d,
+/// [`crate::mirror::Euclidean`]): (Σ(gᵢ − hᵢ)², Σ gᵢ², Σ zᵢ′², Σ zᵢ′·gᵢ) with z′ = fma(−γ, g, z)
+/// formed in registers and not stored. Each sum is formed exactly as [`residual_and_g_sq`] and
+/// [`scaled_update_in_place`] form it (same partial sums, same tails, same tree), so the two
+/// paths give the same bits. Three vector streams read, five fused multiply-adds an element.
+pub(crate) fn update_sums(z: &[f64], gamma: f64, g: &[f64], hint: &[f64]) -> [f64; 4] {
+    vectorized!(UpdateSums { z, gamma, g, hint })
+}
+
+#[inline(always)]
+fn update_sums_impl<S: pulp::Simd>(
+    simd: S,
+    z: &[f64],
+    gamma: f64,
+    g: &[f64],
+    hint: &[f64],
+) -> [f64; 4] {
+    let n = z.len().min(g.len()).min(hint.len());
+    let m = n - n % LANES;
+    let k = simd.splat_f64s(-gamma);
+    let zero = simd.splat_f64s(0.0);
+    let (mut res, mut gsq, mut sq, mut dot) = (
+        [zero; LANES],
+        [zero; LANES],
+        [zero; LANES],
+        [zero; AUX_LANES],
+    );
+    for ((x, gg), h) in heads::<S>(z, m)
+        .zip(heads::<S>(g, m))
+        .zip(heads::<S>(hint, m))
+    {
+        for r in 0..regs::<S>() {
+            let gr = gg[r];
+            let q = simd.sub_f64s(gr, h[r]);
+            res[r] = simd.mul_add_f64s(q, q, res[r]);
+            gsq[r] = simd.mul_add_f64s(gr, gr, gsq[r]);
+            let d = &mut dot[r % aux_regs::<S>()];
+            scaled_lane(simd, k, x[r], gr, &mut sq[r], d);
+        }
+    }
+    let (mut res_t, mut gsq_t, mut tail) = (0.0, 0.0, (0.0, 0.0));
+    for ((x, gj), h) in z[m..n].iter().zip(&g[m..n]).zip(&hint[m..n]) {
+        let q = gj - h;
+        res_t = q.mul_add(q, res_t);
+        gsq_t = gj.mul_add(*gj, gsq_t);
+        scaled_elem(-gamma, *x, *gj, &mut tail);
+    }
+    [
+        reduce(simd, &res) + res_t,
+        reduce(simd, &gsq) + gsq_t,
+        reduce(simd, &sq) + tail.0,
+        reduce_aux(simd, &dot) + tail.1,
+    ]
+}
+
+/// The writing second pass of the two-pass update on a lazy ball: z ← fma(−γ, g, z), h ← g and,
+/// with `play = Some((a, b, out))`, the next round's play out ← fma(−b, g, a·z) from the new z
+/// (the bits [`scaled_step`] would write from the stored z and h). Run backwards, so that it
+/// starts where [`update_sums`] ended, on what is still in cache (no sums: the order changes no
+/// bit). Five vector streams (z, g read; z, h, out written) with the play, four without.
+pub(crate) fn update_write_back(
+    z: &mut [f64],
+    gamma: f64,
+    g: &[f64],
+    hint_last: &mut [f64],
+    play: Option<(f64, f64, &mut [f64])>,
+) {
+    vectorized!(UpdateWriteBack {
+        z,
+        gamma,
+        g,
+        hint_last,
+        play
+    });
+}
+
+#[inline(always)]
+fn update_write_back_impl<S: pulp::Simd>(
+    simd: S,
+    z: &mut [f64],
+    gamma: f64,
+    g: &[f64],
+    hint_last: &mut [f64],
+    play: Option<(f64, f64, &mut [f64])>,
+) {
+    match play {
+        Some((a, b, out)) => write_back_body::<S, true>(simd, z, gamma, g, hint_last, a, b, out),
+        None => write_back_body::<S, false>(simd, z, gamma, g, hint_last, 0.0, 0.0, &mut []),
+    }
+}
+
+/// `PLAY`: whether `out` receives the next play (it is empty otherwise).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn write_back_body<S: pulp::Simd, const PLAY: bool>(
+    simd: S,
+    z: &mut [f64],
+    gamma: f64,
+    g: &[f64],
+    hint_last: &mut [f64],
+    a: f64,
+    b: f64,
+    out: &mut [f64],
+) {
+    let n = z.len();
+    let m = n - n % LANES;
+    let k = simd.splat_f64s(-gamma);
+    let (ka, kb) = (simd.splat_f64s(a), simd.splat_f64s(-b));
+    let (z_head, z_tail) = z.split_at_mut(m);
+    let (h_head, h_tail) = hint_last[..n].split_at_mut(m);
+    let (o_head, o_tail) = if PLAY {
+        out[..n].split_at_mut(m)
+    } else {
+        (&mut [][..], &mut [][..])
+    };
+    for (i, (x, h)) in z_tail.iter_mut().zip(h_tail.iter_mut()).enumerate().rev() {
+        let gj = g[m + i];
+        *x = (-gamma).mul_add(gj, *x);
+        *h = gj;
+        if PLAY {
+            o_tail[i] = (-b).mul_add(gj, a * *x);
+        }
+    }
+    let chunks = heads_mut::<S>(z_head, m)
+        .zip(heads_mut::<S>(h_head, m))
+        .zip(heads::<S>(g, m));
+    if PLAY {
+        for (((x, h), gg), o) in chunks.zip(heads_mut::<S>(o_head, m)).rev() {
+            for r in 0..regs::<S>() {
+                let gr = gg[r];
+                let v = simd.mul_add_f64s(k, gr, x[r]);
+                x[r] = v;
+                h[r] = gr;
+                o[r] = simd.mul_add_f64s(kb, gr, simd.mul_f64s(ka, v));
+            }
+        }
+    } else {
+        for ((x, h), gg) in chunks.rev() {
+            for r in 0..regs::<S>() {
+                let gr = gg[r];
+                x[r] = simd.mul_add_f64s(k, gr, x[r]);
+                h[r] = gr;
+            }
+        }
+    }
 }
 
 /// x ← c + (x − c)·s, the radial scaling that finishes a ball projection (`None`: c = 0, x ← x·s).
@@ -592,8 +757,55 @@ fn scale_about_impl<S: pulp::Simd>(simd: S, x: &mut [f64], center: Option<&[f64]
     }
 }
 
-/// Like [`lisse_core::check_finite`], but one vectorizable pass on the common (finite) path:
-/// Σ 0·vᵢ is NaN exactly when some vᵢ is NaN or ±∞.
+/// The alignment [`aligned_zeros`] aims for: one cache line, one AVX-512 register.
+const BUFFER_ALIGN: usize = 64;
+
+/// The largest length for which [`aligned_zeros`] retries (1 MiB a vector, so its rejected
+/// blocks take at most 16 MiB for a moment); longer vectors are bound by memory bandwidth, where
+/// a split cache line costs little.
+const ALIGN_RETRY_MAX_LEN: usize = 1 << 17;
+
+/// A zero vector of length `d` whose data starts on a 64-byte boundary where the allocator
+/// gives one within a few tries (else a plain one; best effort, safe code: `DVector` owns a
+/// `Vec<f64>`, which the global allocator aligns to 16 bytes only): the learners' own buffers,
+/// so that the passes' 64-byte loads and stores do not straddle two cache lines. An unaligned
+/// 64-byte store costs about two; at d = 1,000 an unaligned played point made the round ~10%
+/// slower. A block's address depends on the blocks allocated before it: each rejected block is
+/// kept until the end, with a 2–2.3 KiB block after it (larger than the allocator's per-thread
+/// caches of small blocks, so carved after it) that moves the next try by a multiple of 16
+/// bytes, and all are freed on return. The first rejected block is freed at once instead: a
+/// large block that the allocator mapped directly from the system (16 bytes past a page boundary
+/// with glibc) raises, when freed, the size below which it serves blocks from its heap.
+pub(crate) fn aligned_zeros(d: usize) -> nalgebra::DVector<f64> {
+    let aligned = |v: &Vec<f64>| v.as_ptr().addr().is_multiple_of(BUFFER_ALIGN);
+    let first = vec![0.0; d];
+    if d == 0 || d > ALIGN_RETRY_MAX_LEN || aligned(&first) {
+        return nalgebra::DVector::from_vec(first);
+    }
+    drop(first);
+    let mut rejected: Vec<(Vec<f64>, Vec<u8>)> = Vec::new();
+    for k in 1..=16 {
+        let v = vec![0.0; d];
+        if aligned(&v) {
+            return nalgebra::DVector::from_vec(v);
+        }
+        rejected.push((v, vec![0; 2048 + 16 * k]));
+    }
+    nalgebra::DVector::zeros(d)
+}
+
+/// A copy of `v` in a buffer from [`aligned_zeros`].
+pub(crate) fn aligned_copy(v: &nalgebra::DVector<f64>) -> nalgebra::DVector<f64> {
+    let mut out = aligned_zeros(v.len());
+    out.copy_from(v);
+    out
+}
+
+/// Like [`lisse_core::check_finite`], but one pass compiled for AVX-512/AVX2 on the common
+/// (finite) path: Σ 0·vᵢ is NaN exactly when some vᵢ is NaN or ±∞. Kept beside lisse-core's
+/// branch-free test because that one is compiled for the portable baseline: measured
+/// 2026-11-29 (one thread, finite input), 43 ns against 271 ns at d = 1,000 and 9.6 µs against
+/// 28.8 µs at d = 100,000. On a bad entry it calls lisse-core's check for the error.
 pub(crate) fn check_finite_fast(what: &str, v: &[f64]) -> Result<()> {
     if vectorized!(AllFinite { v }) {
         Ok(())
@@ -749,6 +961,48 @@ mod tests {
                     assert!(!residual_and_g_sq(&g, &c).1.is_finite());
                 }
             }
+            // The two-pass update: the same sums as the validation and update passes, the same
+            // z and hint, and the play that `scaled_step` writes from them; on every ISA.
+            let (mut y12, mut h12, mut x12) = (a.clone(), c.clone(), vec![0.0; n]);
+            let (mut y13, mut h13) = (a.clone(), c.clone());
+            let sums = update_sums(&y12, 0.5, &b, &h12);
+            let (res13, gsq13) = residual_and_g_sq(&b, &h13);
+            let (sq13, dot13) = scaled_update_in_place(&mut y13, 0.5, &b, &mut h13);
+            assert_eq!(
+                sums.map(f64::to_bits),
+                [res13, gsq13, sq13, dot13].map(f64::to_bits)
+            );
+            update_write_back(&mut y12, 0.5, &b, &mut h12, Some((0.7, 0.3, &mut x12)));
+            assert_eq!((&y12, &h12), (&y13, &h13));
+            let mut x13 = vec![0.0; n];
+            scaled_step(&y13, 0.7, 0.3, &h13, &mut x13);
+            assert_eq!(x12, x13);
+            let (mut y14, mut h14) = (a.clone(), c.clone());
+            update_write_back(&mut y14, 0.5, &b, &mut h14, None);
+            assert_eq!((&y14, &h14), (&y13, &h13));
+            for isa in Isa::available() {
+                let (z, g, hint) = (a.as_slice(), b.as_slice(), c.as_slice());
+                let got = isa.run(UpdateSums {
+                    z,
+                    gamma: 0.5,
+                    g,
+                    hint,
+                    _lifetime: std::marker::PhantomData,
+                });
+                assert_eq!(got.map(f64::to_bits), sums.map(f64::to_bits));
+                let (mut y15, mut h15, mut x15) = (a.clone(), c.clone(), vec![0.0; n]);
+                let (z, hint_last) = (y15.as_mut_slice(), h15.as_mut_slice());
+                let play = Some((0.7, 0.3, x15.as_mut_slice()));
+                isa.run(UpdateWriteBack {
+                    z,
+                    gamma: 0.5,
+                    g,
+                    hint_last,
+                    play,
+                    _lifetime: std::marker::PhantomData,
+                });
+                assert_eq!((&y15, &h15, &x15), (&y13, &h13, &x13));
+            }
             scaled_step(&a, 0.7, 0.5, &b, &mut o8);
             assert_eq!(o8, y7);
             let sq = scaled_step_and_sq(&a, 0.7, 0.5, &b, &mut o7);
@@ -764,6 +1018,17 @@ mod tests {
                 bad[n - 1] = f64::NEG_INFINITY;
                 assert!(check_finite_fast("v", &bad).is_err());
             }
+        }
+    }
+
+    #[test]
+    fn aligned_buffers_are_plain_copies() {
+        for d in [0, 1, 7, 1000, 100_000, 200_000] {
+            let z = aligned_zeros(d);
+            assert_eq!(z.len(), d);
+            assert!(z.iter().all(|v| v.to_bits() == 0));
+            let v = nalgebra::DVector::from_fn(d, |i, _| (i as f64).sin());
+            assert_eq!(aligned_copy(&v), v);
         }
     }
 

@@ -91,8 +91,8 @@ pub(crate) struct HintState {
 impl HintState {
     pub(crate) fn new(dim: usize) -> Self {
         Self {
-            last_gradient: DVector::zeros(dim),
-            current: DVector::zeros(dim),
+            last_gradient: crate::kernels::aligned_zeros(dim),
+            current: crate::kernels::aligned_zeros(dim),
             swapped: false,
         }
     }

@@ -22,7 +22,7 @@ use lisse_core::Result;
 use nalgebra::DVector;
 
 pub use entropy::Entropy;
-pub use euclidean::Euclidean;
+pub use euclidean::{Euclidean, FUSED_MIN_DIM};
 pub use mahalanobis::{MAX_DIM as MAHALANOBIS_MAX_DIM, Mahalanobis};
 
 /// The geometry of an online mirror descent learner; see the [module docs](self).
@@ -89,6 +89,29 @@ pub trait MirrorMap {
         let residual = self.dual_norm_sq_diff(g, hint_then_last);
         hint_then_last.as_mut_slice().copy_from_slice(g.as_slice());
         Ok(residual)
+    }
+
+    /// [`update_half_step`](MirrorMap::update_half_step), and possibly the next round's play
+    /// for the default hint as well, to save a pass over the centre: a map that does so calls
+    /// `next_eta` once, with the residual ‖g − M‖²_* it returns, to learn η_{t+1} (the caller's
+    /// schedule records the residual in that call), and writes into `next_play` the point that
+    /// [`step_from_center_last_gradient`](MirrorMap::step_from_center_last_gradient) would
+    /// write with η_{t+1} after the update. Returns (residual, η_{t+1} if `next_eta` was called,
+    /// whether `next_play` holds that play). `next_eta` is called only once nothing can fail.
+    /// The default calls `update_half_step` and neither of the two.
+    ///
+    /// # Errors
+    /// As [`update_half_step`](MirrorMap::update_half_step); nothing is written on a bad `g`.
+    fn update_half_step_and_play(
+        &mut self,
+        eta: f64,
+        g: &DVector<f64>,
+        hint_then_last: &mut DVector<f64>,
+        next_eta: &mut dyn FnMut(f64) -> f64,
+        next_play: &mut DVector<f64>,
+    ) -> Result<(f64, Option<f64>, bool)> {
+        let _ = (next_eta, next_play);
+        Ok((self.update_half_step(eta, g, hint_then_last)?, None, false))
     }
 
     /// ‖a − b‖²_* in the dual norm of the map's analysis (for the adaptive step sizes).

@@ -51,6 +51,9 @@ pub struct OptimisticOmd<M, S> {
     round: u64,
     eta: f64,
     pending: bool,
+    /// Some(η) when `played` already holds the play of the coming round for the default hint
+    /// with step η (written by the map's update, [`MirrorMap::update_half_step_and_play`]).
+    prepared: Option<f64>,
     name: String,
 }
 
@@ -60,13 +63,14 @@ impl<M: MirrorMap, S: StepSchedule> OptimisticOmd<M, S> {
         let d = mirror.dim();
         let name = format!("optimistic OMD ({}, {})", mirror.name(), schedule.name());
         Self {
-            played: mirror.center(),
+            played: crate::kernels::aligned_copy(&mirror.center()),
             mirror,
             schedule,
             hints: HintState::new(d),
             round: 0,
             eta: f64::NAN,
             pending: false,
+            prepared: None,
             name,
         }
     }
@@ -163,6 +167,7 @@ impl<M: MirrorMap, S: StepSchedule> OnlineLearner for OptimisticOmd<M, S> {
     }
 
     fn predict(&mut self, hint: Hint<'_>) -> Result<&DVector<f64>> {
+        let prepared = self.prepared.take();
         self.hints.resolve(hint)?;
         let t = self.round + 1;
         self.eta = self.schedule.eta(t);
@@ -174,6 +179,11 @@ impl<M: MirrorMap, S: StepSchedule> OnlineLearner for OptimisticOmd<M, S> {
             ));
         }
         if let Hint::LastGradient = hint {
+            if prepared.is_some_and(|eta| eta.to_bits() == self.eta.to_bits()) {
+                // The update wrote this play already (the same bits as the pass below).
+                self.pending = true;
+                return Ok(&self.played);
+            }
             self.mirror.step_from_center_last_gradient(
                 self.eta,
                 &self.hints.current,
@@ -192,19 +202,122 @@ impl<M: MirrorMap, S: StepSchedule> OnlineLearner for OptimisticOmd<M, S> {
             return Err(round_order_error());
         }
         lisse_core::check_dim("gradient", self.dim(), gradient.len())?;
-        // Checks g, then moves the centre, measures ‖g − M‖²_* and overwrites M with g (one
-        // pass on a ball); nothing is written when g is rejected.
-        let residual =
-            self.mirror
-                .update_half_step(self.eta, gradient, self.hints.current_mut())?;
+        // Checks g, then moves the centre, measures ‖g − M‖²_* and overwrites M with g;
+        // nothing is written when g is rejected. The map may also write the next play, for
+        // which it asks η_{t+1} (recording the residual) once nothing can fail.
+        let round = self.round + 1;
+        let schedule = &mut self.schedule;
+        let mut next_eta = |residual: f64| {
+            schedule.record(round, residual);
+            schedule.eta(round + 1)
+        };
+        let (residual, recorded, played) = self.mirror.update_half_step_and_play(
+            self.eta,
+            gradient,
+            self.hints.current_mut(),
+            &mut next_eta,
+            &mut self.played,
+        )?;
         self.hints.commit_current();
-        self.round += 1;
-        self.schedule.record(self.round, residual);
+        self.round = round;
+        if recorded.is_none() {
+            self.schedule.record(round, residual);
+        }
+        self.prepared = if played { recorded } else { None };
         self.pending = false;
         Ok(())
     }
 
     fn step_size(&self) -> Option<f64> {
         self.eta.is_finite().then_some(self.eta)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lisse_core::domain::L2Ball;
+
+    fn learner(d: usize, radius: f64, fused: bool) -> OptimisticOmd<Euclidean<L2Ball>, SeaConvex> {
+        let ball = L2Ball::centered(d, radius).unwrap();
+        let mut learner = OptimisticOmd::sea_convex(ball, 1.0, 1.0).unwrap();
+        learner
+            .mirror
+            .set_fused_min_dim(if fused { 0 } else { usize::MAX });
+        learner
+    }
+
+    fn bits(v: &DVector<f64>) -> Vec<u64> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// The two-pass update (which also writes the next play) and the three-pass form give the
+    /// same bits: plays, centres, step sizes, with every hint kind, rejected gradients in between
+    /// and balls small enough for the plays to be projected and large enough for them not to be.
+    #[test]
+    fn two_pass_and_three_pass_updates_agree_bit_for_bit() {
+        let mut prepared = 0;
+        for d in [1, 31, 33, 100, 257] {
+            for radius in [0.05, 1.0, 50.0] {
+                let (mut a, mut b) = (learner(d, radius, true), learner(d, radius, false));
+                let g = |k: usize| {
+                    let size = 1.0 + (k % 5) as f64;
+                    DVector::from_fn(d, |i, _| ((i * 7 + k * 3) as f64).sin() * size)
+                };
+                for k in 0..120 {
+                    let external = g(k + 1000);
+                    let hint = match k % 7 {
+                        3 => Hint::Zero,
+                        5 => Hint::External(&external),
+                        _ => Hint::LastGradient,
+                    };
+                    let xa = a.predict(hint).unwrap().clone();
+                    let xb = b.predict(hint).unwrap().clone();
+                    assert_eq!(bits(&xa), bits(&xb), "play, d = {d}, R = {radius}, k = {k}");
+                    assert!(xa.norm() <= radius * (1.0 + 4.0 * f64::EPSILON));
+                    if k % 11 == 4 {
+                        let mut bad = g(k);
+                        bad[d / 2] = f64::NAN;
+                        assert!(a.update(&bad).is_err() && b.update(&bad).is_err());
+                        assert_eq!(bits(&a.mirror.center()), bits(&b.mirror.center()));
+                    }
+                    a.update(&g(k)).unwrap();
+                    b.update(&g(k)).unwrap();
+                    prepared += usize::from(a.prepared.is_some());
+                    assert!(b.prepared.is_none());
+                    assert_eq!(bits(&a.mirror.center()), bits(&b.mirror.center()));
+                    assert_eq!(a.eta.to_bits(), b.eta.to_bits());
+                }
+            }
+        }
+        assert!(prepared > 1000, "the two-pass path wrote {prepared} plays");
+    }
+
+    /// On the two-pass path a rejected gradient changes nothing either: the next play, the
+    /// centre and the step size stay bit for bit.
+    #[test]
+    fn two_pass_update_validates_before_writing() {
+        let d = 64;
+        let mut learner = learner(d, 1.0, true);
+        let g = |k: usize| DVector::from_fn(d, |i, _| ((i * 5 + k) as f64).cos());
+        for k in 0..10 {
+            learner.predict(Hint::LastGradient).unwrap();
+            learner.update(&g(k)).unwrap();
+        }
+        let x = learner.predict(Hint::LastGradient).unwrap().clone();
+        let (centre, eta) = (learner.mirror().center(), learner.eta);
+        let accumulated = learner.schedule().accumulated();
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let mut b = g(50);
+            b[d - 1] = bad;
+            assert!(learner.update(&b).is_err());
+            assert_eq!(bits(&learner.mirror().center()), bits(&centre));
+            assert_eq!(
+                learner.schedule().accumulated().to_bits(),
+                accumulated.to_bits()
+            );
+            assert_eq!(bits(learner.predict(Hint::LastGradient).unwrap()), bits(&x));
+            assert_eq!(learner.eta.to_bits(), eta.to_bits());
+        }
     }
 }
