@@ -20,6 +20,11 @@
 //!
 //! Scalars are `f64` and vectors nalgebra `DVector<f64>` throughout.
 //!
+//! Dependencies beyond the workspace's mandated ones: `pulp`, for run-time instruction-set
+//! dispatch of the finiteness test that [`check_finite`] runs on every oracle output (safe
+//! code, and already compiled into the workspace through faer; without it the test is built
+//! for the portable baseline only).
+//!
 //! ```
 //! use lisse_core::{Dimension, Gradient, OracleExt, Result, check_dim};
 //! use nalgebra::{DVector, dvector};

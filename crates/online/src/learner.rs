@@ -72,7 +72,7 @@ pub(crate) fn round_order_error() -> Error {
 /// Checks an observed gradient: right length, finite entries.
 pub(crate) fn check_gradient(dim: usize, gradient: &DVector<f64>) -> Result<()> {
     check_dim("gradient", dim, gradient.len())?;
-    crate::kernels::check_finite_fast("gradient", gradient.as_slice())
+    lisse_core::check_finite("gradient", gradient.as_slice())
 }
 
 /// Resolves [`Hint`]s into a buffer and remembers the last gradient, in two buffers;
@@ -101,7 +101,7 @@ impl HintState {
     pub(crate) fn check(dim: usize, hint: Hint<'_>) -> Result<()> {
         if let Hint::External(h) = hint {
             check_dim("hint", dim, h.len())?;
-            crate::kernels::check_finite_fast("hint", h.as_slice())?;
+            lisse_core::check_finite("hint", h.as_slice())?;
         }
         Ok(())
     }

@@ -336,7 +336,7 @@ pub trait FastProjection: Domain {
         out: &mut DVector<f64>,
         origin_centered: bool,
     ) -> Result<f64> {
-        crate::kernels::check_finite_fast("gradient", g.as_slice())?;
+        lisse_core::check_finite("gradient", g.as_slice())?;
         self.project_step(base, eta, g, out, origin_centered)?;
         Ok(sum_sq_diff(g.as_slice(), hint.as_slice()))
     }

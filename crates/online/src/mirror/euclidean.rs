@@ -5,9 +5,8 @@ use nalgebra::DVector;
 
 use super::MirrorMap;
 use crate::kernels::{
-    aligned_copy, check_finite_fast, residual_and_g_sq, scale_about, scaled_step,
-    scaled_step_and_sq, scaled_update_in_place, sum_error_bound, sum_sq_diff, update_sums,
-    update_write_back,
+    aligned_copy, residual_and_g_sq, scale_about, scaled_step, scaled_step_and_sq,
+    scaled_update_in_place, sum_error_bound, sum_sq_diff, update_sums, update_write_back,
 };
 use crate::projection::FastProjection;
 
@@ -418,7 +417,7 @@ impl<D: FastProjection> MirrorMap for Euclidean<D> {
 
     fn advance_center(&mut self, eta: f64, g: &DVector<f64>) -> Result<()> {
         check_dim("gradient", self.center.len(), g.len())?;
-        check_finite_fast("gradient", g.as_slice())?;
+        lisse_core::check_finite("gradient", g.as_slice())?;
         self.materialize();
         self.domain
             .project_step_in_place(&mut self.center, eta, g, self.origin_centered)
