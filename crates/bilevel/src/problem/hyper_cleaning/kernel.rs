@@ -152,6 +152,9 @@ pub(super) struct Buffers {
     /// The batch transposed: row j (`j·bp..(j+1)·bp`) holds feature j of the batch, padded
     /// to `bp` with zeros.
     xt: Vec<f64>,
+    /// [G | H] with columns of d rounded up to 8 (whole vectors), before the copy into the
+    /// outputs.
+    sums: Vec<f64>,
 }
 
 impl Buffers {
@@ -430,9 +433,10 @@ fn logits_block<S: Simd, const NV: usize, const NC: usize>(
 ) {
     let lanes = S::F64_LANES;
     let d = at.points.d;
-    let m: [&[f64]; NC] = std::array::from_fn(|c| at.points.column(at.first_column + c));
+    let m: [&[f64]; NC] = std::array::from_fn(|c| &at.points.column(at.first_column + c)[..d]);
     let mut acc = [[simd.splat_f64s(0.0); NV]; NC];
-    for (j, row) in at.xt.chunks_exact(at.bp).take(d).enumerate() {
+    // j runs over 0..d, the columns' length: no bounds check on m[c][j].
+    for (row, j) in at.xt.chunks_exact(at.bp).zip(0..d) {
         let x = &row[at.first_position..][..NV * lanes];
         let xv: [S::f64s; NV] = std::array::from_fn(|q| load::<S>(&x[q * lanes..]));
         for c in 0..NC {
@@ -477,6 +481,7 @@ fn fused_body<S: Simd, T: BatchTranspose>(simd: S, transpose: T, op: Fused<'_>) 
         sum,
         dot,
         xt,
+        sums,
     } = buffers;
     sample_weights(batch, weights, bp, s, derivatives);
     // The batch transposed, one row of bp per feature, 0 past the batch, and the residuals,
@@ -517,6 +522,7 @@ fn fused_body<S: Simd, T: BatchTranspose>(simd: S, transpose: T, op: Fused<'_>) 
         cols,
         out.gradient,
         out.hvp,
+        line_aligned(sums, cols * d.next_multiple_of(LINE)),
     );
 }
 
@@ -679,8 +685,9 @@ fn softmax_residuals(
 
 /// Column c of [G | H] ← Σₛ res[c, s]·xₛ, lanes over features, summed in batch order by fused
 /// multiply-adds from 0: blocks of 4 vectors of features × 5 columns on 8 lanes (2 × 3 on
-/// fewer); the last vector reads into the zero padding of the samples' last line and stores
-/// only its features below d.
+/// fewer), over the features up to d rounded up to 8 (the samples' zero padding included),
+/// into `sums` (columns of that length, whole vectors stored: no partial store in the loop),
+/// then copied into the outputs.
 #[allow(
     clippy::too_many_arguments,
     reason = "operands, shape and the two outputs"
@@ -695,17 +702,13 @@ fn back_product<S: Simd>(
     cols: usize,
     gradient: &mut [f64],
     hvp: &mut [f64],
+    sums: &mut [f64],
 ) {
     let lanes = S::F64_LANES;
-    let d = data.d;
-    let vectors = d.div_ceil(lanes);
+    let (d, k) = (data.d, data.k);
+    let dp = d.next_multiple_of(LINE);
+    let vectors = dp / lanes;
     let wide = if lanes >= 8 { (4, 5) } else { (2, 3) };
-    let mut out = Columns {
-        gradient,
-        hvp,
-        d,
-        k: data.k,
-    };
     let mut f = 0;
     while f < vectors {
         let fv = if vectors - f >= wide.0 { wide.0 } else { 1 };
@@ -721,37 +724,24 @@ fn back_product<S: Simd>(
                 first_column: c,
             };
             match (fv, nc, lanes >= 8) {
-                (1, 1, _) => back_block::<S, 1, 1>(simd, &at, &mut out),
-                (1, _, true) => back_block::<S, 1, 5>(simd, &at, &mut out),
-                (_, 1, true) => back_block::<S, 4, 1>(simd, &at, &mut out),
-                (_, _, true) => back_block::<S, 4, 5>(simd, &at, &mut out),
-                (1, _, false) => back_block::<S, 1, 3>(simd, &at, &mut out),
-                (_, 1, false) => back_block::<S, 2, 1>(simd, &at, &mut out),
-                (_, _, false) => back_block::<S, 2, 3>(simd, &at, &mut out),
+                (1, 1, _) => back_block::<S, 1, 1>(simd, &at, sums),
+                (1, _, true) => back_block::<S, 1, 5>(simd, &at, sums),
+                (_, 1, true) => back_block::<S, 4, 1>(simd, &at, sums),
+                (_, _, true) => back_block::<S, 4, 5>(simd, &at, sums),
+                (1, _, false) => back_block::<S, 1, 3>(simd, &at, sums),
+                (_, 1, false) => back_block::<S, 2, 1>(simd, &at, sums),
+                (_, _, false) => back_block::<S, 2, 3>(simd, &at, sums),
             }
             c += nc;
         }
         f += fv;
     }
-}
-
-/// The columns of [G | H] (each d long, G's first).
-struct Columns<'a> {
-    gradient: &'a mut [f64],
-    hvp: &'a mut [f64],
-    d: usize,
-    k: usize,
-}
-
-impl Columns<'_> {
-    #[inline(always)]
-    fn column(&mut self, c: usize) -> &mut [f64] {
-        let d = self.d;
-        if c < self.k {
-            &mut self.gradient[c * d..][..d]
-        } else {
-            &mut self.hvp[(c - self.k) * d..][..d]
-        }
+    let columns = gradient
+        .chunks_exact_mut(d)
+        .take(k)
+        .chain(hvp.chunks_exact_mut(d).take(k));
+    for (column, sum) in columns.zip(sums.chunks_exact(dp)) {
+        column.copy_from_slice(&sum[..d]);
     }
 }
 
@@ -767,13 +757,9 @@ struct Back<'a> {
 
 /// NC columns × FV vectors of features: Σₛ res[c, s]·xₛ[features], in batch order.
 #[inline(always)]
-fn back_block<S: Simd, const FV: usize, const NC: usize>(
-    simd: S,
-    at: &Back<'_>,
-    out: &mut Columns<'_>,
-) {
+fn back_block<S: Simd, const FV: usize, const NC: usize>(simd: S, at: &Back<'_>, sums: &mut [f64]) {
     let lanes = S::F64_LANES;
-    let (d, stride) = (at.data.d, at.data.stride);
+    let (dp, stride) = (at.data.d.next_multiple_of(LINE), at.data.stride);
     let mut acc = [[simd.splat_f64s(0.0); FV]; NC];
     let rows: [&[f64]; NC] =
         std::array::from_fn(|c| &at.res[(at.first_column + c) * at.bp..][..at.batch.len()]);
@@ -788,17 +774,9 @@ fn back_block<S: Simd, const FV: usize, const NC: usize>(
         }
     }
     for (c, acc_c) in acc.iter().enumerate() {
-        let column = out.column(at.first_column + c);
+        let column = &mut sums[(at.first_column + c) * dp + at.first_feature..];
         for (q, &a) in acc_c.iter().enumerate() {
-            let first = at.first_feature + q * lanes;
-            if first + lanes <= d {
-                store::<S>(&mut column[first..], a);
-            } else {
-                // The last vector: its lanes past d sum the zero padding.
-                let mut lane = [0.0; LINE];
-                store::<S>(&mut lane, a);
-                column[first..].copy_from_slice(&lane[..d - first]);
-            }
+            store::<S>(&mut column[q * lanes..], a);
         }
     }
 }
