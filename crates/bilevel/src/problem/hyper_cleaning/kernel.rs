@@ -28,8 +28,8 @@
 //! 3. **Back product**, lanes over features: column c of [G | H] is Σₛ rₛ,c·xₛ, summed in
 //!    batch order by fused multiply-adds from 0, with the residual broadcast and the sample's
 //!    features loaded in place (20 accumulators: 4 vectors of features × 5 columns); the last
-//!    vector reads into the zero padding of each sample's last line and stores its features
-//!    below d only.
+//!    d mod 8 features (the intercept here) from their rows of the transposed batch, summed
+//!    over the batch in 8 fixed lanes.
 //!
 //! Every step runs under [`pulp::Arch::dispatch`] (AVX-512 where the CPU has it, AVX2, or
 //! scalar code), the transpose on AVX-512 or in plain code. Every output element is computed
@@ -152,9 +152,6 @@ pub(super) struct Buffers {
     /// The batch transposed: row j (`j·bp..(j+1)·bp`) holds feature j of the batch, padded
     /// to `bp` with zeros.
     xt: Vec<f64>,
-    /// [G | H] with columns of d rounded up to 8 (whole vectors), before the copy into the
-    /// outputs.
-    sums: Vec<f64>,
 }
 
 impl Buffers {
@@ -481,7 +478,6 @@ fn fused_body<S: Simd, T: BatchTranspose>(simd: S, transpose: T, op: Fused<'_>) 
         sum,
         dot,
         xt,
-        sums,
     } = buffers;
     sample_weights(batch, weights, bp, s, derivatives);
     // The batch transposed, one row of bp per feature, 0 past the batch, and the residuals,
@@ -522,7 +518,7 @@ fn fused_body<S: Simd, T: BatchTranspose>(simd: S, transpose: T, op: Fused<'_>) 
         cols,
         out.gradient,
         out.hvp,
-        line_aligned(sums, cols * d.next_multiple_of(LINE)),
+        &xt[(d - d % LINE) * bp..],
     );
 }
 
@@ -683,11 +679,11 @@ fn softmax_residuals(
     }
 }
 
-/// Column c of [G | H] ← Σₛ res[c, s]·xₛ, lanes over features, summed in batch order by fused
-/// multiply-adds from 0: blocks of 4 vectors of features × 5 columns on 8 lanes (2 × 3 on
-/// fewer), over the features up to d rounded up to 8 (the samples' zero padding included),
-/// into `sums` (columns of that length, whole vectors stored: no partial store in the loop),
-/// then copied into the outputs.
+/// Column c of [G | H] ← Σₛ res[c, s]·xₛ: the first 8⌊d/8⌋ features in blocks of vectors
+/// (summed in batch order, stored whole), the last d mod 8 from their rows of the transposed
+/// batch (`tail`) over the batch in [`POSITIONS`] fixed lanes (a vector of features over the
+/// zero padding of each sample's last line cost ten times as many operations: 7 of its 8
+/// lanes idle).
 #[allow(
     clippy::too_many_arguments,
     reason = "operands, shape and the two outputs"
@@ -702,13 +698,19 @@ fn back_product<S: Simd>(
     cols: usize,
     gradient: &mut [f64],
     hvp: &mut [f64],
-    sums: &mut [f64],
+    tail: &[f64],
 ) {
     let lanes = S::F64_LANES;
-    let (d, k) = (data.d, data.k);
-    let dp = d.next_multiple_of(LINE);
-    let vectors = dp / lanes;
+    let d = data.d;
+    let main = d - d % POSITIONS;
+    let vectors = main / lanes;
     let wide = if lanes >= 8 { (4, 5) } else { (2, 3) };
+    let mut out = Columns {
+        gradient,
+        hvp,
+        d,
+        k: data.k,
+    };
     let mut f = 0;
     while f < vectors {
         let fv = if vectors - f >= wide.0 { wide.0 } else { 1 };
@@ -724,24 +726,65 @@ fn back_product<S: Simd>(
                 first_column: c,
             };
             match (fv, nc, lanes >= 8) {
-                (1, 1, _) => back_block::<S, 1, 1>(simd, &at, sums),
-                (1, _, true) => back_block::<S, 1, 5>(simd, &at, sums),
-                (_, 1, true) => back_block::<S, 4, 1>(simd, &at, sums),
-                (_, _, true) => back_block::<S, 4, 5>(simd, &at, sums),
-                (1, _, false) => back_block::<S, 1, 3>(simd, &at, sums),
-                (_, 1, false) => back_block::<S, 2, 1>(simd, &at, sums),
-                (_, _, false) => back_block::<S, 2, 3>(simd, &at, sums),
+                (1, 1, _) => back_block::<S, 1, 1>(simd, &at, &mut out),
+                (1, _, true) => back_block::<S, 1, 5>(simd, &at, &mut out),
+                (_, 1, true) => back_block::<S, 4, 1>(simd, &at, &mut out),
+                (_, _, true) => back_block::<S, 4, 5>(simd, &at, &mut out),
+                (1, _, false) => back_block::<S, 1, 3>(simd, &at, &mut out),
+                (_, 1, false) => back_block::<S, 2, 1>(simd, &at, &mut out),
+                (_, _, false) => back_block::<S, 2, 3>(simd, &at, &mut out),
             }
             c += nc;
         }
         f += fv;
     }
-    let columns = gradient
-        .chunks_exact_mut(d)
-        .take(k)
-        .chain(hvp.chunks_exact_mut(d).take(k));
-    for (column, sum) in columns.zip(sums.chunks_exact(dp)) {
-        column.copy_from_slice(&sum[..d]);
+    for j in main..d {
+        let xt = &tail[(j - main) * bp..][..bp];
+        for c in 0..cols {
+            out.column(c)[j] = tail_dot(simd, &res[c * bp..][..bp], xt);
+        }
+    }
+}
+
+/// Σₛ rₛxₛ over `bp` (a multiple of 8) samples in [`POSITIONS`] fixed lanes (lane l sums
+/// the samples s ≡ l mod 8, in order), then ((l₀ + l₁) + (l₂ + l₃)) + ((l₄ + l₅) + (l₆ + l₇)):
+/// the same operations for every vector width.
+#[inline(always)]
+fn tail_dot<S: Simd>(simd: S, r: &[f64], x: &[f64]) -> f64 {
+    let mut acc = [0.0; POSITIONS];
+    {
+        let (lanes, _) = S::as_mut_simd_f64s(&mut acc);
+        let mut vectors = [simd.splat_f64s(0.0); POSITIONS];
+        let vectors = &mut vectors[..lanes.len()];
+        for (r8, x8) in r.chunks_exact(POSITIONS).zip(x.chunks_exact(POSITIONS)) {
+            let (rv, _) = S::as_simd_f64s(r8);
+            let (xv, _) = S::as_simd_f64s(x8);
+            for ((a, &rv), &xv) in vectors.iter_mut().zip(rv).zip(xv) {
+                *a = simd.mul_add_f64s(rv, xv, *a);
+            }
+        }
+        lanes.copy_from_slice(vectors);
+    }
+    ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]))
+}
+
+/// The columns of [G | H] (each d long, G's first).
+struct Columns<'a> {
+    gradient: &'a mut [f64],
+    hvp: &'a mut [f64],
+    d: usize,
+    k: usize,
+}
+
+impl Columns<'_> {
+    #[inline(always)]
+    fn column(&mut self, c: usize) -> &mut [f64] {
+        let d = self.d;
+        if c < self.k {
+            &mut self.gradient[c * d..][..d]
+        } else {
+            &mut self.hvp[(c - self.k) * d..][..d]
+        }
     }
 }
 
@@ -757,9 +800,13 @@ struct Back<'a> {
 
 /// NC columns × FV vectors of features: Σₛ res[c, s]·xₛ[features], in batch order.
 #[inline(always)]
-fn back_block<S: Simd, const FV: usize, const NC: usize>(simd: S, at: &Back<'_>, sums: &mut [f64]) {
+fn back_block<S: Simd, const FV: usize, const NC: usize>(
+    simd: S,
+    at: &Back<'_>,
+    out: &mut Columns<'_>,
+) {
     let lanes = S::F64_LANES;
-    let (dp, stride) = (at.data.d.next_multiple_of(LINE), at.data.stride);
+    let stride = at.data.stride;
     let mut acc = [[simd.splat_f64s(0.0); FV]; NC];
     let rows: [&[f64]; NC] =
         std::array::from_fn(|c| &at.res[(at.first_column + c) * at.bp..][..at.batch.len()]);
@@ -774,9 +821,9 @@ fn back_block<S: Simd, const FV: usize, const NC: usize>(simd: S, at: &Back<'_>,
         }
     }
     for (c, acc_c) in acc.iter().enumerate() {
-        let column = &mut sums[(at.first_column + c) * dp + at.first_feature..];
+        let column = out.column(at.first_column + c);
         for (q, &a) in acc_c.iter().enumerate() {
-            store::<S>(&mut column[q * lanes..], a);
+            store::<S>(&mut column[at.first_feature + q * lanes..], a);
         }
     }
 }
