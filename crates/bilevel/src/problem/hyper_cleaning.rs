@@ -760,7 +760,7 @@ impl super::UpperLevel for CleaningUpper {
                 directional: &mut [],
             },
         );
-        gy.axpy(self.loss.l2(), y, 1.0 / sample.len() as f64);
+        crate::elementwise::axpy(gy, self.loss.l2(), y, 1.0 / sample.len() as f64);
         finite_output("gradient", gy.as_slice())
     }
 
@@ -850,8 +850,8 @@ impl super::LowerLevel for CleaningLower {
             },
         );
         let w = 1.0 / sample.len() as f64;
-        grad_y.axpy(self.l2, y, w);
-        hvp.axpy(self.l2, v, w);
+        crate::elementwise::axpy(grad_y, self.l2, y, w);
+        crate::elementwise::axpy(hvp, self.l2, v, w);
         finite_output("gradient", grad_y.as_slice())?;
         finite_output("Hessian-vector product", hvp.as_slice())?;
         finite_output("directional derivative", per.as_slice())?;
