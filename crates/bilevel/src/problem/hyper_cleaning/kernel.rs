@@ -264,10 +264,10 @@ fn transpose_from(data: Data<'_>, batch: &[usize], first: usize, bp: usize, xt: 
     }
 }
 
-/// [`BatchTranspose`] on AVX-512: 8 samples × 8 features at a time (the padding of the last
-/// line included, so rows up to d rounded up to 8 are written), loaded as 8 vectors of
+/// [`BatchTranspose`] on AVX-512: 8 samples × 8 features at a time, loaded as 8 vectors of
 /// features and turned into 8 vectors of samples by three rounds of unpacks and 128-bit
-/// shuffles (24 shuffles per 64 entries); the last B mod 8 samples one element at a time.
+/// shuffles (24 shuffles per 64 entries); the last d mod 8 features and the last B mod 8
+/// samples one element at a time.
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy)]
 struct V4Transpose(pulp::x86::V4);
@@ -278,7 +278,7 @@ impl BatchTranspose for V4Transpose {
     fn transpose(self, data: Data<'_>, batch: &[usize], bp: usize, xt: &mut [f64]) {
         let avx = self.0.avx512f;
         let (d, stride) = (data.d, data.stride);
-        let lines = d.next_multiple_of(LINE);
+        let main = d - d % LINE;
         let full = batch.len() - batch.len() % 8;
         // Within each 128-bit lane: (a₀, b₀) and (a₁, b₁).
         let lo = |a: __m512d, b: __m512d| avx._mm512_unpacklo_pd(a, b);
@@ -288,8 +288,8 @@ impl BatchTranspose for V4Transpose {
         let odd = |a: __m512d, b: __m512d| avx._mm512_shuffle_f64x2::<0b11_01_11_01>(a, b);
         for s0 in (0..full).step_by(8) {
             let rows: [&[f64]; 8] =
-                std::array::from_fn(|t| &data.features[batch[s0 + t] * stride..][..lines]);
-            for j0 in (0..lines).step_by(8) {
+                std::array::from_fn(|t| &data.features[batch[s0 + t] * stride..][..d]);
+            for j0 in (0..main).step_by(8) {
                 let r: [__m512d; 8] = std::array::from_fn(|t| v4_load(&rows[t][j0..]));
                 // tₚ: rows 2p', 2p'+1 interleaved; features (0, 2, 4, 6) in t₀, t₂, …
                 let t = [
@@ -325,6 +325,12 @@ impl BatchTranspose for V4Transpose {
                 ];
                 for (f, z) in features {
                     v4_store(&mut xt[(j0 + f) * bp + s0..], z);
+                }
+            }
+            // The last d mod 8 features (the intercept here): one entry at a time.
+            for j in main..d {
+                for (t, row) in rows.iter().enumerate() {
+                    xt[j * bp + s0 + t] = row[j];
                 }
             }
         }
