@@ -370,3 +370,60 @@ fn soba_quality_at_the_peer_settings() {
     assert!(mean(&accuracy) >= 0.94, "accuracy {accuracy:?}");
     assert!(mean(&f1) >= 0.861, "F1 {f1:?}");
 }
+
+/// Hyper-cleaning's fused passes check their own outputs (`checks_finite_outputs`), so
+/// `BilevelProblem` skips its second pass: a non-finite input must still end in a typed
+/// `NonFinite` error through the problem, for W, for z and for a NaN weight λᵢ in the batch
+/// (which only σ'(λᵢ) and the cross product see through the scatter).
+#[test]
+fn fused_passes_report_non_finite_values_through_the_problem() {
+    use lisse_bilevel::problem::{LowerLevel, UpperLevel};
+    use lisse_core::Error;
+    let hc = small();
+    let p = hc.problem().unwrap();
+    assert!(p.lower().checks_finite_outputs() && p.upper().checks_finite_outputs());
+    let (n, d) = (p.dim_x(), p.dim_y());
+    let lambda = DVector::zeros(n);
+    let w = DVector::from_element(d, 0.01);
+    let (mut g, mut h, mut c) = (DVector::zeros(d), DVector::zeros(d), DVector::zeros(n));
+    let mut rng = RngStreams::new(3).stream(0);
+    let nan_at = |v: &DVector<f64>, i: usize| {
+        let mut v = v.clone();
+        v[i] = f64::NAN;
+        v
+    };
+    let is_non_finite = |r: lisse_core::Result<()>| matches!(r, Err(Error::NonFinite { .. }));
+    // Finite inputs pass.
+    p.lower_directions(&lambda, &w, &w, &mut rng, &mut g, &mut h, &mut c)
+        .unwrap();
+    assert!(is_non_finite(p.lower_directions(
+        &lambda,
+        &nan_at(&w, 5),
+        &w,
+        &mut rng,
+        &mut g,
+        &mut h,
+        &mut c
+    )));
+    assert!(is_non_finite(p.lower_directions(
+        &lambda,
+        &w,
+        &nan_at(&w, d - 1),
+        &mut rng,
+        &mut g,
+        &mut h,
+        &mut c
+    )));
+    // Every λᵢ NaN: whichever batch is drawn holds one.
+    let all_nan = DVector::from_element(n, f64::NAN);
+    let r = p.lower_directions(&all_nan, &w, &w, &mut rng, &mut g, &mut h, &mut c);
+    assert!(matches!(&r, Err(Error::NonFinite { what, .. }) if what.contains("lambda")));
+    let (mut gx, mut gy) = (DVector::zeros(n), DVector::zeros(d));
+    assert!(is_non_finite(p.upper_grads(
+        &lambda,
+        &nan_at(&w, 0),
+        &mut rng,
+        &mut gx,
+        &mut gy
+    )));
+}

@@ -852,11 +852,12 @@ impl super::LowerLevel for CleaningLower {
         let w = 1.0 / sample.len() as f64;
         crate::elementwise::axpy(grad_y, self.l2, y, w);
         crate::elementwise::axpy(hvp, self.l2, v, w);
+        // σ'(λᵢ) first: a NaN weight λᵢ turns every output into NaN, and is named as such.
+        let derivatives = &buffers.derivatives()[..sample.len()];
+        finite("σ'(λᵢ) of the batch (lambda, x)", derivatives)?;
         finite_output("gradient", grad_y.as_slice())?;
         finite_output("Hessian-vector product", hvp.as_slice())?;
         finite_output("directional derivative", per.as_slice())?;
-        let derivatives = &buffers.derivatives()[..sample.len()];
-        finite("σ'(λ) (lambda, x)", derivatives)?;
         cross.as_mut_slice().fill(0.0);
         for ((&i, &ds), &dd) in sample.iter().zip(derivatives).zip(per.iter()) {
             cross[i] += w * ds * dd;
