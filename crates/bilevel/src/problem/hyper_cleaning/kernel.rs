@@ -77,10 +77,11 @@ pub(super) struct PaddedFeatures {
 }
 
 impl PaddedFeatures {
-    /// The padded copy of `features` (d × n column-major, sample i at `i·d..(i+1)·d`; d ≥ 1).
+    /// The padded copy of `features` (d × n column-major, sample i at `i·d..(i+1)·d`; no
+    /// samples when d = 0).
     pub(super) fn new(features: &[f64], d: usize) -> Self {
         let stride = d.next_multiple_of(LINE);
-        let n = features.len() / d;
+        let n = features.len().checked_div(d).unwrap_or(0);
         let mut storage = vec![0.0; n * stride + LINE];
         let offset = line_offset(&storage);
         for (row, x) in storage[offset..]
