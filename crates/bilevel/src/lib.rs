@@ -51,6 +51,7 @@
 //! # Ok::<(), lisse_bilevel::Error>(())
 //! ```
 
+mod elementwise;
 pub mod hypergradient;
 pub mod problem;
 pub mod schedule;

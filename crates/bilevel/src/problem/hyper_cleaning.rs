@@ -99,7 +99,10 @@ pub struct CleaningLower {
     weights: RefCell<Vec<f64>>,
     /// Per-sample losses or directional derivatives of the evaluated samples.
     per_sample: RefCell<DVector<f64>>,
-    /// Scratch of the fused SOBA kernel ([`LowerLevel::directions_at_into`]).
+    /// The training features as the fused SOBA kernel reads them
+    /// ([`LowerLevel::directions_at_into`]).
+    padded: Arc<kernel::PaddedFeatures>,
+    /// Scratch of the fused SOBA kernel.
     kernel: RefCell<kernel::Buffers>,
 }
 
@@ -110,7 +113,9 @@ pub struct CleaningUpper {
     loss: MultinomialLogistic,
     n_train: usize,
     batch_size: usize,
-    /// Scratch of the fused kernel ([`UpperLevel::grads_at_into`]).
+    /// The validation features as the fused kernel reads them ([`UpperLevel::grads_at_into`]).
+    padded: Arc<kernel::PaddedFeatures>,
+    /// Scratch of the fused kernel.
     kernel: RefCell<kernel::Buffers>,
 }
 
@@ -557,9 +562,11 @@ impl HyperCleaning {
             batch_size: spec.batch_size,
             weights: RefCell::new(Vec::with_capacity(n)),
             per_sample: RefCell::new(DVector::zeros(spec.batch_size)),
+            padded: Arc::new(padded_features(&train)),
             kernel: RefCell::new(kernel::Buffers::default()),
         };
         let upper = CleaningUpper {
+            padded: Arc::new(padded_features(&validation)),
             loss: MultinomialLogistic::new(validation)?,
             n_train: n,
             batch_size: spec.batch_size,
@@ -740,9 +747,8 @@ impl super::UpperLevel for CleaningUpper {
         lisse_core::check_batch(sample, self.loss.n_terms())?;
         finite("W (y)", y.as_slice())?;
         gx.as_mut_slice().fill(0.0);
-        let data = self.loss.data();
         kernel::fused_sums(
-            kernel_data(data, self.loss.n_classes()),
+            kernel_data(&self.padded, self.loss.data(), self.loss.n_classes()),
             y.as_slice(),
             None,
             sample,
@@ -754,19 +760,28 @@ impl super::UpperLevel for CleaningUpper {
                 directional: &mut [],
             },
         );
-        gy.axpy(self.loss.l2(), y, 1.0 / sample.len() as f64);
+        crate::elementwise::axpy(gy, self.loss.l2(), y, 1.0 / sample.len() as f64);
         finite_output("gradient", gy.as_slice())
+    }
+
+    /// The pass checks ∇ᵧF (∇ₓF is 0).
+    fn checks_finite_outputs(&self) -> bool {
+        true
     }
 }
 
-/// The kernel's view of a data set.
-fn kernel_data(data: &Dataset, n_classes: usize) -> kernel::Data<'_> {
-    kernel::Data {
-        features: data.features().as_slice(),
-        d: data.n_features(),
-        k: n_classes,
-        labels: data.labels().unwrap_or(&[]),
-    }
+/// The features of a data set as the kernel reads them.
+fn padded_features(data: &Dataset) -> kernel::PaddedFeatures {
+    kernel::PaddedFeatures::new(data.features().as_slice(), data.n_features())
+}
+
+/// The kernel's view of a data set (its features from `padded`).
+fn kernel_data<'a>(
+    padded: &'a kernel::PaddedFeatures,
+    data: &'a Dataset,
+    n_classes: usize,
+) -> kernel::Data<'a> {
+    padded.data(n_classes, data.labels().unwrap_or(&[]))
 }
 
 /// Every entry of `values` is finite: the kernel's vectorized test first, then lisse-core's
@@ -779,9 +794,13 @@ fn finite(what: &str, values: &[f64]) -> Result<()> {
     }
 }
 
-/// A non-finite output although the inputs were finite: the logits Wᵀx overflowed.
+/// A non-finite output although the inputs were finite: the logits Wᵀx overflowed. (The
+/// message is formatted only on failure.)
 fn finite_output(what: &str, values: &[f64]) -> Result<()> {
-    finite(
+    if kernel::all_finite(values) {
+        return Ok(());
+    }
+    lisse_core::check_finite(
         &format!(
             "multinomial {what} (the logits Wᵀx overflow: the weights are too large; lower \
              the step size or rescale the features)"
@@ -818,7 +837,7 @@ impl super::LowerLevel for CleaningLower {
         let mut per = self.per_sample.borrow_mut();
         let mut buffers = self.kernel.borrow_mut();
         kernel::fused_sums(
-            kernel_data(self.loss.data(), self.loss.n_classes()),
+            kernel_data(&self.padded, self.loss.data(), self.loss.n_classes()),
             y.as_slice(),
             Some(v.as_slice()),
             sample,
@@ -831,15 +850,26 @@ impl super::LowerLevel for CleaningLower {
             },
         );
         let w = 1.0 / sample.len() as f64;
-        grad_y.axpy(self.l2, y, w);
-        hvp.axpy(self.l2, v, w);
+        crate::elementwise::axpy(grad_y, self.l2, y, w);
+        crate::elementwise::axpy(hvp, self.l2, v, w);
+        // σ'(λᵢ) first: a NaN weight λᵢ turns every output into NaN, and is named as such.
+        let derivatives = &buffers.derivatives()[..sample.len()];
+        finite("σ'(λᵢ) of the batch (lambda, x)", derivatives)?;
         finite_output("gradient", grad_y.as_slice())?;
         finite_output("Hessian-vector product", hvp.as_slice())?;
         finite_output("directional derivative", per.as_slice())?;
         cross.as_mut_slice().fill(0.0);
-        for ((&i, &ds), &dd) in sample.iter().zip(buffers.derivatives()).zip(per.iter()) {
+        for ((&i, &ds), &dd) in sample.iter().zip(derivatives).zip(per.iter()) {
             cross[i] += w * ds * dd;
         }
         Ok(())
+    }
+
+    /// The pass checks ∇ᵧG, ∇²ᵧᵧG·v, the per-sample ∇CEᵢᵀv and σ'(λᵢ). These cover the
+    /// cross product: each of its entries sums at most B terms w·σ'(λᵢ)·∇CEᵢᵀv with w = 1/B
+    /// and 0 ≤ σ' ≤ 1/4, so it is finite, and at most max|∇CEᵢᵀv|/4 in magnitude, when they
+    /// are.
+    fn checks_finite_outputs(&self) -> bool {
+        true
     }
 }

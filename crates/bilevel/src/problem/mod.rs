@@ -60,6 +60,13 @@ pub trait UpperLevel: PartialGradients + StochasticPartialGradients {
         self.grad_x_at_into(x, y, sample, gx)?;
         self.grad_y_at_into(x, y, sample, gy)
     }
+
+    /// Whether [`grads_at_into`](Self::grads_at_into) returns [`Error::NonFinite`] itself
+    /// whenever an output is not finite, so that [`BilevelProblem::upper_grads`] need not
+    /// check its outputs a second time (false by default).
+    fn checks_finite_outputs(&self) -> bool {
+        false
+    }
 }
 
 /// The oracles a lower level g must offer: ∇ᵧg, ∇²ᵧᵧg·v and ∇²ₓᵧg·v, exact and stochastic.
@@ -91,6 +98,13 @@ pub trait LowerLevel:
         self.grad_y_at_into(x, y, sample, grad_y)?;
         self.hvp_yy_at_into(x, y, v, sample, hvp)?;
         self.hvp_xy_at_into(x, y, v, sample, cross)
+    }
+
+    /// Whether [`directions_at_into`](Self::directions_at_into) returns [`Error::NonFinite`]
+    /// itself whenever an output is not finite, so that [`BilevelProblem::lower_directions`]
+    /// need not check its outputs a second time (false by default).
+    fn checks_finite_outputs(&self) -> bool {
+        false
     }
 }
 
@@ -338,6 +352,9 @@ impl<F: UpperLevel, G: LowerLevel> BilevelProblem<F, G> {
         counter.add_evaluations(OracleKind::GradX, 1, points);
         counter.add_evaluations(OracleKind::GradY, 1, points);
         self.upper.inner().grads_at_into(x, y, &s, gx, gy)?;
+        if self.upper.inner().checks_finite_outputs() {
+            return Ok(());
+        }
         check_finite("∇ₓf (upper-level oracle output)", gx.as_slice())?;
         check_finite("∇ᵧf (upper-level oracle output)", gy.as_slice())
     }
@@ -456,6 +473,9 @@ impl<F: UpperLevel, G: LowerLevel> BilevelProblem<F, G> {
         self.lower
             .inner()
             .directions_at_into(x, y, z, &s, grad_y, hvp, cross)?;
+        if self.lower.inner().checks_finite_outputs() {
+            return Ok(());
+        }
         check_finite("∇ᵧg (lower-level oracle output)", grad_y.as_slice())?;
         check_finite("∇²ᵧᵧg·v (lower-level oracle output)", hvp.as_slice())?;
         check_finite("∇²ₓᵧg·v (lower-level oracle output)", cross.as_slice())

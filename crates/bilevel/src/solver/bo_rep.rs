@@ -2,14 +2,14 @@
 //! (Hao, Gong & Liu, "Bilevel Optimization under Unbounded Smoothness: A New Algorithm and
 //! Convergence Analysis", ICLR 2024, Algorithms 1–3).
 
-use lisse_core::domain::L2Ball;
-use lisse_core::{Error, Result, Solver, StreamRng, check_positive, check_range};
+use lisse_core::domain::{Domain, L2Ball};
+use lisse_core::{Error, Result, Solver, StreamRng, check_dim, check_positive, check_range};
 use nalgebra::DVector;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::state::BilevelState;
-use super::{check_count, lower_sgd, project_around};
+use super::{check_count, lower_sgd};
 use crate::hypergradient::HypergradientEstimator;
 use crate::problem::{BilevelProblem, LowerLevel, UpperLevel};
 use crate::schedule::EpochSgd;
@@ -119,18 +119,19 @@ pub fn epoch_sgd<F: UpperLevel, G: LowerLevel, R: Rng + ?Sized>(
 ) -> Result<()> {
     schedule.validate()?;
     let dy = problem.dim_y();
-    let mut center = y.clone();
+    check_dim("y", dy, y.len())?;
+    // One ball for the whole run, re-centred at each epoch's start point (no allocation).
+    let mut ball = L2Ball::centered(dy, 0.0)?;
     let mut grad = DVector::zeros(dy);
-    let mut offset = DVector::zeros(dy);
     let mut sum = DVector::zeros(dy);
     for epoch in schedule.epochs() {
-        let ball = L2Ball::centered(dy, epoch.radius)?;
-        center.copy_from(y);
+        ball.set_radius(epoch.radius)?;
+        ball.set_center(y.as_slice())?;
         sum.fill(0.0);
         for _ in 0..epoch.length {
             problem.lower_grad_y(x, y, rng, &mut grad)?;
             y.axpy(-epoch.step, &grad, 1.0);
-            project_around(&ball, &center, y, &mut offset)?;
+            ball.project_in_place(y)?;
             sum += &*y;
         }
         y.copy_from(&sum);
@@ -167,10 +168,7 @@ pub struct BoRep<F: UpperLevel, G: LowerLevel, E> {
     config: BoRepConfig,
     /// The momentum m (m₋₁ = 0).
     m: DVector<f64>,
-    /// ŷ⁰, the centre of the current lower update's ball.
-    center: DVector<f64>,
-    /// y − ŷ⁰, projected on the ball centred at the origin.
-    offset: DVector<f64>,
+    /// B(ŷ⁰, R), re-centred at ŷ⁰ (the y at the start of each lower update) in place.
     ball: Option<L2Ball>,
     initialized: bool,
     last_step: f64,
@@ -197,8 +195,6 @@ impl<F: UpperLevel, G: LowerLevel, E: HypergradientEstimator> BoRep<F, G, E> {
             estimator,
             config,
             m: DVector::zeros(dx),
-            center: DVector::zeros(dy),
-            offset: DVector::zeros(dy),
             ball,
             initialized: false,
             last_step: 0.0,
@@ -251,13 +247,9 @@ impl<F: UpperLevel, G: LowerLevel, E: HypergradientEstimator> Solver for BoRep<F
         let c = &self.config;
         let s = &mut self.state;
         if s.t.is_multiple_of(c.period as u64) {
-            let ball = match &self.ball {
-                Some(b) => {
-                    self.center.copy_from(&s.y);
-                    Some((b, &self.center, &mut self.offset))
-                }
-                None => None,
-            };
+            if let Some(ball) = &mut self.ball {
+                ball.set_center(s.y.as_slice())?;
+            }
             lower_sgd(
                 &s.problem,
                 &s.x,
@@ -266,7 +258,7 @@ impl<F: UpperLevel, G: LowerLevel, E: HypergradientEstimator> Solver for BoRep<F
                 c.lower_step,
                 rng,
                 &mut s.grad_y,
-                ball,
+                self.ball.as_ref(),
             )?;
         }
         self.estimator

@@ -120,8 +120,9 @@ fn check_count(name: &str, value: usize) -> Result<()> {
     }
 }
 
-/// `steps` SGD steps y ← y − γ∇ᵧG(x, y; ζ), each on a fresh sample; with `ball` (centred at 0)
-/// each iterate is projected onto `center` + ball. `buf` and `offset` have length dim y.
+/// `steps` SGD steps y ← y − γ∇ᵧG(x, y; ζ), each on a fresh sample; with `ball` each iterate
+/// is projected onto it (BO-REP's B(ŷ⁰, R): the caller re-centres the ball at ŷ⁰ with
+/// [`L2Ball::set_center`], no allocation). `buf` has length dim y.
 #[allow(clippy::too_many_arguments)]
 fn lower_sgd<F: UpperLevel, G: LowerLevel, R: Rng + ?Sized>(
     problem: &BilevelProblem<F, G>,
@@ -131,37 +132,14 @@ fn lower_sgd<F: UpperLevel, G: LowerLevel, R: Rng + ?Sized>(
     gamma: f64,
     rng: &mut R,
     buf: &mut DVector<f64>,
-    ball: Option<(&L2Ball, &DVector<f64>, &mut DVector<f64>)>,
+    ball: Option<&L2Ball>,
 ) -> Result<()> {
-    match ball {
-        None => {
-            for _ in 0..steps {
-                problem.lower_grad_y(x, y, rng, buf)?;
-                y.axpy(-gamma, buf, 1.0);
-            }
-        }
-        Some((ball, center, offset)) => {
-            for _ in 0..steps {
-                problem.lower_grad_y(x, y, rng, buf)?;
-                y.axpy(-gamma, buf, 1.0);
-                project_around(ball, center, y, offset)?;
-            }
+    for _ in 0..steps {
+        problem.lower_grad_y(x, y, rng, buf)?;
+        y.axpy(-gamma, buf, 1.0);
+        if let Some(ball) = ball {
+            ball.project_in_place(y)?;
         }
     }
-    Ok(())
-}
-
-/// y ← center + Π_{ball}(y − center), for a ball centred at the origin.
-fn project_around(
-    ball: &L2Ball,
-    center: &DVector<f64>,
-    y: &mut DVector<f64>,
-    offset: &mut DVector<f64>,
-) -> Result<()> {
-    offset.copy_from(y);
-    *offset -= center;
-    ball.project_in_place(offset)?;
-    y.copy_from(center);
-    *y += &*offset;
     Ok(())
 }

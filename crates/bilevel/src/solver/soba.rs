@@ -88,7 +88,7 @@ impl<F: UpperLevel, G: LowerLevel> Solver for Soba<F, G> {
         let rho = self.config.inner_step.at(s.t);
         let gamma = self.config.outer_step.at(s.t);
         self.directions.step_lower(&mut s.y, rho);
-        s.x.axpy(-gamma, &s.direction, 1.0);
+        crate::elementwise::axpy(&mut s.x, -gamma, &s.direction, 1.0);
         s.t += 1;
         Ok(())
     }

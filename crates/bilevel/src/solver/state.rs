@@ -9,6 +9,7 @@ use nalgebra::DVector;
 use rand::Rng;
 
 use super::lower_sgd;
+use crate::elementwise::{axpy, sub_assign};
 use crate::hypergradient::HypergradientEstimator;
 use crate::problem::{BilevelProblem, LowerLevel, UpperLevel};
 
@@ -156,14 +157,14 @@ impl SobaDirections {
             &mut state.direction,
             &mut self.grad_y_upper,
         )?;
-        self.dz -= &self.grad_y_upper;
-        state.direction -= &self.cross;
+        sub_assign(&mut self.dz, &self.grad_y_upper);
+        sub_assign(&mut state.direction, &self.cross);
         Ok(())
     }
 
     /// y ← y − ρ D_y and z ← z − ρ D_z.
     pub(crate) fn step_lower(&mut self, y: &mut DVector<f64>, rho: f64) {
-        y.axpy(-rho, &self.dy, 1.0);
-        self.z.axpy(-rho, &self.dz, 1.0);
+        axpy(y, -rho, &self.dy, 1.0);
+        axpy(&mut self.z, -rho, &self.dz, 1.0);
     }
 }

@@ -1,7 +1,7 @@
 //! The fused minibatch kernel of hyper-cleaning's SOBA oracles: one pass over a batch of B
 //! samples gives the weighted multinomial gradient Σₛ sₛ∇ℓₛ(W), the weighted Hessian-vector
 //! product Σₛ sₛ∇²ℓₛ(W)·V and the per-sample directional derivatives ∇ℓₛ(W)ᵀV (lower level),
-//! or the gradient alone (upper level), reading each sample's features in place.
+//! or the gradient alone (upper level), reading each sample's features from a padded copy.
 //!
 //! With zₛ = Wᵀxₛ, aₛ = Vᵀxₛ ∈ ℝᴷ, eₛ = exp(zₛ − max zₛ), pₛ = eₛ/Σeₛ and the label yₛ
 //! (Böhning 1992 for the softmax Hessian diag(p) − ppᵀ):
@@ -10,30 +10,33 @@
 //!
 //! The shapes are tiny (d = 65 features, K = 10 classes, B = 64), so instead of gathering the
 //! batch and calling a general gemm four times, the kernel runs register-blocked loops of fused
-//! multiply-adds on the samples' features where they are stored:
+//! multiply-adds on the samples' features, which it keeps in a padded copy
+//! ([`PaddedFeatures`]: each sample on whole 64-byte lines, so no vector load straddles two):
 //!
-//! 1. **Logits** zₛ,c (and aₛ,c), lanes over features: each is the same sum, over the first
-//!    8⌊d/8⌋ features in 8 fixed lanes (lane l takes the features j ≡ l mod 8, in order), the
-//!    lanes added as ((l₀ + l₁) + (l₂ + l₃)) + ((l₄ + l₅) + (l₆ + l₇)), then the last d mod 8
-//!    features in order. On AVX-512 ([`V4Logits`]) 8 samples × 2 classes accumulate at once and
-//!    a transpose-and-add network of unpacks and 128-bit shuffles leaves the 8 samples' sums of
-//!    one class in one vector, stored class-major (one row of B samples per class); elsewhere
-//!    ([`PlainLogits`]) the same sums in plain code.
+//! 0. **Transpose** the batch into one row of B positions per feature (on AVX-512 8 × 8
+//!    blocks by unpacks and 128-bit shuffles, [`V4Transpose`]; elsewhere one entry at a time).
+//! 1. **Logits** zₛ,c (and aₛ,c), lanes over the positions: each is Σⱼ W_{j,c}·xₛ,ⱼ summed over
+//!    the features j in order by fused multiply-adds from 0, in blocks of 4 vectors of
+//!    positions × 5 columns of [W | V] (the column entry broadcast), stored class-major (one
+//!    row of B positions per class). No lane is idle (B = 64 is 8 vectors) and no horizontal
+//!    sum is needed, unlike lanes over features (8 features per FMA, then a transpose-and-add
+//!    network per 8 sums) or over classes (K = 10 fills 10 of 16 lanes).
 //! 2. **Softmax and residuals**, lanes over samples: plain elementwise loops over the
 //!    class-major rows (the same formulas, in the same order, as lisse-oracles' fused block),
 //!    with lisse-oracles' branch-free exponential, [`exp_nonpositive`] (the same bits as its
 //!    softmax).
 //! 3. **Back product**, lanes over features: column c of [G | H] is Σₛ rₛ,c·xₛ, summed in
-//!    batch order with the residual broadcast and the sample's features loaded in place (20
-//!    accumulators: 4 vectors of features × 5 columns); the last d mod 8 features (the
-//!    intercept here) are summed over the batch in 8 fixed lanes.
+//!    batch order by fused multiply-adds from 0, with the residual broadcast and the sample's
+//!    features loaded in place (20 accumulators: 4 vectors of features × 5 columns); the last
+//!    d mod 8 features (the intercept here) from their rows of the transposed batch, summed
+//!    over the batch in 8 fixed lanes.
 //!
-//! Steps 2–3 run under [`pulp::Arch::dispatch`] (AVX-512 where the CPU has it, AVX2, or scalar
-//! code), step 1 on AVX-512 or in plain code. Every output element is computed by the same
-//! sequence of correctly rounded operations (fused multiply-adds included: pulp's scalar
-//! `mul_add` is `f64::mul_add`) whatever the instruction set, so AVX-512, AVX2 and scalar code
-//! give the same bits (tested); results differ from lisse-oracles' faer path only by rounding
-//! (summation order, FMA), below 1e-13 relative (tested).
+//! Every step runs under [`pulp::Arch::dispatch`] (AVX-512 where the CPU has it, AVX2, or
+//! scalar code), the transpose on AVX-512 or in plain code. Every output element is computed
+//! by the same sequence of correctly rounded operations (fused multiply-adds included: pulp's
+//! scalar `mul_add` is `f64::mul_add`) whatever the instruction set, so AVX-512, AVX2 and
+//! scalar code give the same bits (tested); results differ from lisse-oracles' faer path only
+//! by rounding (summation order, FMA), below 1e-13 relative (tested).
 
 // The bodies must be inlined into the function pulp compiles for each instruction set, or they
 // stay compiled for the baseline.
@@ -42,18 +45,86 @@
 use lisse_oracles::loss::exp_nonpositive;
 use pulp::{Simd, WithSimd, bytemuck};
 
-/// Lanes of the fixed-width sum over the batch used for the last d mod 8 features (a multiple
-/// of every vector width pulp dispatches to: 1, 4 and 8).
-const TAIL_LANES: usize = 8;
+/// Batch positions are padded to a multiple of this (a multiple of every vector width pulp
+/// dispatches to: 1, 2, 4 and 8).
+const POSITIONS: usize = 8;
 
-/// The data of one level: features d × n (column-major, sample i at `i·d..(i+1)·d`), labels
-/// in 0..K.
+/// Entries of one 64-byte cache line.
+const LINE: usize = 8;
+
+/// The data of one level: sample i's d features at `i·stride..i·stride + d` of `features`,
+/// zeros up to `stride` (a multiple of 8: see [`PaddedFeatures`]); labels in 0..K.
 #[derive(Clone, Copy)]
 pub(super) struct Data<'a> {
     pub(super) features: &'a [f64],
     pub(super) d: usize,
+    pub(super) stride: usize,
     pub(super) k: usize,
     pub(super) labels: &'a [usize],
+}
+
+/// The features of a data set as the kernel reads them: each sample's d features padded with
+/// zeros to whole 64-byte lines (stride d rounded up to 8), the first sample on a line
+/// boundary, so that no vector load of 8 features straddles two cache lines (with d = 65, 7 of
+/// 8 did, and the loads of the logits and the back product were the kernel's bottleneck).
+#[derive(Debug, Clone)]
+pub(super) struct PaddedFeatures {
+    storage: Vec<f64>,
+    offset: usize,
+    d: usize,
+    stride: usize,
+    n: usize,
+}
+
+impl PaddedFeatures {
+    /// The padded copy of `features` (d × n column-major, sample i at `i·d..(i+1)·d`; no
+    /// samples when d = 0).
+    pub(super) fn new(features: &[f64], d: usize) -> Self {
+        let stride = d.next_multiple_of(LINE);
+        let n = features.len().checked_div(d).unwrap_or(0);
+        let mut storage = vec![0.0; n * stride + LINE];
+        let offset = line_offset(&storage);
+        for (row, x) in storage[offset..]
+            .chunks_exact_mut(stride)
+            .zip(features.chunks_exact(d))
+        {
+            row[..d].copy_from_slice(x);
+        }
+        Self {
+            storage,
+            offset,
+            d,
+            stride,
+            n,
+        }
+    }
+
+    /// The kernel's view, with `labels` in 0..`k`.
+    pub(super) fn data<'a>(&'a self, k: usize, labels: &'a [usize]) -> Data<'a> {
+        Data {
+            features: &self.storage[self.offset..][..self.n * self.stride],
+            d: self.d,
+            stride: self.stride,
+            k,
+            labels,
+        }
+    }
+}
+
+/// The index of the first entry of `v` on a 64-byte line boundary (at most 7; 0 if the
+/// allocation is not 8-byte aligned, which only costs speed).
+fn line_offset(v: &[f64]) -> usize {
+    v.as_ptr().align_offset(8 * LINE).min(LINE - 1)
+}
+
+/// `len` entries of `v`, starting on a 64-byte line boundary (grows `v` as needed; keeps
+/// earlier contents in place once `v` no longer grows).
+fn line_aligned(v: &mut Vec<f64>, len: usize) -> &mut [f64] {
+    if v.len() < len + LINE {
+        v.resize(len + LINE, 0.0);
+    }
+    let offset = line_offset(v);
+    &mut v[offset..][..len]
 }
 
 /// The per-sample weights sₛ of a pass.
@@ -79,8 +150,9 @@ pub(super) struct Buffers {
     max: Vec<f64>,
     sum: Vec<f64>,
     dot: Vec<f64>,
-    /// The last d mod 8 features of the batch, one row of `bp` per feature.
-    tail: Vec<f64>,
+    /// The batch transposed: row j (`j·bp..(j+1)·bp`) holds feature j of the batch, padded
+    /// to `bp` with zeros.
+    xt: Vec<f64>,
 }
 
 impl Buffers {
@@ -147,11 +219,11 @@ impl WithSimd for Fused<'_> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) {
-        fused_body(simd, PlainLogits, self);
+        fused_body(simd, PlainTranspose, self);
     }
 }
 
-/// [`Fused`] on AVX-512, with the logits of [`V4Logits`].
+/// [`Fused`] on AVX-512, with the batch transposed by [`V4Transpose`].
 #[cfg(target_arch = "x86_64")]
 struct OnV4<'a>(Fused<'a>, pulp::x86::V4);
 
@@ -160,152 +232,110 @@ impl WithSimd for OnV4<'_> {
     type Output = ();
     #[inline(always)]
     fn with_simd<S: Simd>(self, _simd: S) {
-        fused_body(self.1, V4Logits(self.1), self.0);
+        fused_body(self.1, V4Transpose(self.1), self.0);
     }
 }
 
-/// The logits step of [`fused_body`]: `res[c·bp + s]` ← zₛ,c (c < K) or aₛ,c−K (c ≥ K) for
-/// every sample s of the batch, each the same sum: over the first 8⌊d/8⌋ features in 8 fixed
-/// lanes (lane l takes the features j ≡ l mod 8, in order, by fused multiply-adds), the lanes
-/// added as ((l₀ + l₁) + (l₂ + l₃)) + ((l₄ + l₅) + (l₆ + l₇)), then the remaining features in
-/// order. `tail` holds those remaining features of the batch, one row of `bp` per feature.
-trait LogitsKernel: Copy {
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "operands and shape of one product"
-    )]
-    fn logits(
-        self,
-        data: Data<'_>,
-        w: &[f64],
-        v: Option<&[f64]>,
-        batch: &[usize],
-        bp: usize,
-        tail: &[f64],
-        res: &mut [f64],
-    );
+/// The transpose step of [`fused_body`]: `xt[j·bp + s]` ← feature j of sample `batch[s]` for
+/// every feature j < d and position s < B (`xt` holds d rounded up to 8 rows of `bp`; the
+/// padding is the caller's). A copy, so every implementation gives the same bits.
+trait BatchTranspose: Copy {
+    fn transpose(self, data: Data<'_>, batch: &[usize], bp: usize, xt: &mut [f64]);
 }
 
-/// [`LogitsKernel`] in plain code (what LLVM makes of it for the instruction set at hand).
+/// [`BatchTranspose`] one element at a time.
 #[derive(Clone, Copy)]
-struct PlainLogits;
+struct PlainTranspose;
 
-impl LogitsKernel for PlainLogits {
+impl BatchTranspose for PlainTranspose {
     #[inline(always)]
-    fn logits(
-        self,
-        data: Data<'_>,
-        w: &[f64],
-        v: Option<&[f64]>,
-        batch: &[usize],
-        bp: usize,
-        _tail: &[f64],
-        res: &mut [f64],
-    ) {
-        let d = data.d;
-        let main = d - d % TAIL_LANES;
-        let columns = w
-            .chunks_exact(d)
-            .chain(v.into_iter().flat_map(|v| v.chunks_exact(d)));
-        for (c, m) in columns.enumerate() {
-            for (s, &i) in batch.iter().enumerate() {
-                let x = &data.features[i * d..][..d];
-                let mut lanes = [0.0; TAIL_LANES];
-                for (xc, mc) in x[..main]
-                    .chunks_exact(TAIL_LANES)
-                    .zip(m[..main].chunks_exact(TAIL_LANES))
-                {
-                    for l in 0..TAIL_LANES {
-                        lanes[l] = xc[l].mul_add(mc[l], lanes[l]);
-                    }
-                }
-                let mut z = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
-                    + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
-                for j in main..d {
-                    z = m[j].mul_add(x[j], z);
-                }
-                res[c * bp + s] = z;
-            }
+    fn transpose(self, data: Data<'_>, batch: &[usize], bp: usize, xt: &mut [f64]) {
+        transpose_from(data, batch, 0, bp, xt);
+    }
+}
+
+/// The positions from `first` on of [`BatchTranspose::transpose`], one element at a time.
+#[inline(always)]
+fn transpose_from(data: Data<'_>, batch: &[usize], first: usize, bp: usize, xt: &mut [f64]) {
+    let (d, stride) = (data.d, data.stride);
+    for (s, &i) in batch.iter().enumerate().skip(first) {
+        for (j, &xj) in data.features[i * stride..][..d].iter().enumerate() {
+            xt[j * bp + s] = xj;
         }
     }
 }
 
-/// [`LogitsKernel`] on AVX-512: for 8 samples and two classes at a time, 16 accumulators of
-/// 8 feature lanes (the samples' features read in place, the columns of W and V loaded as
-/// they are stored), then one transpose-and-add network per class turns the 8 accumulators
-/// into the 8 samples' sums, in the order of the plain kernel, stored class-major.
+/// [`BatchTranspose`] on AVX-512: 8 samples × 8 features at a time, loaded as 8 vectors of
+/// features and turned into 8 vectors of samples by three rounds of unpacks and 128-bit
+/// shuffles (24 shuffles per 64 entries); the last d mod 8 features and the last B mod 8
+/// samples one element at a time.
 #[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy)]
-struct V4Logits(pulp::x86::V4);
+struct V4Transpose(pulp::x86::V4);
 
 #[cfg(target_arch = "x86_64")]
-impl LogitsKernel for V4Logits {
+impl BatchTranspose for V4Transpose {
     #[inline(always)]
-    fn logits(
-        self,
-        data: Data<'_>,
-        w: &[f64],
-        v: Option<&[f64]>,
-        batch: &[usize],
-        bp: usize,
-        tail: &[f64],
-        res: &mut [f64],
-    ) {
-        let simd = self.0;
-        let d = data.d;
-        let main = d - d % TAIL_LANES;
-        let k = w.len() / d;
-        let cols = if v.is_some() { 2 * k } else { k };
-        let column = |c: usize| -> &[f64] {
-            match v {
-                Some(v) if c >= k => &v[(c - k) * d..][..d],
-                _ => &w[c * d..][..d],
-            }
-        };
-        for s0 in (0..bp).step_by(8) {
-            // Positions past the batch (padding) repeat its first sample; their residuals are 0.
-            let x: [&[f64]; 8] = std::array::from_fn(|t| {
-                let i = batch.get(s0 + t).copied().unwrap_or(batch[0]);
-                &data.features[i * d..][..main]
-            });
-            let mut c = 0;
-            while c + 2 <= cols {
-                let (m0, m1) = (column(c), column(c + 1));
-                let zero = simd.avx512f._mm512_setzero_pd();
-                let (mut a0, mut a1) = ([zero; 8], [zero; 8]);
-                for q in (0..main).step_by(8) {
-                    let (w0, w1) = (v4_load(&m0[q..]), v4_load(&m1[q..]));
-                    for t in 0..8 {
-                        let xv = v4_load(&x[t][q..]);
-                        a0[t] = simd.avx512f._mm512_fmadd_pd(xv, w0, a0[t]);
-                        a1[t] = simd.avx512f._mm512_fmadd_pd(xv, w1, a1[t]);
-                    }
+    fn transpose(self, data: Data<'_>, batch: &[usize], bp: usize, xt: &mut [f64]) {
+        let avx = self.0.avx512f;
+        let (d, stride) = (data.d, data.stride);
+        let main = d - d % LINE;
+        let full = batch.len() - batch.len() % 8;
+        // Within each 128-bit lane: (a₀, b₀) and (a₁, b₁).
+        let lo = |a: __m512d, b: __m512d| avx._mm512_unpacklo_pd(a, b);
+        let hi = |a: __m512d, b: __m512d| avx._mm512_unpackhi_pd(a, b);
+        // 128-bit lanes (a₀, a₂, b₀, b₂) and (a₁, a₃, b₁, b₃).
+        let even = |a: __m512d, b: __m512d| avx._mm512_shuffle_f64x2::<0b10_00_10_00>(a, b);
+        let odd = |a: __m512d, b: __m512d| avx._mm512_shuffle_f64x2::<0b11_01_11_01>(a, b);
+        for s0 in (0..full).step_by(8) {
+            let rows: [&[f64]; 8] =
+                std::array::from_fn(|t| &data.features[batch[s0 + t] * stride..][..d]);
+            for j0 in (0..main).step_by(8) {
+                let r: [__m512d; 8] = std::array::from_fn(|t| v4_load(&rows[t][j0..]));
+                // tₚ: rows 2p', 2p'+1 interleaved; features (0, 2, 4, 6) in t₀, t₂, …
+                let t = [
+                    lo(r[0], r[1]),
+                    hi(r[0], r[1]),
+                    lo(r[2], r[3]),
+                    hi(r[2], r[3]),
+                    lo(r[4], r[5]),
+                    hi(r[4], r[5]),
+                    lo(r[6], r[7]),
+                    hi(r[6], r[7]),
+                ];
+                // u: features (0, 4), (2, 6), (1, 5), (3, 7) of rows 0–3, then of rows 4–7.
+                let u = [
+                    even(t[0], t[2]),
+                    odd(t[0], t[2]),
+                    even(t[1], t[3]),
+                    odd(t[1], t[3]),
+                    even(t[4], t[6]),
+                    odd(t[4], t[6]),
+                    even(t[5], t[7]),
+                    odd(t[5], t[7]),
+                ];
+                let features = [
+                    (0, even(u[0], u[4])),
+                    (4, odd(u[0], u[4])),
+                    (2, even(u[1], u[5])),
+                    (6, odd(u[1], u[5])),
+                    (1, even(u[2], u[6])),
+                    (5, odd(u[2], u[6])),
+                    (3, even(u[3], u[7])),
+                    (7, odd(u[3], u[7])),
+                ];
+                for (f, z) in features {
+                    v4_store(&mut xt[(j0 + f) * bp + s0..], z);
                 }
-                v4_store(
-                    &mut res[c * bp + s0..],
-                    v4_tail(simd, v4_reduce(simd, a0), m0, tail, main, bp, s0),
-                );
-                v4_store(
-                    &mut res[(c + 1) * bp + s0..],
-                    v4_tail(simd, v4_reduce(simd, a1), m1, tail, main, bp, s0),
-                );
-                c += 2;
             }
-            if c < cols {
-                let m0 = column(c);
-                let mut a0 = [simd.avx512f._mm512_setzero_pd(); 8];
-                for q in (0..main).step_by(8) {
-                    let w0 = v4_load(&m0[q..]);
-                    for t in 0..8 {
-                        a0[t] = simd.avx512f._mm512_fmadd_pd(v4_load(&x[t][q..]), w0, a0[t]);
-                    }
+            // The last d mod 8 features (the intercept here): one entry at a time.
+            for j in main..d {
+                for (t, row) in rows.iter().enumerate() {
+                    xt[j * bp + s0 + t] = row[j];
                 }
-                v4_store(
-                    &mut res[c * bp + s0..],
-                    v4_tail(simd, v4_reduce(simd, a0), m0, tail, main, bp, s0),
-                );
             }
         }
+        transpose_from(data, batch, full, bp, xt);
     }
 }
 
@@ -326,51 +356,110 @@ fn v4_store(dst: &mut [f64], z: __m512d) {
     dst[..8].copy_from_slice(bytemuck::cast_slice(std::slice::from_ref(&z)));
 }
 
-/// Lane t of the result = ((aₜ[0] + aₜ[1]) + (aₜ[2] + aₜ[3])) + ((aₜ[4] + aₜ[5]) + (aₜ[6] +
-/// aₜ[7])) for the 8 accumulators aₜ: unpacks add neighbouring lanes, then two rounds of
-/// 128-bit shuffles add the pairs and the quadruples, leaving sample t's sum in lane t.
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn v4_reduce(simd: pulp::x86::V4, a: [__m512d; 8]) -> __m512d {
-    let avx = simd.avx512f;
-    let pairs = |x: __m512d, y: __m512d| -> __m512d {
-        avx._mm512_add_pd(avx._mm512_unpacklo_pd(x, y), avx._mm512_unpackhi_pd(x, y))
-    };
-    let quads = |x: __m512d, y: __m512d| -> __m512d {
-        avx._mm512_add_pd(
-            avx._mm512_shuffle_f64x2::<0b10_00_10_00>(x, y),
-            avx._mm512_shuffle_f64x2::<0b11_01_11_01>(x, y),
-        )
-    };
-    let (t01, t23) = (pairs(a[0], a[1]), pairs(a[2], a[3]));
-    let (t45, t67) = (pairs(a[4], a[5]), pairs(a[6], a[7]));
-    quads(quads(t01, t23), quads(t45, t67))
+/// The columns of [W | V] (each d long, W's first).
+#[derive(Clone, Copy)]
+struct Points<'a> {
+    w: &'a [f64],
+    v: Option<&'a [f64]>,
+    d: usize,
+    k: usize,
 }
 
-/// z + Σ over the last d mod 8 features j (in order) of m[j]·x[j] for the 8 samples from s0
-/// (their features in `tail`, one row of `bp` per feature).
-#[cfg(target_arch = "x86_64")]
-#[inline(always)]
-fn v4_tail(
-    simd: pulp::x86::V4,
-    mut z: __m512d,
-    m: &[f64],
-    tail: &[f64],
-    main: usize,
-    bp: usize,
-    s0: usize,
-) -> __m512d {
-    for (j, &mj) in m.iter().enumerate().skip(main) {
-        let xt = v4_load(&tail[(j - main) * bp + s0..]);
-        z = simd
-            .avx512f
-            ._mm512_fmadd_pd(simd.avx512f._mm512_set1_pd(mj), xt, z);
+impl<'a> Points<'a> {
+    #[inline(always)]
+    fn column(self, c: usize) -> &'a [f64] {
+        match self.v {
+            Some(v) if c >= self.k => &v[(c - self.k) * self.d..][..self.d],
+            _ => &self.w[c * self.d..][..self.d],
+        }
     }
-    z
+}
+
+/// The logits step of [`fused_body`]: `res[c·bp + s]` ← zₛ,c (c < K) or aₛ,c−K (c ≥ K) for
+/// every position s < `bp`, each summed over the features j in order by fused multiply-adds
+/// from 0, with lanes over the positions (the transposed batch `xt`): blocks of 4 vectors of
+/// positions × 5 columns on 8 lanes (2 × 3 on fewer), the column entry broadcast.
+#[inline(always)]
+fn logits<S: Simd>(
+    simd: S,
+    xt: &[f64],
+    bp: usize,
+    points: Points<'_>,
+    cols: usize,
+    res: &mut [f64],
+) {
+    let lanes = S::F64_LANES;
+    let vectors = bp / lanes;
+    let wide = if lanes >= 8 { (4, 5) } else { (2, 3) };
+    let mut f = 0;
+    while f < vectors {
+        let nv = if vectors - f >= wide.0 { wide.0 } else { 1 };
+        let mut c = 0;
+        while c < cols {
+            let nc = if cols - c >= wide.1 { wide.1 } else { 1 };
+            let at = LogitsAt {
+                xt,
+                bp,
+                points,
+                first_position: f * lanes,
+                first_column: c,
+            };
+            match (nv, nc, lanes >= 8) {
+                (1, 1, _) => logits_block::<S, 1, 1>(simd, &at, res),
+                (1, _, true) => logits_block::<S, 1, 5>(simd, &at, res),
+                (_, 1, true) => logits_block::<S, 4, 1>(simd, &at, res),
+                (_, _, true) => logits_block::<S, 4, 5>(simd, &at, res),
+                (1, _, false) => logits_block::<S, 1, 3>(simd, &at, res),
+                (_, 1, false) => logits_block::<S, 2, 1>(simd, &at, res),
+                (_, _, false) => logits_block::<S, 2, 3>(simd, &at, res),
+            }
+            c += nc;
+        }
+        f += nv;
+    }
+}
+
+/// The operands of one block of the logits.
+struct LogitsAt<'a> {
+    xt: &'a [f64],
+    bp: usize,
+    points: Points<'a>,
+    first_position: usize,
+    first_column: usize,
+}
+
+/// NC columns × NV vectors of positions of the logits.
+#[inline(always)]
+fn logits_block<S: Simd, const NV: usize, const NC: usize>(
+    simd: S,
+    at: &LogitsAt<'_>,
+    res: &mut [f64],
+) {
+    let lanes = S::F64_LANES;
+    let d = at.points.d;
+    let m: [&[f64]; NC] = std::array::from_fn(|c| &at.points.column(at.first_column + c)[..d]);
+    let mut acc = [[simd.splat_f64s(0.0); NV]; NC];
+    // j runs over 0..d, the columns' length: no bounds check on m[c][j].
+    for (row, j) in at.xt.chunks_exact(at.bp).zip(0..d) {
+        let x = &row[at.first_position..][..NV * lanes];
+        let xv: [S::f64s; NV] = std::array::from_fn(|q| load::<S>(&x[q * lanes..]));
+        for c in 0..NC {
+            let wv = simd.splat_f64s(m[c][j]);
+            for q in 0..NV {
+                acc[c][q] = simd.mul_add_f64s(wv, xv[q], acc[c][q]);
+            }
+        }
+    }
+    for (c, acc_c) in acc.iter().enumerate() {
+        let row = &mut res[(at.first_column + c) * at.bp + at.first_position..];
+        for (q, &a) in acc_c.iter().enumerate() {
+            store::<S>(&mut row[q * lanes..], a);
+        }
+    }
 }
 
 #[inline(always)]
-fn fused_body<S: Simd, L: LogitsKernel>(simd: S, logits: L, op: Fused<'_>) {
+fn fused_body<S: Simd, T: BatchTranspose>(simd: S, transpose: T, op: Fused<'_>) {
     let Fused {
         data,
         w,
@@ -387,7 +476,7 @@ fn fused_body<S: Simd, L: LogitsKernel>(simd: S, logits: L, op: Fused<'_>) {
     debug_assert_eq!(out.gradient.len(), d * k);
     debug_assert_eq!(out.hvp.len(), if v.is_some() { d * k } else { 0 });
     debug_assert_eq!(out.directional.len(), if v.is_some() { b } else { 0 });
-    let bp = b.next_multiple_of(TAIL_LANES);
+    let bp = b.next_multiple_of(POSITIONS);
     let Buffers {
         residuals,
         weights: s,
@@ -395,19 +484,19 @@ fn fused_body<S: Simd, L: LogitsKernel>(simd: S, logits: L, op: Fused<'_>) {
         max,
         sum,
         dot,
-        tail,
+        xt,
     } = buffers;
     sample_weights(batch, weights, bp, s, derivatives);
-    // The last d mod 8 features of the batch, one row of bp per feature (0 past the batch).
-    let main = d - d % TAIL_LANES;
-    tail.clear();
-    for j in main..d {
-        tail.extend(batch.iter().map(|&i| data.features[i * d + j]));
-        tail.resize((j - main + 1) * bp, 0.0);
+    // The batch transposed, one row of bp per feature, 0 past the batch, and the residuals,
+    // both on line boundaries. Every other entry of both is overwritten below, so neither is
+    // zeroed whole.
+    let xt = line_aligned(xt, d.next_multiple_of(LINE) * bp);
+    for row in xt.chunks_exact_mut(bp) {
+        row[b..].fill(0.0);
     }
-    residuals.clear();
-    residuals.resize(cols * bp, 0.0);
-    logits.logits(data, w, v, batch, bp, tail, residuals);
+    transpose.transpose(data, batch, bp, xt);
+    let residuals = line_aligned(residuals, cols * bp);
+    logits(simd, xt, bp, Points { w, v, d, k }, cols, residuals);
     max.clear();
     max.resize(bp, f64::NEG_INFINITY);
     sum.clear();
@@ -436,12 +525,12 @@ fn fused_body<S: Simd, L: LogitsKernel>(simd: S, logits: L, op: Fused<'_>) {
         cols,
         out.gradient,
         out.hvp,
-        tail,
+        &xt[(d - d % LINE) * bp..],
     );
 }
 
 /// Whether every entry of `values` is finite: x·0 is 0 for finite x and NaN otherwise,
-/// summed in vector lanes (AVX-512 where available).
+/// summed in four independent vector accumulators (AVX-512 where available).
 pub(super) fn all_finite(values: &[f64]) -> bool {
     pulp::Arch::new().dispatch(AllFinite(values))
 }
@@ -454,12 +543,19 @@ impl WithSimd for AllFinite<'_> {
     fn with_simd<S: Simd>(self, simd: S) -> bool {
         let (head, tail) = S::as_simd_f64s(self.0);
         let zero = simd.splat_f64s(0.0);
-        let mut acc = zero;
-        for &v in head {
-            acc = simd.mul_add_f64s(v, zero, acc);
+        let mut acc = [zero; 4];
+        let mut quads = head.chunks_exact(4);
+        for q in &mut quads {
+            for (a, &v) in acc.iter_mut().zip(q) {
+                *a = simd.mul_add_f64s(v, zero, *a);
+            }
         }
+        for &v in quads.remainder() {
+            acc[0] = simd.mul_add_f64s(v, zero, acc[0]);
+        }
+        let sum = simd.add_f64s(simd.add_f64s(acc[0], acc[1]), simd.add_f64s(acc[2], acc[3]));
         let mut lanes = [0.0; 8];
-        store::<S>(&mut lanes, acc);
+        store::<S>(&mut lanes, sum);
         lanes.iter().all(|&l| l == 0.0) && tail.iter().all(|x| x.is_finite())
     }
 }
@@ -591,7 +687,10 @@ fn softmax_residuals(
 }
 
 /// Column c of [G | H] ← Σₛ res[c, s]·xₛ: the first 8⌊d/8⌋ features in blocks of vectors
-/// (summed in batch order), the rest over the batch in [`TAIL_LANES`] fixed lanes.
+/// (summed in batch order, stored whole), the last d mod 8 from their rows of the transposed
+/// batch (`tail`) over the batch in [`POSITIONS`] fixed lanes (a vector of features over the
+/// zero padding of each sample's last line cost ten times as many operations: 7 of its 8
+/// lanes idle).
 #[allow(
     clippy::too_many_arguments,
     reason = "operands, shape and the two outputs"
@@ -610,7 +709,7 @@ fn back_product<S: Simd>(
 ) {
     let lanes = S::F64_LANES;
     let d = data.d;
-    let main = d - d % TAIL_LANES;
+    let main = d - d % POSITIONS;
     let vectors = main / lanes;
     let wide = if lanes >= 8 { (4, 5) } else { (2, 3) };
     let mut out = Columns {
@@ -654,17 +753,17 @@ fn back_product<S: Simd>(
     }
 }
 
-/// Σₛ rₛxₛ over `bp` (a multiple of 8) samples in [`TAIL_LANES`] fixed lanes (lane l sums
+/// Σₛ rₛxₛ over `bp` (a multiple of 8) samples in [`POSITIONS`] fixed lanes (lane l sums
 /// the samples s ≡ l mod 8, in order), then ((l₀ + l₁) + (l₂ + l₃)) + ((l₄ + l₅) + (l₆ + l₇)):
 /// the same operations for every vector width.
 #[inline(always)]
 fn tail_dot<S: Simd>(simd: S, r: &[f64], x: &[f64]) -> f64 {
-    let mut acc = [0.0; TAIL_LANES];
+    let mut acc = [0.0; POSITIONS];
     {
         let (lanes, _) = S::as_mut_simd_f64s(&mut acc);
-        let mut vectors = [simd.splat_f64s(0.0); TAIL_LANES];
+        let mut vectors = [simd.splat_f64s(0.0); POSITIONS];
         let vectors = &mut vectors[..lanes.len()];
-        for (r8, x8) in r.chunks_exact(TAIL_LANES).zip(x.chunks_exact(TAIL_LANES)) {
+        for (r8, x8) in r.chunks_exact(POSITIONS).zip(x.chunks_exact(POSITIONS)) {
             let (rv, _) = S::as_simd_f64s(r8);
             let (xv, _) = S::as_simd_f64s(x8);
             for ((a, &rv), &xv) in vectors.iter_mut().zip(rv).zip(xv) {
@@ -714,12 +813,12 @@ fn back_block<S: Simd, const FV: usize, const NC: usize>(
     out: &mut Columns<'_>,
 ) {
     let lanes = S::F64_LANES;
-    let d = at.data.d;
+    let stride = at.data.stride;
     let mut acc = [[simd.splat_f64s(0.0); FV]; NC];
     let rows: [&[f64]; NC] =
         std::array::from_fn(|c| &at.res[(at.first_column + c) * at.bp..][..at.batch.len()]);
     for (s, &i) in at.batch.iter().enumerate() {
-        let x = &at.data.features[i * d + at.first_feature..][..FV * lanes];
+        let x = &at.data.features[i * stride + at.first_feature..][..FV * lanes];
         let xv: [S::f64s; FV] = std::array::from_fn(|q| load::<S>(&x[q * lanes..]));
         for c in 0..NC {
             let r = simd.splat_f64s(rows[c][s]);
@@ -752,7 +851,7 @@ mod tests {
         let (d, k) = (data.d, data.k);
         let (mut g, mut h, mut dd) = (vec![0.0; d * k], vec![0.0; d * k], vec![]);
         for (&i, &sj) in batch.iter().zip(s) {
-            let x = &data.features[i * d..(i + 1) * d];
+            let x = &data.features[i * data.stride..][..d];
             let dotp =
                 |m: &[f64], c: usize| -> f64 { (0..d).map(|j| m[c * d + j] * x[j]).sum::<f64>() };
             let z: Vec<f64> = (0..k).map(|c| dotp(w, c)).collect();
@@ -844,12 +943,8 @@ mod tests {
             (1, 3, 4, 1),
         ] {
             let (features, labels, w, v) = example(d, k, n);
-            let data = Data {
-                features: &features,
-                d,
-                k,
-                labels: &labels,
-            };
+            let padded = PaddedFeatures::new(&features, d);
+            let data = padded.data(k, &labels);
             let batch: Vec<usize> = (0..b).map(|j| (j * 13 + 5) % n).collect();
             let lambda: Vec<f64> = (0..n).map(|i| 3.0 * ((i as f64) * 0.7).sin()).collect();
             let s: Vec<f64> = batch
@@ -889,12 +984,8 @@ mod tests {
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         for (d, k, n, b) in [(65, 10, 300, 64), (33, 11, 50, 70), (16, 5, 30, 17)] {
             let (features, labels, w, v) = example(d, k, n);
-            let data = Data {
-                features: &features,
-                d,
-                k,
-                labels: &labels,
-            };
+            let padded = PaddedFeatures::new(&features, d);
+            let data = padded.data(k, &labels);
             let batch: Vec<usize> = (0..b).map(|j| (j * 13 + 5) % n).collect();
             let lambda: Vec<f64> = (0..n).map(|i| 800.0 * ((i as f64) * 0.7).sin()).collect();
             let weights = SampleWeights::Sigmoid(&lambda);
