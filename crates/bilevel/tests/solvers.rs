@@ -38,6 +38,13 @@ type Run<'a> = Box<dyn FnMut(u64) -> DVector<f64> + 'a>;
 
 /// The solvers with steps set from the problem's constants: lower and z steps 0.5/C_g, SGD-type
 /// x-steps c/L_Φ, normalized step lengths η = 0.02 (x₀ is 5 away from x*).
+///
+/// The x-steps of TTSA (0.5/L_Φ), SOBA and MA-SOBA (0.25/L_Φ) are half of what they were: with
+/// 1/L_Φ and 0.5/L_Φ, SOBA ended above half of ‖∇Φ(x₀)‖ in some runs (up to 1.55× it on
+/// s = 4936052511550390109, dx = 3, dy = 5: the stochastic hypergradient with y and z still far
+/// from their targets pushes x away early, and the decayed steps bring it back too slowly). With
+/// these steps the worst final ratio over 24 random instances × 3 run seeds was 0.37 (BO-REP,
+/// paper form) against the threshold 0.5, for every solver.
 #[allow(clippy::too_many_lines)] // one entry per solver
 fn solvers<'a>(quad: &'a QuadraticBilevel, x0: &DVector<f64>) -> Vec<(String, Run<'a>)> {
     let dy = quad.lower().a_mean().nrows();
@@ -111,7 +118,7 @@ fn solvers<'a>(quad: &'a QuadraticBilevel, x0: &DVector<f64>) -> Vec<(String, Ru
         p,
         TtsaConfig {
             neumann_terms: q,
-            ..TtsaConfig::new(inner, 2.0 * outer)
+            ..TtsaConfig::new(inner, outer)
         },
         x,
         y
@@ -119,14 +126,14 @@ fn solvers<'a>(quad: &'a QuadraticBilevel, x0: &DVector<f64>) -> Vec<(String, Ru
     .unwrap());
     add!("soba", |p, x, y| Soba::new(
         p,
-        SobaConfig::new(inner, 2.0 * outer),
+        SobaConfig::new(inner, 0.5 * outer),
         x,
         y
     )
     .unwrap());
     add!("ma-soba", |p, x, y| MaSoba::new(
         p,
-        MaSobaConfig::new(inner, outer),
+        MaSobaConfig::new(inner, 0.5 * outer),
         x,
         y
     )
@@ -166,25 +173,42 @@ fn solvers<'a>(quad: &'a QuadraticBilevel, x0: &DVector<f64>) -> Vec<(String, Ru
     out
 }
 
+/// Runs every solver from x₀ = x* + 5·(top eigenvector of ∇²Φ) with the budget and checks
+/// that each ends with ‖∇Φ‖ ≤ [`REDUCTION`]·‖∇Φ(x₀)‖.
+fn check_reduction(s: u64, dx: usize, dy: usize) -> Result<(), TestCaseError> {
+    let quad = quadratic(s, dx, dy);
+    // Start 5 away from x* = −(∇²Φ)⁻¹∇Φ(0) along the direction of largest curvature.
+    let hess = quad.phi_hessian();
+    let x_star = -hess
+        .clone()
+        .cholesky()
+        .unwrap()
+        .solve(&quad.hypergradient(&DVector::zeros(dx)).unwrap());
+    let eig = hess.symmetric_eigen();
+    let top = eig.eigenvalues.imax();
+    let x0 = &x_star + eig.eigenvectors.column(top) * 5.0;
+    let g0 = quad.hypergradient(&x0).unwrap().norm();
+    for (name, mut run) in solvers(&quad, &x0) {
+        let x = run(s);
+        let g = quad.hypergradient(&x).unwrap().norm();
+        prop_assert!(g <= REDUCTION * g0, "{name}: ‖∇Φ‖ {g0} -> {g}");
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(6))]
 
     #[test]
     fn every_solver_reduces_the_hypergradient(s in seed(), dx in 2usize..6, dy in 2usize..6) {
-        let quad = quadratic(s, dx, dy);
-        // Start 5 away from x* = −(∇²Φ)⁻¹∇Φ(0) along the direction of largest curvature.
-        let hess = quad.phi_hessian();
-        let x_star = -hess.clone().cholesky().unwrap().solve(&quad.hypergradient(&DVector::zeros(dx)).unwrap());
-        let eig = hess.symmetric_eigen();
-        let top = eig.eigenvalues.imax();
-        let x0 = &x_star + eig.eigenvectors.column(top) * 5.0;
-        let g0 = quad.hypergradient(&x0).unwrap().norm();
-        for (name, mut run) in solvers(&quad, &x0) {
-            let x = run(s);
-            let g = quad.hypergradient(&x).unwrap().norm();
-            prop_assert!(g <= REDUCTION * g0, "{name}: ‖∇Φ‖ {g0} -> {g}");
-        }
+        check_reduction(s, dx, dy)?;
     }
+}
+
+/// The instance on which SOBA's former steps failed (see [`solvers`]).
+#[test]
+fn every_solver_reduces_the_hypergradient_on_a_former_failure() {
+    check_reduction(4_936_052_511_550_390_109, 3, 5).unwrap();
 }
 
 /// (x₀, y₀) = (0, 0) of lengths (dx, dy).
