@@ -16,6 +16,18 @@
 //!   stay in registers over the whole block: per sample, one or two loads of X and one
 //!   broadcast per class feed 2 FMAs each. No horizontal sums.
 //!
+//! - **Streaming:** both kernels take `ahead`, the features of the chunk the caller will
+//!   multiply next, and request its cache lines by software prefetch (`prefetcht1`, through
+//!   pulp's safe `Sse` token: no `unsafe`) spread evenly over their iterations, so the data
+//!   stream from memory overlaps the arithmetic instead of preceding it. A prefetch never
+//!   changes a result (tested bit for bit).
+//! - **Fixed strides:** [`accumulate_outer`] copies the residuals of up to 64 samples to rows
+//!   of a fixed stride on the stack, so each broadcast addresses one base register plus a
+//!   constant (with one slice per class the row pointers spill, one extra load per
+//!   broadcast); the last partial vector of each sample is a plain load that runs on into the
+//!   next sample, its extra lanes masked to zero (logits) or never stored (outer products),
+//!   since a masked load is an out-of-line call in pulp.
+//!
 //! Rows beyond [`PASS_ROWS`] run in further passes of balanced size (2K = 20 for an HVP: two
 //! passes of 10). The kernels are used for up to [`MAX_ROWS`] rows (K ≤ 16, or 2K for the
 //! HVP's stacked operand); the callers hand larger products to faer.
