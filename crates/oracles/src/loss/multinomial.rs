@@ -489,7 +489,9 @@ impl MultinomialLogistic {
 
     /// acc += Σ over the block of the quantity `pass` sums, for the samples at `positions` of
     /// `samples`, whose features are the columns of `xb` (in the same order). `lhs` is
-    /// [`left_operand`](Self::left_operand): Wᵀ, or [Wᵀ; Vᵀ] for an HVP.
+    /// [`left_operand`](Self::left_operand): Wᵀ, or [Wᵀ; Vᵀ] for an HVP. `ahead` holds the
+    /// features of the chunk that comes next (possibly none), which the products request by
+    /// software prefetch; it changes no result.
     #[allow(
         clippy::too_many_arguments,
         reason = "the pass, its operands and its output, all borrowed per block"
@@ -567,7 +569,8 @@ impl MultinomialLogistic {
     /// Per-sample outputs of a block: for each position j of `positions` (sample i of
     /// `samples`, features the j-th column of `xb`), out[j] ← ℓᵢ(W) = logsumexp(zⱼ) − zⱼ,yᵢ
     /// when `lhs` is Wᵀ, or out[j] ← ∇ℓᵢ(W)ᵀV = Σ_c (pⱼ,c − [c = yᵢ]) aⱼ,c when `lhs` is
-    /// [Wᵀ; Vᵀ] (aⱼ = Vᵀxⱼ). Unweighted, no L2. Same product and softmax as [`block`](Self::block).
+    /// [Wᵀ; Vᵀ] (aⱼ = Vᵀxⱼ). Unweighted, no L2. Same product and softmax as [`block`](Self::block),
+    /// and the same `ahead`.
     fn block_samples(
         &self,
         lhs: &[f64],
