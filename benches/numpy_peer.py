@@ -14,6 +14,15 @@ of the two moments: the ratio favours NumPy if anything.
 Run through benches/numpy_peer.sh, which creates the virtual environment and builds the bench.
 The data are standard normal with random labels: the cost does not depend on the values.
 `--numpy-only` skips criterion.
+
+Memory pages: NumPy (>= 1.22) asks the kernel for 2 MiB transparent huge pages on its large
+arrays (madvise; `np._core.multiarray._get_madvise_hugepage()` says whether), so its 160 MB data matrix is
+read through a few dozen TLB entries. For the same conditions the criterion run gets them too,
+through glibc's malloc tunable `GLIBC_TUNABLES=glibc.malloc.hugetlb=1` (glibc >= 2.35: malloc
+madvises its large mmap'd chunks into huge pages; no code change, and a user can set it the
+same way). `--small-pages` runs criterion without it (4 KiB pages), and both are reported in
+docs/performance.md. With transparent huge pages off on the machine (`never`), neither side
+gets them.
 """
 
 import argparse
@@ -67,9 +76,30 @@ def loadavg():
         return " ".join(f.read().split()[:3])
 
 
+def thp_mode():
+    """The kernel's transparent-huge-page mode (the bracketed word), or 'unknown'."""
+    try:
+        with open("/sys/kernel/mm/transparent_hugepage/enabled") as f:
+            words = f.read().split()
+    except OSError:
+        return "unknown"
+    return next((w.strip("[]") for w in words if w.startswith("[")), "unknown")
+
+
+def numpy_hugepages():
+    """Whether NumPy madvises its large arrays into huge pages (NumPy's own switch)."""
+    core = getattr(np, "_core", None) or np.core
+    try:
+        return bool(core.multiarray._get_madvise_hugepage())
+    except AttributeError:
+        return "unknown"
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--numpy-only", action="store_true", help="skip the criterion run")
+    parser.add_argument("--small-pages", action="store_true",
+                        help="run criterion without glibc's huge-page tunable (4 KiB pages)")
     args = parser.parse_args()
     rng = np.random.default_rng(7)
     # Fortran order: each sample a contiguous column, as in lisse.
@@ -80,16 +110,23 @@ def main():
     b = rng.standard_normal((GEMM_N, GEMM_N))
     threads = os.environ.get("OPENBLAS_NUM_THREADS", "default (all cores)")
     print(f"numpy {np.__version__}, BLAS threads: {threads}; load average {loadavg()}")
+    print(f"transparent huge pages: {thp_mode()}; NumPy madvises huge pages: {numpy_hugepages()}; "
+          f"lisse bench: {'4 KiB pages' if args.small_pages else 'glibc.malloc.hugetlb=1'}")
 
     def numpy_round():
         return best(lambda: gradient(x, labels, w, 1e-4)), best(lambda: a @ b)
 
     t_grad, t_gemm = numpy_round()
     if not args.numpy_only:
+        env = dict(os.environ)
+        if not args.small_pages:
+            tunables = [t for t in env.get("GLIBC_TUNABLES", "").split(":") if t]
+            env["GLIBC_TUNABLES"] = ":".join(tunables + ["glibc.malloc.hugetlb=1"])
         subprocess.check_call(
             ["cargo", "bench", "--quiet", "-p", "lisse-benches", "--bench", "oracles", "--",
              FILTER, "--warm-up-time", "1", "--measurement-time", "4"],
             cwd=ROOT,
+            env=env,
         )
         t_grad2, t_gemm2 = numpy_round()
         t_grad, t_gemm = min(t_grad, t_grad2), min(t_gemm, t_gemm2)

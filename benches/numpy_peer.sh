@@ -9,6 +9,7 @@
 #            then holds `flock` on the file only while measuring)
 #        OPENBLAS_NUM_THREADS=1 RAYON_NUM_THREADS=1 benches/numpy_peer.sh   (one thread each)
 #        benches/numpy_peer.sh --numpy-only
+#        benches/numpy_peer.sh --small-pages   (criterion without huge pages; NumPy has them)
 # Creates its virtual environment under benches/.venv-numpy-peer (pip install numpy, with its
 # bundled OpenBLAS). Not run by CI.
 set -euo pipefail

@@ -21,7 +21,9 @@ use super::{
 use crate::data::{Dataset, Targets};
 
 /// Samples per chunk on the small-K path (see `for_each_chunk`): 64 columns of d = 100
-/// features are 50 KiB, about a core's L1 data cache.
+/// features are 50 KiB, about a core's L1 data cache. (32 measured the same on the 2-core
+/// Xeon host, with the same bits: the gradient's entries are accumulated in sample order
+/// either way.)
 const CHUNK_COLUMNS: usize = 64;
 
 /// Weighted, L2-regularized multinomial logistic regression (softmax cross-entropy) on a
@@ -487,7 +489,9 @@ impl MultinomialLogistic {
 
     /// acc += Σ over the block of the quantity `pass` sums, for the samples at `positions` of
     /// `samples`, whose features are the columns of `xb` (in the same order). `lhs` is
-    /// [`left_operand`](Self::left_operand): Wᵀ, or [Wᵀ; Vᵀ] for an HVP.
+    /// [`left_operand`](Self::left_operand): Wᵀ, or [Wᵀ; Vᵀ] for an HVP. `ahead` holds the
+    /// features of the chunk that comes next (possibly none), which the products request by
+    /// software prefetch; it changes no result.
     #[allow(
         clippy::too_many_arguments,
         reason = "the pass, its operands and its output, all borrowed per block"
@@ -501,12 +505,19 @@ impl MultinomialLogistic {
         weights: Weights<'_>,
         positions: Range<usize>,
         acc: &mut [f64],
+        ahead: &[f64],
     ) {
         let (d, k, len) = (self.n_features(), self.n_classes, positions.len());
         let labels = self.labels();
+        // The next chunk is requested during both products (half each), or during the logits
+        // when there is no second product.
+        let (ahead_logits, ahead_outer) = match pass {
+            Pass::Value => (ahead, &[][..]),
+            Pass::Gradient | Pass::Hvp => split_lines(ahead),
+        };
         // [Z; A] = lhs·X_B, class-major (row stride len): rows 0..K hold the logits zⱼ = Wᵀxⱼ,
         // rows K..2K (HVP only) the directional logits aⱼ = Vᵀxⱼ.
-        let mut za = block_logits(lhs, xb, d, len);
+        let mut za = block_logits(lhs, xb, d, len, ahead_logits);
         let (z, a) = za.split_at_mut(k * len);
         // Per-sample scratch: sᵢ, max_c zⱼ,c, Σ_c e^{zⱼ,c − max}, and (value, HVP) one more.
         let mut scratch = Scratch::zeroed(4 * len);
@@ -540,7 +551,7 @@ impl MultinomialLogistic {
                     j += 1;
                 });
                 // G += X_B Rᵀ = Σⱼ xⱼ rⱼᵀ (Rᵀ: the buffer read column-major as B×K).
-                block_outer(acc, xb, z, d, len);
+                block_outer(acc, xb, z, d, len, ahead_outer);
             }
             Pass::Hvp => {
                 exp_shifted_rows(z, len, max, sum);
@@ -550,7 +561,7 @@ impl MultinomialLogistic {
                 let (pa, scale) = (extra, max);
                 super::simd::hvp_rows(z, a, len, s, sum, pa, scale);
                 // H += X_B Aᵀ.
-                block_outer(acc, xb, a, d, len);
+                block_outer(acc, xb, a, d, len, ahead_outer);
             }
         }
     }
@@ -558,7 +569,8 @@ impl MultinomialLogistic {
     /// Per-sample outputs of a block: for each position j of `positions` (sample i of
     /// `samples`, features the j-th column of `xb`), out[j] ← ℓᵢ(W) = logsumexp(zⱼ) − zⱼ,yᵢ
     /// when `lhs` is Wᵀ, or out[j] ← ∇ℓᵢ(W)ᵀV = Σ_c (pⱼ,c − [c = yᵢ]) aⱼ,c when `lhs` is
-    /// [Wᵀ; Vᵀ] (aⱼ = Vᵀxⱼ). Unweighted, no L2. Same product and softmax as [`block`](Self::block).
+    /// [Wᵀ; Vᵀ] (aⱼ = Vᵀxⱼ). Unweighted, no L2. Same product and softmax as [`block`](Self::block),
+    /// and the same `ahead`.
     fn block_samples(
         &self,
         lhs: &[f64],
@@ -566,10 +578,11 @@ impl MultinomialLogistic {
         samples: Samples<'_>,
         positions: Range<usize>,
         out: &mut [f64],
+        ahead: &[f64],
     ) {
         let (d, k, len) = (self.n_features(), self.n_classes, positions.len());
         let labels = self.labels();
-        let mut za = block_logits(lhs, xb, d, len);
+        let mut za = block_logits(lhs, xb, d, len, ahead);
         let (z, a) = za.split_at_mut(k * len);
         let mut scratch = Scratch::zeroed(2 * len);
         let (max, sum) = scratch.split_at_mut(len);
@@ -625,7 +638,7 @@ impl MultinomialLogistic {
         let (d, k, len) = (self.n_features(), self.n_classes, positions.len());
         let labels = self.labels();
         // [Z; A] = [Wᵀ; Vᵀ]·X_B, class-major (row stride len).
-        let mut za = block_logits(lhs, xb, d, len);
+        let mut za = block_logits(lhs, xb, d, len, &[]);
         let mut scratch = Scratch::zeroed(4 * len);
         let (s, rest) = scratch.split_at_mut(len);
         let (max, rest) = rest.split_at_mut(len);
@@ -675,7 +688,7 @@ impl MultinomialLogistic {
             j += 1;
         });
         // [G | H] += X_B·[Rᵀ | Aᵀ]: the buffer read column-major as B×2K.
-        block_outer(acc, xb, &za, d, len);
+        block_outer(acc, xb, &za, d, len, &[]);
     }
 
     /// Positions per parallel task for a pass over `samples`: [`block_columns`]`(d)`
@@ -736,8 +749,8 @@ impl MultinomialLogistic {
         acc: &mut [f64],
     ) {
         blocked_sum(samples.len(), self.task_len(samples), acc, |range, acc| {
-            self.for_each_chunk(lhs, samples, range, |xb, sub| {
-                self.block(pass, lhs, xb, samples, weights, sub, acc);
+            self.for_each_chunk(lhs, samples, range, |xb, sub, ahead| {
+                self.block(pass, lhs, xb, samples, weights, sub, acc, ahead);
             });
         });
     }
@@ -745,28 +758,39 @@ impl MultinomialLogistic {
     /// [`for_each_block`](Self::for_each_block), split further, when the left operand `lhs`
     /// has at most [`MAX_ROWS`](super::small_gemm::MAX_ROWS) rows (K ≤ 16), into chunks of
     /// [`CHUNK_COLUMNS`] samples that go through both products and the softmax while they are
-    /// in L1 or L2. The block is still pulled into cache first by one sequential pass: on the
-    /// shared VM, leaving the stream to the logit kernel's own loads (no pass) was as often
-    /// slower as faster (docs/performance.md). Larger K keeps whole blocks (faer's gemm packs
-    /// them). The chunks depend on d and K only, so results stay independent of the thread
-    /// count.
+    /// in L1 or L2: `f(xb, sub, ahead)`. For all n, `ahead` holds the features of the chunk
+    /// that follows (the next [`CHUNK_COLUMNS`] samples of the data, past the task's end too),
+    /// which the kernels request by software prefetch while they work on this one, so the
+    /// stream from memory overlaps the arithmetic; for a minibatch (gathered columns) it is
+    /// empty. Larger K keeps whole blocks, each pulled into cache first by a sequential pass
+    /// (faer's gemm packs them). The chunks depend on d and K only, and prefetching changes no
+    /// result, so results stay independent of the thread count.
     fn for_each_chunk(
         &self,
         lhs: &[f64],
         samples: Samples<'_>,
         range: Range<usize>,
-        mut f: impl FnMut(&[f64], Range<usize>),
+        mut f: impl FnMut(&[f64], Range<usize>, &[f64]),
     ) {
         let d = self.n_features();
         if lhs.len() / d.max(1) > super::small_gemm::MAX_ROWS {
-            self.for_each_block(samples, range, true, f);
+            self.for_each_block(samples, range, true, |xb, sub| f(xb, sub, &[]));
             return;
         }
-        self.for_each_block(samples, range, true, |xb, sub| {
+        if let Samples::All(n) = samples {
+            let x = self.data.features().as_slice();
+            for start in range.clone().step_by(CHUNK_COLUMNS) {
+                let end = (start + CHUNK_COLUMNS).min(range.end);
+                let next = (end + CHUNK_COLUMNS).min(n);
+                f(&x[start * d..end * d], start..end, &x[end * d..next * d]);
+            }
+            return;
+        }
+        self.for_each_block(samples, range, false, |xb, sub| {
             for start in sub.clone().step_by(CHUNK_COLUMNS) {
                 let end = (start + CHUNK_COLUMNS).min(sub.end);
                 let offset = start - sub.start;
-                f(&xb[offset * d..(offset + end - start) * d], start..end);
+                f(&xb[offset * d..(offset + end - start) * d], start..end, &[]);
             }
         });
     }
@@ -777,9 +801,9 @@ impl MultinomialLogistic {
     fn per_sample(&self, lhs: &[f64], samples: Samples<'_>, out: &mut [f64]) {
         blocked_fill(self.task_len(samples), out, |range, out| {
             let offset = range.start;
-            self.for_each_chunk(lhs, samples, range, |xb, sub| {
+            self.for_each_chunk(lhs, samples, range, |xb, sub, ahead| {
                 let chunk = &mut out[sub.start - offset..sub.end - offset];
-                self.block_samples(lhs, xb, samples, sub, chunk);
+                self.block_samples(lhs, xb, samples, sub, chunk, ahead);
             });
         });
     }
@@ -871,11 +895,11 @@ fn product(dst: MatMut<'_, f64>, accum: Accum, lhs: MatRef<'_, f64>, rhs: MatRef
 /// (2K×d, the logits and the directional logits), `xb` the d×`len` features of the block.
 /// Up to [`MAX_ROWS`](super::small_gemm::MAX_ROWS) rows (K ≤ 16) by the register-blocked
 /// kernel of [`small_gemm`](super::small_gemm), more by faer's gemm.
-fn block_logits(lhs: &[f64], xb: &[f64], d: usize, len: usize) -> Scratch {
+fn block_logits(lhs: &[f64], xb: &[f64], d: usize, len: usize, ahead: &[f64]) -> Scratch {
     let rows = lhs.len() / d;
     let mut za = Scratch::zeroed(rows * len);
     if rows <= super::small_gemm::MAX_ROWS {
-        super::small_gemm::logits(lhs, xb, d, len, &mut za);
+        super::small_gemm::logits(lhs, xb, d, len, &mut za, ahead);
     } else {
         product(
             MatMut::from_row_major_slice_mut(&mut za, rows, len),
@@ -892,10 +916,10 @@ fn block_logits(lhs: &[f64], xb: &[f64], d: usize, len: usize) -> Scratch {
 /// [`MAX_ROWS`](super::small_gemm::MAX_ROWS) columns by the register-blocked kernel of
 /// [`small_gemm`](super::small_gemm), more by faer's gemm (the buffer read column-major as
 /// `len`×m is Rᵀ).
-fn block_outer(acc: &mut [f64], xb: &[f64], r: &[f64], d: usize, len: usize) {
+fn block_outer(acc: &mut [f64], xb: &[f64], r: &[f64], d: usize, len: usize, ahead: &[f64]) {
     let m = r.len() / len.max(1);
     if m <= super::small_gemm::MAX_ROWS {
-        super::small_gemm::accumulate_outer(acc, xb, r, d, len);
+        super::small_gemm::accumulate_outer(acc, xb, r, d, len, ahead);
     } else {
         product(
             MatMut::from_column_major_slice_mut(acc, d, m),
@@ -904,6 +928,12 @@ fn block_outer(acc: &mut [f64], xb: &[f64], r: &[f64], d: usize, len: usize) {
             MatRef::from_column_major_slice(r, len, m),
         );
     }
+}
+
+/// `ahead` cut in two at a cache line (of 8 f64 from its start) near the middle: the lines
+/// each of a block's two products requests.
+fn split_lines(ahead: &[f64]) -> (&[f64], &[f64]) {
+    ahead.split_at(ahead.len() / 16 * 8)
 }
 
 /// For the K×B class-major logits `z` (row c, `z[c·B..(c+1)·B]`, holds class c of the B
