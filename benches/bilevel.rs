@@ -8,7 +8,10 @@
 //! 8·b·(t(dy) + dx·dy) for g (∇ᵧg, the HVP and the cross product from one pass over Aᵢ and
 //! Cᵢ) plus 8·b·(t(dx) + t(dy) + dx·dy) for f (∇ₓf and ∇ᵧf from one pass over Bᵢ, Cᵢ, Aᵢ);
 //! 18.0 MB at b = 64, the least any implementation must read (lisse's stored tiles, padded to
-//! 8-row diagonal blocks, are 18.5 MB; the count stays at the minimum). Hyper-cleaning: the
+//! 8-row diagonal blocks, are 18.5 MB; the count stays at the minimum). The `dense` group
+//! stores them with `Storage::DenseHugePages` (memory advised for transparent huge pages),
+//! `dense_small_pages` with `Storage::Dense` (the heap's 4 KiB pages); the triad runs on both
+//! kinds of pages too (`stream_triad`, `stream_triad_huge_pages`). Hyper-cleaning: the
 //! digits, train 1,000 / validation 300, p = 0.3, c = 0.01, batches of 64. Results and their
 //! reading are in `docs/performance.md`.
 
@@ -30,13 +33,32 @@ const DY: usize = 100;
 const SAMPLES: usize = 1024;
 const BATCH: usize = 64;
 
+/// `len` copies of `value` in an anonymous memory map advised for transparent huge pages (as
+/// lisse-bilevel's `Storage::DenseHugePages` stores its matrices).
+fn huge_page_vector(len: usize, value: f64) -> memmap2::MmapMut {
+    let mut map = memmap2::MmapMut::map_anon(8 * len).expect("anonymous map");
+    #[cfg(target_os = "linux")]
+    map.advise(memmap2::Advice::HugePage).expect("madvise");
+    bytemuck::cast_slice_mut::<u8, f64>(&mut map[..]).fill(value);
+    map
+}
+
 fn bench_triad(c: &mut Criterion) {
     let len = 20_000_000;
-    let (mut a, b, cc) = (vec![0.0; len], vec![1.0; len], vec![2.0; len]);
     let mut g = c.benchmark_group("bilevel_triad");
     g.throughput(Throughput::Bytes(triad_bytes(len)));
-    g.bench_function("stream_triad", |bch| {
-        bch.iter(|| triad(black_box(&mut a), &b, &cc, 3.0));
+    {
+        let (mut a, b, cc) = (vec![0.0; len], vec![1.0; len], vec![2.0; len]);
+        g.bench_function("stream_triad", |bch| {
+            bch.iter(|| triad(black_box(&mut a), &b, &cc, 3.0));
+        });
+    }
+    let mut a = huge_page_vector(len, 0.0);
+    let (b, cc) = (huge_page_vector(len, 1.0), huge_page_vector(len, 2.0));
+    let a = bytemuck::cast_slice_mut::<u8, f64>(&mut a[..]);
+    let (b, cc) = (bytemuck::cast_slice(&b[..]), bytemuck::cast_slice(&cc[..]));
+    g.bench_function("stream_triad_huge_pages", |bch| {
+        bch.iter(|| triad(black_box(&mut *a), b, cc, 3.0));
     });
     g.finish();
 }
@@ -58,13 +80,17 @@ fn bench_quadratic(c: &mut Criterion) {
     // Upper triangles (with the diagonal) of the symmetric Aᵢ, Bᵢ; all of Cᵢ.
     let (tri_x, tri_y) = (DX * (DX + 1) / 2, DY * (DY + 1) / 2);
     let soba_bytes = (8 * BATCH * (tri_y + DX * DY + tri_x + tri_y + DX * DY)) as u64;
-    for (storage, label) in [(Storage::Dense, "dense"), (Storage::Factored, "factored")] {
+    for (storage, label) in [
+        (Storage::DenseHugePages, "dense"),
+        (Storage::Dense, "dense_small_pages"),
+        (Storage::Factored, "factored"),
+    ] {
         let quad = quadratic(storage);
         let mut g = c.benchmark_group(format!("bilevel_quadratic_{label}"));
-        if storage == Storage::Dense {
-            g.throughput(Throughput::Bytes(soba_bytes));
-        } else {
+        if storage == Storage::Factored {
             g.throughput(Throughput::Elements(1));
+        } else {
+            g.throughput(Throughput::Bytes(soba_bytes));
         }
         let mut soba = Soba::new(
             quad.problem().expect("problem"),

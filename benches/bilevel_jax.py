@@ -49,6 +49,19 @@ def ensure_venv():
     os.execve(str(python), [str(python), __file__, *sys.argv[1:]], env)
 
 
+def same_run(group, name):
+    """lisse_time of a benchmark measured in the same run as the dense quadratic (its estimates
+    at most ten minutes apart), else None."""
+    path = ROOT / "target" / "criterion" / group / name / "new" / "estimates.json"
+    ref = ROOT / "target" / "criterion" / "bilevel_quadratic_dense" / "soba_iteration" / "new"
+    ref = ref / "estimates.json"
+    if not path.exists() or not ref.exists():
+        return None
+    if abs(path.stat().st_mtime - ref.stat().st_mtime) > 600:
+        return None
+    return lisse_time(group, name)
+
+
 def lisse_time(group, name):
     """Mean time (s) of a criterion benchmark of the same run set-up, or None."""
     path = ROOT / "target" / "criterion" / group / name / "new" / "estimates.json"
@@ -215,17 +228,30 @@ def main():
     mine = lisse_time("bilevel_quadratic_dense", "soba_iteration")
     print(f"dense quadratic SOBA: {peer * 1e3:.3f} ms/iteration (peer)", end="")
     print(f", lisse {mine * 1e3:.3f} ms, peer/lisse = {peer / mine:.2f}" if mine else "")
+    # Bytes one fused SOBA iteration must read (as in benches/bilevel.rs: each per-sample
+    # matrix once, the upper triangle t(d) = d(d+1)/2 of the symmetric A, B):
+    # 8·b·(t(dy) + dx·dy) for g plus 8·b·(t(dx) + t(dy) + dx·dy) for f; the triad moves
+    # 24 bytes per element of its 20,000,000-element arrays.
+    tri = 100 * 101 // 2
+    soba_bytes = 8 * 64 * (tri + 100 * 100 + tri + tri + 100 * 100)
     triad = lisse_time("bilevel_triad", "stream_triad")
+    triad_huge = same_run("bilevel_triad", "stream_triad_huge_pages")
     if mine and triad:
-        # Bytes one fused SOBA iteration must read (as in benches/bilevel.rs: each per-sample
-        # matrix once, the upper triangle t(d) = d(d+1)/2 of the symmetric A, B):
-        # 8·b·(t(dy) + dx·dy) for g plus 8·b·(t(dx) + t(dy) + dx·dy) for f; the triad moves
-        # 24 bytes per element of its 20,000,000-element arrays.
-        tri = 100 * 101 // 2
-        soba_bytes = 8 * 64 * (tri + 100 * 100 + tri + tri + 100 * 100)
+        # The dense group stores the matrices on transparent huge pages (Storage::DenseHugePages);
+        # the reference triad is plain heap memory (4 KiB pages), the other triad huge pages too.
         lisse_bw, triad_bw = soba_bytes / mine, 24 * 20_000_000 / triad
         print(f"  lisse reads {lisse_bw / 2**30:.2f} GiB/s = {100 * lisse_bw / triad_bw:.0f}% of "
-              f"the same run's triad ({triad_bw / 2**30:.2f} GiB/s)")
+              f"the same run's triad ({triad_bw / 2**30:.2f} GiB/s)", end="")
+        if triad_huge:
+            huge_bw = 24 * 20_000_000 / triad_huge
+            print(f", {100 * lisse_bw / huge_bw:.0f}% of its triad on huge pages "
+                  f"({huge_bw / 2**30:.2f} GiB/s)", end="")
+        print()
+    small = same_run("bilevel_quadratic_dense_small_pages", "soba_iteration")
+    if small and triad:
+        small_bw = soba_bytes / small
+        print(f"  Storage::Dense (heap, 4 KiB pages): {small * 1e3:.3f} ms, "
+              f"{100 * small_bw / (24 * 20_000_000 / triad):.0f}% of the triad")
 
     tg, grad = exact_hypergradient_jaxopt(g, f, -2.0 * jnp.ones(100))
     print(f"jaxopt implicit-diff hypergradient (solve_cg): {tg * 1e3:.3f} ms, ‖∇Φ‖ = "

@@ -20,7 +20,10 @@
 //! Dependencies: lisse-core, lisse-oracles, the workspace's mandated crates, and
 //! [`pulp`](https://docs.rs/pulp) for safe runtime SIMD dispatch (AVX2 where the CPU has it) of
 //! the dense quadratic's column loops: the workspace forbids the `unsafe` that
-//! `#[target_feature]` calls need.
+//! `#[target_feature]` calls need. [`memmap2`](https://docs.rs/memmap2) and
+//! [`bytemuck`](https://docs.rs/bytemuck) give the opt-in `Storage::DenseHugePages` its
+//! anonymous memory maps advised for transparent huge pages, viewed as f64, in safe code (a raw
+//! `madvise` is `unsafe`).
 //!
 //! A first result: BO-REP on a random quadratic bilevel problem, where ∇Φ is known in closed
 //! form. It needs no dependency but this crate: the run loop, seeds, step sizes, errors and
