@@ -35,7 +35,7 @@ pub enum Storage {
     /// transparent huge pages (2 MiB on x86-64 Linux, where the kernel's THP mode is `always`
     /// or `madvise`; elsewhere, or if the map fails, the same storage on the heap). The same
     /// results to the last bit; a SOBA iteration at dims 100/100, batch 64 is 10–20% faster on
-    /// the project's 2-vCPU Xeon VM (fewer TLB misses and nested page walks while 16 samples'
+    /// the project's 2-vCPU Xeon VM (fewer TLB misses and nested page walks while 8 samples'
     /// matrices stream at once, see `docs/performance.md`). The huge pages are a hint the
     /// kernel may decline; memory is then used as with [`Storage::Dense`].
     DenseHugePages,
@@ -214,8 +214,11 @@ impl Clone for Partials {
 
 /// Samples per block of the parallel dense passes. The blocks (and so every rounding) are
 /// fixed whatever the thread count, and the blocks' partial sums are added in block order, so
-/// results are bit-identical on any number of threads.
-const DENSE_BLOCK: usize = 16;
+/// results are bit-identical on any number of threads. Eight samples per block give a batch of
+/// 64 eight blocks per level, so two threads stay balanced also when the two levels' blocks
+/// share one pool (16 per block were as fast on the 2-vCPU Xeon; 4 were slower, each block
+/// paying its own products).
+const DENSE_BLOCK: usize = 8;
 
 /// Largest number of f64 entries the dense storage may hold (2 GiB).
 const MAX_DENSE_ENTRIES: usize = 1 << 28;
@@ -718,9 +721,10 @@ impl StochasticPartialHvps for QuadraticLevel {
 // sample's tile read once, and the products with y, v, x are then taken once per block from
 // the summed tile (one dot-product fold per column and block instead of per column and
 // sample). The memory stream is the only per-sample work: one vector add per 64 bytes read.
-// While a sample's tile is summed, the same sample's next tile is hinted to the cache
-// (software prefetch, AVX2/AVX-512 paths), so that the lines of the 16 samples' next tiles are
-// in flight while the current ones are added. The symmetric Aᵢ = αI + uᵢuᵢᵀ and
+// While a sample's tile is summed, the first line of the same sample's next tile and of each
+// 4 KiB page that tile enters is hinted to the cache (software prefetch, AVX2/AVX-512 paths,
+// see [`prefetch_pages`]): the hardware's L2 streamer, which follows a stream only within a
+// 4 KiB page, then fetches the rest of each page without taking the core's line-fill buffers. The symmetric Aᵢ = αI + uᵢuᵢᵀ and
 // Bᵢ = βI + rᵢrᵢᵀ (symmetric by construction, exactly: uⱼuₖ = uₖuⱼ in floating point) are read
 // down to the end of each column's diagonal [`LANES`]-row tile only (see [`sym_col`]), so
 // every column of a summed tile is whole chunks of lanes. Earlier forms, measured on the
@@ -969,8 +973,9 @@ impl Tile {
 /// sum = Σ over `samples` (in their order, duplicates included) of `tile` of the matrices
 /// `mats`, stored in `sum` as [`Tile::region`] lays it out. Element-wise sums, so the rounding
 /// is the same for any SIMD width and any tile width. Each sample's tile is read once, as one
-/// contiguous run, one sample after another, and the same sample's `next` tile is hinted to the
-/// cache on the way, so that its lines are on their way while the other samples are summed.
+/// contiguous run, one sample after another, and the pages of the same sample's `next` tile
+/// are hinted to the cache on the way ([`prefetch_pages`]), so that the hardware prefetcher
+/// has them on their way while the other samples are summed.
 #[inline(always)]
 fn sum_tiles<S: pulp::Simd, P: Prefetch>(
     (simd, pf): (S, P),
@@ -980,20 +985,57 @@ fn sum_tiles<S: pulp::Simd, P: Prefetch>(
     sum: &mut [f64],
 ) {
     let sum = &mut sum[..tile.cols * tile.len()];
-    let Some((&first, rest)) = samples.split_first() else {
-        sum.fill(0.0);
+    let hint = |m: &[f64]| {
+        if let Some(next) = next {
+            prefetch_pages(pf, next.region(m));
+        }
+    };
+    match samples {
+        [] => sum.fill(0.0),
+        [only] => {
+            let m = mats.sample(*only);
+            sum.copy_from_slice(tile.region(m));
+            hint(m);
+        }
+        [first, second, rest @ ..] => {
+            // sum = first + second in one pass (the same bits as a copy and an add).
+            let (m0, m1) = (mats.sample(*first), mats.sample(*second));
+            add_pair_into(simd, sum, tile.region(m0), tile.region(m1));
+            hint(m0);
+            hint(m1);
+            for &i in rest {
+                let m = mats.sample(i);
+                add_into(simd, sum, tile.region(m));
+                hint(m);
+            }
+        }
+    }
+}
+
+/// Bytes of the pages the hardware's L2 streamer stays within (it follows a stream of
+/// ascending lines up to the end of a 4 KiB page, also on huge pages).
+const STREAMER_PAGE: usize = 4096;
+
+/// Hints the first cache line of `xs` and the first line of each further 4 KiB page it
+/// enters, and leaves the rest of each page to the hardware's L2 streamer, which a first
+/// access in a page starts. Software prefetches hold one of the core's line-fill buffers
+/// (16 on the Xeon of `docs/performance.md`) until their line arrives, so hinting every line
+/// capped the dense kernels at about 16 lines in flight per core; one hint per page leaves the
+/// buffers to the demand loads, which then hit the streamer's lines in L2 (measured on the
+/// 2-vCPU Xeon, dims 100/100, batch 64: 10–20% less time per SOBA iteration than a hint per
+/// line; two, four or eight lines per page, or hinting two tiles ahead, no better).
+#[inline(always)]
+fn prefetch_pages<P: Prefetch>(pf: P, xs: &[f64]) {
+    let Some(first) = xs.first() else {
         return;
     };
-    for (k, &i) in std::iter::once(&first).chain(rest).enumerate() {
-        let m = mats.sample(i);
-        if k == 0 {
-            sum.copy_from_slice(tile.region(m));
-        } else {
-            add_into(simd, sum, tile.region(m));
-        }
-        if let Some(next) = next {
-            prefetch_slice(pf, next.region(m));
-        }
+    pf.line(first);
+    let per_page = STREAMER_PAGE / size_of::<f64>();
+    // The first page boundary after xs[0], in entries (f64 are 8-byte aligned, so it falls on
+    // an entry; a whole page on when xs starts on one).
+    let start = (STREAMER_PAGE - xs.as_ptr().addr() % STREAMER_PAGE) / size_of::<f64>();
+    for k in (start..xs.len()).step_by(per_page) {
+        pf.line(&xs[k]);
     }
 }
 
@@ -1072,6 +1114,20 @@ fn dispatch<K: BlockKernel>(kernel: K) {
         }
     }
     pulp::Arch::new().dispatch(WithPrefetch(kernel, NoPrefetch));
+}
+
+/// acc = a + b, element-wise.
+#[inline(always)]
+fn add_pair_into<S: pulp::Simd>(simd: S, acc: &mut [f64], a: &[f64], b: &[f64]) {
+    let (acc, acc_tail) = S::as_mut_simd_f64s(acc);
+    let (a, a_tail) = S::as_simd_f64s(a);
+    let (b, b_tail) = S::as_simd_f64s(b);
+    for ((o, &a), &b) in acc.iter_mut().zip(a).zip(b) {
+        *o = simd.add_f64s(a, b);
+    }
+    for ((o, &a), &b) in acc_tail.iter_mut().zip(a_tail).zip(b_tail) {
+        *o = a + b;
+    }
 }
 
 /// acc += e, element-wise.
@@ -1809,7 +1865,7 @@ mod simd_tests {
         /// formulas (matrices built from their factors)
         /// ∇ᵧh = (1/b)Σ(Aᵢy + Cᵢᵀx + aᵢ), Hv = (1/b)ΣAᵢv, cross = (1/b)ΣCᵢv,
         /// ∇ₓh = (1/b)Σ(Bᵢx + Cᵢy + bᵢ), on random instances whose dimensions are mostly not
-        /// multiples of the 8 lanes, with batches over several blocks of 16 and repeated
+        /// multiples of the 8 lanes, with batches over several blocks of 8 and repeated
         /// samples. Only the order of additions differs (sums over ≤ 40 samples and ≤ 40 rows of
         /// O(1) terms), so 1e-12 relative to max(1, ‖plain‖) is hundreds of roundings.
         #[test]
