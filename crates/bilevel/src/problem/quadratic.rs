@@ -971,11 +971,12 @@ impl Tile {
 }
 
 /// sum = Σ over `samples` (in their order, duplicates included) of `tile` of the matrices
-/// `mats`, stored in `sum` as [`Tile::region`] lays it out. Element-wise sums, so the rounding
-/// is the same for any SIMD width and any tile width. Each sample's tile is read once, as one
-/// contiguous run, one sample after another, and the pages of the same sample's `next` tile
-/// are hinted to the cache on the way ([`prefetch_pages`]), so that the hardware prefetcher
-/// has them on their way while the other samples are summed.
+/// `mats`, stored in `sum` as [`Tile::region`] lays it out. Element-wise sums in sample order,
+/// so the rounding is the same for any SIMD width, any tile width and any [`SEGMENT`]. Each
+/// sample's tile is read once, as one contiguous run; up to [`STREAMS`] samples' tiles are
+/// read together, a [`SEGMENT`] of each in turn (see [`add_streams`]), and the pages of the
+/// same samples' `next` tile are hinted to the cache on the way ([`prefetch_pages`]), so that
+/// the hardware prefetcher has them on their way while the tiles are summed.
 #[inline(always)]
 fn sum_tiles<S: pulp::Simd, P: Prefetch>(
     (simd, pf): (S, P),
@@ -985,28 +986,46 @@ fn sum_tiles<S: pulp::Simd, P: Prefetch>(
     sum: &mut [f64],
 ) {
     let sum = &mut sum[..tile.cols * tile.len()];
-    let hint = |m: &[f64]| {
-        if let Some(next) = next {
-            prefetch_pages(pf, next.region(m));
+    if samples.is_empty() {
+        sum.fill(0.0);
+        return;
+    }
+    for (pass, chunk) in samples.chunks(STREAMS).enumerate() {
+        let mut regions: [&[f64]; STREAMS] = [&[]; STREAMS];
+        for (region, &i) in regions.iter_mut().zip(chunk) {
+            let m = mats.sample(i);
+            *region = tile.region(m);
+            if let Some(next) = next {
+                prefetch_pages(pf, next.region(m));
+            }
         }
-    };
-    match samples {
-        [] => sum.fill(0.0),
-        [only] => {
-            let m = mats.sample(*only);
-            sum.copy_from_slice(tile.region(m));
-            hint(m);
-        }
-        [first, second, rest @ ..] => {
-            // sum = first + second in one pass (the same bits as a copy and an add).
-            let (m0, m1) = (mats.sample(*first), mats.sample(*second));
-            add_pair_into(simd, sum, tile.region(m0), tile.region(m1));
-            hint(m0);
-            hint(m1);
-            for &i in rest {
-                let m = mats.sample(i);
-                add_into(simd, sum, tile.region(m));
-                hint(m);
+        add_streams(simd, sum, &regions[..chunk.len()], pass == 0);
+    }
+}
+
+/// Samples' tiles read together by [`sum_tiles`]: each is a stream the hardware prefetcher
+/// follows, and reading several at once keeps several of them running (on the 2-vCPU Xeon
+/// of `docs/performance.md`, a read-only probe streamed 24 GiB/s with one or two streams per
+/// thread and 33–35 GiB/s with four to eight).
+const STREAMS: usize = DENSE_BLOCK;
+
+/// Entries of each stream read in turn by [`add_streams`] (512 bytes, 8 cache lines).
+const SEGMENT: usize = 64;
+
+/// sum = ((sum + r₀) + r₁) + … element-wise (sum = (r₀ + r₁) + … if `first`), reading the
+/// `regions` (each `sum.len()` long) together: one [`SEGMENT`] of each in turn, so their
+/// cache misses are in flight at once. The same additions in the same order as adding the
+/// regions one after another.
+#[inline(always)]
+fn add_streams<S: pulp::Simd>(simd: S, sum: &mut [f64], regions: &[&[f64]], first: bool) {
+    for (segment, out) in sum.chunks_mut(SEGMENT).enumerate() {
+        let start = segment * SEGMENT;
+        for (k, region) in regions.iter().enumerate() {
+            let e = &region[start..start + out.len()];
+            if first && k == 0 {
+                copy_into(simd, out, e);
+            } else {
+                add_into(simd, out, e);
             }
         }
     }
@@ -1116,17 +1135,16 @@ fn dispatch<K: BlockKernel>(kernel: K) {
     pulp::Arch::new().dispatch(WithPrefetch(kernel, NoPrefetch));
 }
 
-/// acc = a + b, element-wise.
+/// acc = e, element-wise (a plain vector loop: no `memcpy` call per [`SEGMENT`]).
 #[inline(always)]
-fn add_pair_into<S: pulp::Simd>(simd: S, acc: &mut [f64], a: &[f64], b: &[f64]) {
+fn copy_into<S: pulp::Simd>(_simd: S, acc: &mut [f64], e: &[f64]) {
     let (acc, acc_tail) = S::as_mut_simd_f64s(acc);
-    let (a, a_tail) = S::as_simd_f64s(a);
-    let (b, b_tail) = S::as_simd_f64s(b);
-    for ((o, &a), &b) in acc.iter_mut().zip(a).zip(b) {
-        *o = simd.add_f64s(a, b);
+    let (e, e_tail) = S::as_simd_f64s(e);
+    for (a, &e) in acc.iter_mut().zip(e) {
+        *a = e;
     }
-    for ((o, &a), &b) in acc_tail.iter_mut().zip(a_tail).zip(b_tail) {
-        *o = a + b;
+    for (a, &e) in acc_tail.iter_mut().zip(e_tail) {
+        *a = e;
     }
 }
 
