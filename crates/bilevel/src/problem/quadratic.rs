@@ -214,11 +214,10 @@ impl Clone for Partials {
 
 /// Samples per block of the parallel dense passes. The blocks (and so every rounding) are
 /// fixed whatever the thread count, and the blocks' partial sums are added in block order, so
-/// results are bit-identical on any number of threads. Eight samples per block give a batch of
-/// 64 eight blocks per level, so two threads stay balanced also when the two levels' blocks
-/// share one pool (16 per block were as fast on the 2-vCPU Xeon; 4 were slower, each block
-/// paying its own products).
-const DENSE_BLOCK: usize = 8;
+/// results are bit-identical on any number of threads. A batch of 64 is four blocks per level,
+/// eight when the two levels' blocks share one pool (blocks of 8 balance finer but pay the
+/// per-block products twice: 4–7% slower on the 2-vCPU Xeon, see `docs/performance.md`).
+const DENSE_BLOCK: usize = 16;
 
 /// Largest number of f64 entries the dense storage may hold (2 GiB).
 const MAX_DENSE_ENTRIES: usize = 1 << 28;
@@ -721,16 +720,17 @@ impl StochasticPartialHvps for QuadraticLevel {
 // sample's tile read once, and the products with y, v, x are then taken once per block from
 // the summed tile (one dot-product fold per column and block instead of per column and
 // sample). The memory stream is the only per-sample work: one vector add per 64 bytes read.
-// While a sample's tile is summed, the first line of the same sample's next tile and of each
-// 4 KiB page that tile enters is hinted to the cache (software prefetch, AVX2/AVX-512 paths,
-// see [`prefetch_pages`]): the hardware's L2 streamer, which follows a stream only within a
-// 4 KiB page, then fetches the rest of each page without taking the core's line-fill buffers. The symmetric Aᵢ = αI + uᵢuᵢᵀ and
-// Bᵢ = βI + rᵢrᵢᵀ (symmetric by construction, exactly: uⱼuₖ = uₖuⱼ in floating point) are read
-// down to the end of each column's diagonal [`LANES`]-row tile only (see [`sym_col`]), so
-// every column of a summed tile is whole chunks of lanes. Earlier forms, measured on the
-// 2-vCPU Xeon: per-sample column products (dsymv-style) were bound by the per-column folds and
-// tails; one matrix at a time was a single sequential stream the hardware prefetcher could
-// not keep at bandwidth on its own.
+// The block's tiles are read [`STREAMS`] samples at a time, one [`SEGMENT`] of each in turn
+// (see [`add_streams`]), so that several sequential streams are in flight at once and the
+// hardware prefetchers carry them (no software prefetch: see [`STREAMS`]). The symmetric
+// Aᵢ = αI + uᵢuᵢᵀ and Bᵢ = βI + rᵢrᵢᵀ (symmetric by construction, exactly: uⱼuₖ = uₖuⱼ in
+// floating point) are read down to the end of each column's diagonal [`LANES`]-row tile only
+// (see [`sym_col`]), so every column of a summed tile is whole chunks of lanes. Earlier forms,
+// measured on the 2-vCPU Xeon: per-sample column products (dsymv-style) were bound by the
+// per-column folds and tails; one matrix at a time was a single sequential stream the
+// hardware prefetcher could not keep at bandwidth on its own; one sample's tile after another
+// (each a short burst of its stream) needed a software prefetch of every sample's next tile
+// and was then bound by the line-fill buffers those prefetches hold.
 
 /// out += s · col.
 #[inline(always)]
@@ -910,7 +910,8 @@ fn sym_col2<S: pulp::Simd>(
 
 /// Columns per tile of the dense kernels' tile sums: 8 columns of 100 rows are 6.4 KB per
 /// sample and matrix, so a block's tile sums stay in L1 (measured on the 2-vCPU Xeon, 100/100,
-/// with prefetch: 16 and 32 columns were 5–20% slower; without prefetch 16 beat 8).
+/// with the earlier one-sample-at-a-time sums and prefetch: 16 and 32 columns were 5–20%
+/// slower; summing two or four tiles' columns at once with the streamed sums: no better).
 const TILE: usize = LANES;
 
 /// A tile of columns j0..j0 + cols of a column-major matrix with `rows` rows: whole columns,
@@ -972,19 +973,11 @@ impl Tile {
 
 /// sum = Σ over `samples` (in their order, duplicates included) of `tile` of the matrices
 /// `mats`, stored in `sum` as [`Tile::region`] lays it out. Element-wise sums in sample order,
-/// so the rounding is the same for any SIMD width, any tile width and any [`SEGMENT`]. Each
-/// sample's tile is read once, as one contiguous run; up to [`STREAMS`] samples' tiles are
-/// read together, a [`SEGMENT`] of each in turn (see [`add_streams`]), and the pages of the
-/// same samples' `next` tile are hinted to the cache on the way ([`prefetch_pages`]), so that
-/// the hardware prefetcher has them on their way while the tiles are summed.
+/// so the rounding is the same for any SIMD width, any tile width, any [`STREAMS`] and any
+/// [`SEGMENT`]. Each sample's tile is read once, as one contiguous run; up to [`STREAMS`]
+/// samples' tiles are read together, a [`SEGMENT`] of each in turn (see [`add_streams`]).
 #[inline(always)]
-fn sum_tiles<S: pulp::Simd, P: Prefetch>(
-    (simd, pf): (S, P),
-    mats: &Slab,
-    samples: &[usize],
-    (tile, next): (Tile, Option<Tile>),
-    sum: &mut [f64],
-) {
+fn sum_tiles<S: pulp::Simd>(simd: S, mats: &Slab, samples: &[usize], tile: Tile, sum: &mut [f64]) {
     let sum = &mut sum[..tile.cols * tile.len()];
     if samples.is_empty() {
         sum.fill(0.0);
@@ -993,21 +986,22 @@ fn sum_tiles<S: pulp::Simd, P: Prefetch>(
     for (pass, chunk) in samples.chunks(STREAMS).enumerate() {
         let mut regions: [&[f64]; STREAMS] = [&[]; STREAMS];
         for (region, &i) in regions.iter_mut().zip(chunk) {
-            let m = mats.sample(i);
-            *region = tile.region(m);
-            if let Some(next) = next {
-                prefetch_pages(pf, next.region(m));
-            }
+            *region = tile.region(mats.sample(i));
         }
         add_streams(simd, sum, &regions[..chunk.len()], pass == 0);
     }
 }
 
-/// Samples' tiles read together by [`sum_tiles`]: each is a stream the hardware prefetcher
-/// follows, and reading several at once keeps several of them running (on the 2-vCPU Xeon
-/// of `docs/performance.md`, a read-only probe streamed 24 GiB/s with one or two streams per
-/// thread and 33–35 GiB/s with four to eight).
-const STREAMS: usize = DENSE_BLOCK;
+/// Samples' tiles read together by [`sum_tiles`]. Each tile continues its sample's stream
+/// (the next tile of a matrix follows the last in memory), and reading eight of them at once
+/// keeps eight streams in flight, which the hardware prefetchers follow on their own; on the
+/// 2-vCPU Xeon of `docs/performance.md` (dims 100/100, batch 64) this took 15–20% off a SOBA
+/// iteration against reading one sample's tile after another with a software prefetch of each
+/// sample's next tile (a prefetch holds one of the core's 16 line-fill buffers until its line
+/// arrives, which capped those kernels at about 16 lines in flight per core). With the streams
+/// read together, hinting the next tiles (every line, or the first line of each 4 KiB page)
+/// was no faster than no hint; 4 or 16 streams were within the noise of 8.
+const STREAMS: usize = 8;
 
 /// Entries of each stream read in turn by [`add_streams`] (512 bytes, 8 cache lines).
 const SEGMENT: usize = 64;
@@ -1029,110 +1023,6 @@ fn add_streams<S: pulp::Simd>(simd: S, sum: &mut [f64], regions: &[&[f64]], firs
             }
         }
     }
-}
-
-/// Bytes of the pages the hardware's L2 streamer stays within (it follows a stream of
-/// ascending lines up to the end of a 4 KiB page, also on huge pages).
-const STREAMER_PAGE: usize = 4096;
-
-/// Hints the first cache line of `xs` and the first line of each further 4 KiB page it
-/// enters, and leaves the rest of each page to the hardware's L2 streamer, which a first
-/// access in a page starts. Software prefetches hold one of the core's line-fill buffers
-/// (16 on the Xeon of `docs/performance.md`) until their line arrives, so hinting every line
-/// capped the dense kernels at about 16 lines in flight per core; one hint per page leaves the
-/// buffers to the demand loads, which then hit the streamer's lines in L2 (measured on the
-/// 2-vCPU Xeon, dims 100/100, batch 64: 10–20% less time per SOBA iteration than a hint per
-/// line; two, four or eight lines per page, or hinting two tiles ahead, no better).
-#[inline(always)]
-fn prefetch_pages<P: Prefetch>(pf: P, xs: &[f64]) {
-    let Some(first) = xs.first() else {
-        return;
-    };
-    pf.line(first);
-    let per_page = STREAMER_PAGE / size_of::<f64>();
-    // The first page boundary after xs[0], in entries (f64 are 8-byte aligned, so it falls on
-    // an entry; a whole page on when xs starts on one).
-    let start = (STREAMER_PAGE - xs.as_ptr().addr() % STREAMER_PAGE) / size_of::<f64>();
-    for k in (start..xs.len()).step_by(per_page) {
-        pf.line(&xs[k]);
-    }
-}
-
-/// Hints the cache lines of `xs` (one per 64 bytes, plus the last entry's).
-#[inline(always)]
-fn prefetch_slice<P: Prefetch>(pf: P, xs: &[f64]) {
-    for k in (0..xs.len()).step_by(8) {
-        pf.line(&xs[k]);
-    }
-    if let Some(last) = xs.last() {
-        pf.line(last);
-    }
-}
-
-/// A software prefetch hint for the cache line holding an entry: no effect on any result.
-trait Prefetch: Copy {
-    /// Hints the line of `e` into the cache (a reference: its address is the point).
-    #[allow(clippy::trivially_copy_pass_by_ref)]
-    fn line(self, e: &f64);
-}
-
-/// No hint (the baseline and non-x86 paths).
-#[derive(Clone, Copy)]
-struct NoPrefetch;
-
-impl Prefetch for NoPrefetch {
-    #[inline(always)]
-    fn line(self, _: &f64) {}
-}
-
-#[cfg(target_arch = "x86_64")]
-impl Prefetch for pulp::x86::V3 {
-    #[inline(always)]
-    fn line(self, e: &f64) {
-        self.sse
-            ._mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(std::ptr::from_ref(e).cast());
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-impl Prefetch for pulp::x86::V4 {
-    #[inline(always)]
-    fn line(self, e: &f64) {
-        self.sse
-            ._mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T1 }>(std::ptr::from_ref(e).cast());
-    }
-}
-
-/// A block kernel run with a SIMD instruction set and its prefetch hint.
-trait BlockKernel {
-    fn run<S: pulp::Simd, P: Prefetch>(self, simd: S, pf: P);
-}
-
-/// A [`BlockKernel`] with its prefetch hint, as a [`pulp::WithSimd`] operation.
-struct WithPrefetch<K, P>(K, P);
-
-impl<K: BlockKernel, P: Prefetch> pulp::WithSimd for WithPrefetch<K, P> {
-    type Output = ();
-    #[inline(always)]
-    fn with_simd<S: pulp::Simd>(self, simd: S) {
-        self.0.run(simd, self.1);
-    }
-}
-
-/// Runs `kernel` compiled for the best instruction set the CPU has: AVX-512 (x86-64-v4), AVX2
-/// (x86-64-v3), both with software prefetch, or pulp's own choice without prefetch (the x86-64
-/// baseline, other architectures). Every path gives the same bits (tested).
-fn dispatch<K: BlockKernel>(kernel: K) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if let Some(simd) = pulp::x86::V4::try_new() {
-            return pulp::Simd::vectorize(simd, WithPrefetch(kernel, simd));
-        }
-        if let Some(simd) = pulp::x86::V3::try_new() {
-            return pulp::Simd::vectorize(simd, WithPrefetch(kernel, simd));
-        }
-    }
-    pulp::Arch::new().dispatch(WithPrefetch(kernel, NoPrefetch));
 }
 
 /// acc = e, element-wise (a plain vector loop: no `memcpy` call per [`SEGMENT`]).
@@ -1168,8 +1058,9 @@ fn head(m: &[f64], rows: usize, j: usize, len: usize) -> &[f64] {
 }
 
 /// One block of samples of [`QuadraticLevel::dense_directions`] into its partial sums
-/// (∇ᵧG, HVP, cross; then the block's tile sums of Aᵢ and Cᵢ as scratch), a [`BlockKernel`]
-/// that [`dispatch`] compiles for AVX-512, AVX2 and the baseline. The arithmetic is the same
+/// (∇ᵧG, HVP, cross; then the block's tile sums of Aᵢ and Cᵢ as scratch), a
+/// [`pulp::WithSimd`] operation that `pulp::Arch::dispatch` runs compiled for AVX-512 (the
+/// workspace's `x86-v4` feature of pulp), AVX2 or the baseline. The arithmetic is the same
 /// plain Rust on every path (element-wise tile sums, the [`LANES`] fixed lanes of the dot
 /// products, no `mul_add`: Rust never contracts to FMA), so every path gives the same bits.
 struct DirectionsBlock<'a> {
@@ -1182,9 +1073,10 @@ struct DirectionsBlock<'a> {
     part: &'a mut [f64],
 }
 
-impl BlockKernel for DirectionsBlock<'_> {
+impl pulp::WithSimd for DirectionsBlock<'_> {
+    type Output = ();
     #[inline(always)]
-    fn run<S: pulp::Simd, P: Prefetch>(self, simd: S, pf: P) {
+    fn with_simd<S: pulp::Simd>(self, simd: S) {
         let Self {
             d,
             a_vecs,
@@ -1198,21 +1090,14 @@ impl BlockKernel for DirectionsBlock<'_> {
         let (h, rest) = rest.split_at_mut(dy);
         let (c, rest) = rest.split_at_mut(dx);
         let (sum_a, sum_c) = rest.split_at_mut(TILE * dy);
-        for &i in samples {
-            prefetch_slice(pf, &a_vecs[i * dy..(i + 1) * dy]);
-        }
         for j0 in (0..dy).step_by(TILE) {
             // ΣAᵢ over columns j0..j0 + TILE (each down to its diagonal tile) and ΣCᵢ over the
             // same columns, each sample's tile read once.
             let (Some(ta), Some(tc)) = (Tile::symmetric(dy, j0), Tile::full(dx, dy, j0)) else {
                 break;
             };
-            let next = (
-                Tile::symmetric(dy, j0 + TILE),
-                Tile::full(dx, dy, j0 + TILE),
-            );
-            sum_tiles((simd, pf), &d.a, samples, (ta, next.0), sum_a);
-            sum_tiles((simd, pf), &d.c, samples, (tc, next.1), sum_c);
+            sum_tiles(simd, &d.a, samples, ta, sum_a);
+            sum_tiles(simd, &d.c, samples, tc, sum_c);
             let columns = sum_a.chunks_exact(ta.len()).zip(sum_c.chunks_exact(dx));
             for (j, (ca, cc)) in (j0..j0 + ta.cols).zip(columns) {
                 // (ΣAᵢ)y and (ΣAᵢ)v from column j of the symmetric ΣAᵢ; ((ΣCᵢ)ᵀx)ⱼ and (ΣCᵢ)v.
@@ -1241,9 +1126,10 @@ struct GradsBlock<'a> {
     part: &'a mut [f64],
 }
 
-impl BlockKernel for GradsBlock<'_> {
+impl pulp::WithSimd for GradsBlock<'_> {
+    type Output = ();
     #[inline(always)]
-    fn run<S: pulp::Simd, P: Prefetch>(self, simd: S, pf: P) {
+    fn with_simd<S: pulp::Simd>(self, simd: S) {
         let Self {
             d,
             a_vecs,
@@ -1258,15 +1144,10 @@ impl BlockKernel for GradsBlock<'_> {
         let (py, rest) = rest.split_at_mut(dy);
         let (sum_b, rest) = rest.split_at_mut(TILE * dx);
         let (sum_c, sum_a) = rest.split_at_mut(TILE * dx);
-        for &i in samples {
-            prefetch_slice(pf, &b_vecs[i * dx..(i + 1) * dx]);
-            prefetch_slice(pf, &a_vecs[i * dy..(i + 1) * dy]);
-        }
         for j0 in (0..dx.max(dy)).step_by(TILE) {
             if let Some(tb) = Tile::symmetric(dx, j0) {
                 // ΣBᵢ over columns j0..j0 + TILE, each down to its diagonal tile: (ΣBᵢ)x.
-                let next = Tile::symmetric(dx, j0 + TILE);
-                sum_tiles((simd, pf), &d.b, samples, (tb, next), sum_b);
+                sum_tiles(simd, &d.b, samples, tb, sum_b);
                 for (j, cb) in (j0..j0 + tb.cols).zip(sum_b.chunks_exact(tb.len())) {
                     sym_col(simd, cb, j, xs, w, px);
                 }
@@ -1274,12 +1155,8 @@ impl BlockKernel for GradsBlock<'_> {
             if let (Some(tc), Some(ta)) = (Tile::full(dx, dy, j0), Tile::symmetric(dy, j0)) {
                 // ΣCᵢ over columns j0..j0 + TILE: ((ΣCᵢ)ᵀx)ⱼ and (ΣCᵢ)y; ΣAᵢ (symmetric, each
                 // column down to its diagonal tile): (ΣAᵢ)y.
-                let next = (
-                    Tile::full(dx, dy, j0 + TILE),
-                    Tile::symmetric(dy, j0 + TILE),
-                );
-                sum_tiles((simd, pf), &d.c, samples, (tc, next.0), sum_c);
-                sum_tiles((simd, pf), &d.a, samples, (ta, next.1), sum_a);
+                sum_tiles(simd, &d.c, samples, tc, sum_c);
+                sum_tiles(simd, &d.a, samples, ta, sum_a);
                 let columns = sum_a.chunks_exact(ta.len()).zip(sum_c.chunks_exact(dx));
                 for (j, (ca, cc)) in (j0..j0 + ta.cols).zip(columns) {
                     let dot = col_dot_axpy(simd, cc, xs, w * ys[j], px);
@@ -1351,7 +1228,7 @@ impl QuadraticLevel {
         let (xs, ys, vs) = (x.as_slice(), y.as_slice(), v.as_slice());
         let a_vecs = self.a.as_slice();
         let block = |samples: &[usize], part: &mut [f64]| {
-            dispatch(DirectionsBlock {
+            pulp::Arch::new().dispatch(DirectionsBlock {
                 d,
                 a_vecs,
                 dims: (dx, dy),
@@ -1391,7 +1268,7 @@ impl QuadraticLevel {
         let (xs, ys) = (x.as_slice(), y.as_slice());
         let (a_vecs, b_vecs) = (self.a.as_slice(), self.b.as_slice());
         let block = |samples: &[usize], part: &mut [f64]| {
-            dispatch(GradsBlock {
+            pulp::Arch::new().dispatch(GradsBlock {
                 d,
                 a_vecs,
                 b_vecs,
@@ -1703,9 +1580,7 @@ impl ClosedForm for QuadraticBilevel {
 
 #[cfg(test)]
 mod simd_tests {
-    use super::{
-        DirectionsBlock, GradsBlock, NoPrefetch, QuadraticLevel, Storage, WithPrefetch, gaussian,
-    };
+    use super::{DirectionsBlock, GradsBlock, QuadraticLevel, Storage, gaussian};
     use crate::problem::{LowerLevel, UpperLevel};
     use lisse_core::{RngStreams, TwoBlockFiniteSum, TwoBlockFiniteSumHvp};
     use nalgebra::{DMatrix, DVector};
@@ -1726,8 +1601,7 @@ mod simd_tests {
 
     /// The outputs (`$outputs` leading entries of the `$len` partial sums) of the kernel
     /// `$kernel` (built on the buffer `$part`) on every instruction set this CPU has: the
-    /// baseline (pulp's scalar path, no prefetch) first, then pulp's own dispatch without
-    /// prefetch, AVX2 and AVX-512 with prefetch.
+    /// baseline (pulp's scalar path) first, then pulp's own dispatch, AVX2 and AVX-512.
     macro_rules! on_every_path {
         ($len:expr, $outputs:expr, |$part:ident| $kernel:expr $(,)?) => {{
             let mut runs: Vec<(&str, Vec<u64>)> = Vec::new();
@@ -1737,13 +1611,13 @@ mod simd_tests {
             let mut buf = vec![0.0; $len];
             {
                 let $part = &mut buf[..];
-                WithPrefetch($kernel, NoPrefetch).with_simd(pulp::Scalar);
+                $kernel.with_simd(pulp::Scalar);
             }
             record("baseline", buf);
             let mut buf = vec![0.0; $len];
             {
                 let $part = &mut buf[..];
-                pulp::Arch::new().dispatch(WithPrefetch($kernel, NoPrefetch));
+                pulp::Arch::new().dispatch($kernel);
             }
             record("pulp dispatch", buf);
             #[cfg(target_arch = "x86_64")]
@@ -1752,7 +1626,7 @@ mod simd_tests {
                     let mut buf = vec![0.0; $len];
                     {
                         let $part = &mut buf[..];
-                        pulp::Simd::vectorize(simd, WithPrefetch($kernel, simd));
+                        pulp::Simd::vectorize(simd, $kernel);
                     }
                     record("AVX2", buf);
                 }
@@ -1760,7 +1634,7 @@ mod simd_tests {
                     let mut buf = vec![0.0; $len];
                     {
                         let $part = &mut buf[..];
-                        pulp::Simd::vectorize(simd, WithPrefetch($kernel, simd));
+                        pulp::Simd::vectorize(simd, $kernel);
                     }
                     record("AVX-512", buf);
                 }
