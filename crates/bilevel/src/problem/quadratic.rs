@@ -34,7 +34,7 @@ pub enum Storage {
     /// [`Storage::Dense`] with the matrices in one anonymous memory map per kind, advised for
     /// transparent huge pages (2 MiB on x86-64 Linux, where the kernel's THP mode is `always`
     /// or `madvise`; elsewhere, or if the map fails, the same storage on the heap). The same
-    /// results to the last bit; a SOBA iteration at dims 100/100, batch 64 is 10–20% faster on
+    /// results to the last bit; a SOBA iteration at dims 100/100, batch 64 is 5–15% faster on
     /// the project's 2-vCPU Xeon VM (fewer TLB misses and nested page walks while 8 samples'
     /// matrices stream at once, see `docs/performance.md`). The huge pages are a hint the
     /// kernel may decline; memory is then used as with [`Storage::Dense`].
@@ -216,7 +216,7 @@ impl Clone for Partials {
 /// fixed whatever the thread count, and the blocks' partial sums are added in block order, so
 /// results are bit-identical on any number of threads. A batch of 64 is four blocks per level,
 /// eight when the two levels' blocks share one pool (blocks of 8 balance finer but pay the
-/// per-block products twice: 4–7% slower on the 2-vCPU Xeon, see `docs/performance.md`).
+/// per-block products twice: 5–8% slower on the 2-vCPU Xeon, see `docs/performance.md`).
 const DENSE_BLOCK: usize = 16;
 
 /// Largest number of f64 entries the dense storage may hold (2 GiB).
