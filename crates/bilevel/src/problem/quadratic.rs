@@ -34,7 +34,7 @@ pub enum Storage {
     /// [`Storage::Dense`] with the matrices in one anonymous memory map per kind, advised for
     /// transparent huge pages (2 MiB on x86-64 Linux, where the kernel's THP mode is `always`
     /// or `madvise`; elsewhere, or if the map fails, the same storage on the heap). The same
-    /// results to the last bit; a SOBA iteration at dims 100/100, batch 64 is 5–15% faster on
+    /// results to the last bit; a SOBA iteration at dims 100/100, batch 64 is 1–13% faster on
     /// the project's 2-vCPU Xeon VM (fewer TLB misses and nested page walks while 8 samples'
     /// matrices stream at once, see `docs/performance.md`). The huge pages are a hint the
     /// kernel may decline; memory is then used as with [`Storage::Dense`].
