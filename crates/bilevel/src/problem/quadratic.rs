@@ -1645,16 +1645,22 @@ mod simd_tests {
 
     /// The per-block kernels give the same bits compiled for the baseline (pulp's scalar
     /// path), for AVX2 and for AVX-512 (where the CPU has them): the tile sums are element-wise
-    /// and the dot products use the same 8 fixed lanes on every path, with no FMA.
+    /// and the dot products use the same 8 fixed lanes on every path, with no FMA. Blocks of 5
+    /// and of 11 samples (one pass of the streamed tile sums, and two: 8 streams, then 3).
     #[test]
     fn dense_blocks_are_bit_identical_on_every_instruction_set() {
+        for samples in [&[3, 0, 5, 5, 1][..], &[3, 0, 5, 5, 1, 2, 4, 0, 1, 5, 3][..]] {
+            dense_block_bits_agree(samples);
+        }
+    }
+
+    fn dense_block_bits_agree(samples: &[usize]) {
         for (dx, dy) in [(13, 11), (24, 17), (5, 30), (100, 100)] {
             let lvl = level(dx, dy, 6);
             let d = lvl.dense.as_ref().unwrap();
             let vec = |len: usize, s: f64| (0..len).map(|i| (i as f64 * 0.91 + s).cos()).collect();
             let (xs, ys, vs): (Vec<f64>, Vec<f64>, Vec<f64>) =
                 (vec(dx, 1.0), vec(dy, 2.0), vec(dy, 3.0));
-            let samples = [3, 0, 5, 5, 1];
             let w = 1.0 / samples.len() as f64;
             let runs = on_every_path!(2 * dy + dx + super::TILE * (dy + dx), 2 * dy + dx, |part| {
                 DirectionsBlock {
@@ -1663,7 +1669,7 @@ mod simd_tests {
                     dims: (dx, dy),
                     w,
                     xyv: (&xs, &ys, &vs),
-                    samples: &samples,
+                    samples,
                     part,
                 }
             },);
@@ -1679,7 +1685,7 @@ mod simd_tests {
                     dims: (dx, dy),
                     w,
                     xy: (&xs, &ys),
-                    samples: &samples,
+                    samples,
                     part,
                 }
             },);
