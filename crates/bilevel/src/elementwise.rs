@@ -10,27 +10,29 @@ use nalgebra::DVector;
 /// (a·xᵢ)·1 + b·yᵢ), the same bits. Lengths must agree (debug assertion; the callers own
 /// both vectors at one dimension).
 pub(crate) fn axpy(y: &mut DVector<f64>, a: f64, x: &DVector<f64>, b: f64) {
-    debug_assert_eq!(y.len(), x.len());
-    let (y, x) = (y.as_mut_slice(), x.as_slice());
-    pulp::Arch::new().dispatch(
-        #[inline(always)]
-        || {
-            for (yi, &xi) in y.iter_mut().zip(x) {
-                *yi = a * xi + b * *yi;
-            }
-        },
-    );
+    zip_update(y, x, |yi, xi| a * xi + b * yi);
 }
 
 /// y ← y − x elementwise (nalgebra's `y -= x`, the same bits).
 pub(crate) fn sub_assign(y: &mut DVector<f64>, x: &DVector<f64>) {
+    zip_update(y, x, |yi, xi| yi - xi);
+}
+
+/// y ← x − y elementwise (the same bits as `x - y`).
+pub(crate) fn reverse_sub_assign(y: &mut DVector<f64>, x: &DVector<f64>) {
+    zip_update(y, x, |yi, xi| xi - yi);
+}
+
+/// yᵢ ← f(yᵢ, xᵢ) for every i, compiled for the CPU's widest vectors.
+#[inline]
+fn zip_update(y: &mut DVector<f64>, x: &DVector<f64>, f: impl Fn(f64, f64) -> f64) {
     debug_assert_eq!(y.len(), x.len());
     let (y, x) = (y.as_mut_slice(), x.as_slice());
     pulp::Arch::new().dispatch(
         #[inline(always)]
         || {
             for (yi, &xi) in y.iter_mut().zip(x) {
-                *yi -= xi;
+                *yi = f(*yi, xi);
             }
         },
     );
@@ -55,6 +57,9 @@ mod tests {
             let (mut y1, mut y2) = (y0.clone(), y0.clone());
             y1 -= &x;
             sub_assign(&mut y2, &x);
+            assert!(y1.iter().zip(&y2).all(|(p, q)| p.to_bits() == q.to_bits()));
+            let (y1, mut y2) = (&x - &y0, y0.clone());
+            reverse_sub_assign(&mut y2, &x);
             assert!(y1.iter().zip(&y2).all(|(p, q)| p.to_bits() == q.to_bits()));
         }
     }
