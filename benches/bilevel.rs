@@ -12,8 +12,9 @@
 //! stores them with `Storage::DenseHugePages` (memory advised for transparent huge pages),
 //! `dense_small_pages` with `Storage::Dense` (the heap's 4 KiB pages); the triad runs on both
 //! kinds of pages too (`stream_triad`, `stream_triad_huge_pages`). Hyper-cleaning: the
-//! digits, train 1,000 / validation 300, p = 0.3, c = 0.01, batches of 64. Results and their
-//! reading are in `docs/performance.md`.
+//! digits, train 1,000 / validation 300, p = 0.3, c = 0.01, batches of 64. Every solver steps
+//! on a rayon worker thread, as `Executor::run` runs it (see `steps`), so SOBA evaluates its two
+//! levels at once. Results and their reading are in `docs/performance.md`.
 
 use std::hint::black_box;
 
