@@ -6,34 +6,42 @@
 
 use nalgebra::DVector;
 
+/// `y[i] ← f(y[i], x[i])` for every i, the loop compiled for the CPU's widest vectors. A macro,
+/// not a function taking a closure: the closure must be inlined into the loop that pulp
+/// compiles for each instruction set, which a generic function does not guarantee (measured:
+/// `axpy` fell back to scalar code that way).
+macro_rules! zip_update {
+    ($y:expr, $x:expr, |$yi:ident, $xi:ident| $f:expr) => {{
+        let (y, x): (&mut DVector<f64>, &DVector<f64>) = ($y, $x);
+        debug_assert_eq!(y.len(), x.len());
+        let (y, x) = (y.as_mut_slice(), x.as_slice());
+        pulp::Arch::new().dispatch(
+            #[inline(always)]
+            || {
+                for (y, &$xi) in y.iter_mut().zip(x) {
+                    let $yi = *y;
+                    *y = $f;
+                }
+            },
+        );
+    }};
+}
+
 /// y ← a·x + b·y elementwise: nalgebra's `y.axpy(a, x, b)` for b ≠ 0 (which computes
 /// (a·xᵢ)·1 + b·yᵢ), the same bits. Lengths must agree (debug assertion; the callers own
 /// both vectors at one dimension).
 pub(crate) fn axpy(y: &mut DVector<f64>, a: f64, x: &DVector<f64>, b: f64) {
-    debug_assert_eq!(y.len(), x.len());
-    let (y, x) = (y.as_mut_slice(), x.as_slice());
-    pulp::Arch::new().dispatch(
-        #[inline(always)]
-        || {
-            for (yi, &xi) in y.iter_mut().zip(x) {
-                *yi = a * xi + b * *yi;
-            }
-        },
-    );
+    zip_update!(y, x, |yi, xi| a * xi + b * yi);
 }
 
 /// y ← y − x elementwise (nalgebra's `y -= x`, the same bits).
 pub(crate) fn sub_assign(y: &mut DVector<f64>, x: &DVector<f64>) {
-    debug_assert_eq!(y.len(), x.len());
-    let (y, x) = (y.as_mut_slice(), x.as_slice());
-    pulp::Arch::new().dispatch(
-        #[inline(always)]
-        || {
-            for (yi, &xi) in y.iter_mut().zip(x) {
-                *yi -= xi;
-            }
-        },
-    );
+    zip_update!(y, x, |yi, xi| yi - xi);
+}
+
+/// y ← x − y elementwise (the same bits as `x - y`).
+pub(crate) fn reverse_sub_assign(y: &mut DVector<f64>, x: &DVector<f64>) {
+    zip_update!(y, x, |yi, xi| xi - yi);
 }
 
 #[cfg(test)]
@@ -55,6 +63,9 @@ mod tests {
             let (mut y1, mut y2) = (y0.clone(), y0.clone());
             y1 -= &x;
             sub_assign(&mut y2, &x);
+            assert!(y1.iter().zip(&y2).all(|(p, q)| p.to_bits() == q.to_bits()));
+            let (y1, mut y2) = (&x - &y0, y0.clone());
+            reverse_sub_assign(&mut y2, &x);
             assert!(y1.iter().zip(&y2).all(|(p, q)| p.to_bits() == q.to_bits()));
         }
     }

@@ -1,6 +1,6 @@
 //! The run loop: stopping rules, budgets, traces, observers, divergence.
 
-use std::cell::RefCell;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use lisse_core::solver::{GradientDescent, Sgd, StepSize};
@@ -206,8 +206,57 @@ fn divergence_is_reported_as_non_finite() {
 }
 
 #[test]
+fn the_loop_runs_on_a_rayon_worker_from_any_thread() {
+    // Every step, metric and observer call runs on a pool worker, whether `run` is called from
+    // a foreign thread (this test's) or from inside a pool (where it must stay on the caller's
+    // worker, not hand over again).
+    let on_worker = Mutex::new(Vec::new());
+    let run = || {
+        let mut s = gd(0.1, false);
+        Executor::new(Stopping::new().max_iters(3))
+            .metric("worker", |_: &dyn Solver| {
+                f64::from(u8::from(rayon::current_thread_index().is_some()))
+            })
+            .observer(|_: &dyn Solver, _: &TraceRecord| {
+                on_worker
+                    .lock()
+                    .unwrap()
+                    .push(rayon::current_thread_index());
+            })
+            .run(&mut s, &mut RngStreams::new(0).stream(0))
+            .unwrap()
+    };
+    assert!(rayon::current_thread_index().is_none());
+    let from_main = run();
+    assert!(
+        from_main
+            .trace
+            .metric_series("worker")
+            .iter()
+            .all(|p| p.1 > 0.5)
+    );
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let (caller, inside) = pool.install(|| (rayon::current_thread_index(), run()));
+    assert!(
+        inside
+            .trace
+            .metric_series("worker")
+            .iter()
+            .all(|p| p.1 > 0.5)
+    );
+    let seen = on_worker.lock().unwrap();
+    assert_eq!(seen.len(), 2 * 4);
+    assert!(seen.iter().all(Option::is_some));
+    // Inside the pool, the run stayed on the calling worker.
+    assert!(seen[4..].iter().all(|&i| i == caller));
+}
+
+#[test]
 fn metrics_and_observers_see_every_record() {
-    let seen = RefCell::new(Vec::<u64>::new());
+    let seen = Mutex::new(Vec::<u64>::new());
     let mut s = gd(0.1, false);
     let r = Executor::new(Stopping::new().max_iters(25))
         .record_every(10)
@@ -215,11 +264,11 @@ fn metrics_and_observers_see_every_record() {
         .observer(|solver: &dyn Solver, rec: &TraceRecord| {
             assert_eq!(solver.name(), "gd");
             assert_eq!(solver.counts().calls.gradients, rec.iter);
-            seen.borrow_mut().push(rec.iter);
+            seen.lock().unwrap().push(rec.iter);
         })
         .run(&mut s, &mut RngStreams::new(0).stream(0))
         .unwrap();
-    assert_eq!(*seen.borrow(), vec![0, 10, 20, 25]);
+    assert_eq!(*seen.lock().unwrap(), vec![0, 10, 20, 25]);
     let series = r.trace.metric_series("x0");
     assert_eq!(
         series.iter().map(|p| p.0).collect::<Vec<_>>(),

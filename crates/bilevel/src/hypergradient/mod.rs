@@ -38,7 +38,7 @@ use rand::Rng;
 use crate::problem::{BilevelProblem, LowerLevel, UpperLevel};
 
 /// An estimator of the hypergradient surrogate ∇̄f(x, y) (see the module docs).
-pub trait HypergradientEstimator {
+pub trait HypergradientEstimator: Send {
     /// A short name (`"neumann-randomized"`).
     fn name(&self) -> &'static str;
 

@@ -15,7 +15,6 @@
 //! versions average over the drawn indices instead of n. The squared L2 term is the one public
 //! code gets wrong (BO-REP's code uses ‖W‖, which is not strongly convex).
 
-use std::cell::RefCell;
 use std::sync::Arc;
 
 use lisse_core::{
@@ -29,7 +28,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, RngExt};
 use serde::{Deserialize, Serialize};
 
-use super::{BilevelProblem, LowerConstants};
+use super::{BilevelProblem, LowerConstants, Scratch};
 
 mod kernel;
 
@@ -96,14 +95,14 @@ pub struct CleaningLower {
     l2: f64,
     batch_size: usize,
     /// σ(λᵢ) (or σ'(λᵢ)) per position of the evaluated samples.
-    weights: RefCell<Vec<f64>>,
+    weights: Scratch<Vec<f64>>,
     /// Per-sample losses or directional derivatives of the evaluated samples.
-    per_sample: RefCell<DVector<f64>>,
+    per_sample: Scratch<DVector<f64>>,
     /// The training features as the fused SOBA kernel reads them
     /// ([`LowerLevel::directions_at_into`]).
     padded: Arc<kernel::PaddedFeatures>,
     /// Scratch of the fused SOBA kernel.
-    kernel: RefCell<kernel::Buffers>,
+    kernel: Scratch<kernel::Buffers>,
 }
 
 /// The upper level f(λ, W) = validation cross-entropy (independent of λ). A sample is a
@@ -116,7 +115,7 @@ pub struct CleaningUpper {
     /// The validation features as the fused kernel reads them ([`UpperLevel::grads_at_into`]).
     padded: Arc<kernel::PaddedFeatures>,
     /// Scratch of the fused kernel.
-    kernel: RefCell<kernel::Buffers>,
+    kernel: Scratch<kernel::Buffers>,
 }
 
 impl std::fmt::Debug for CleaningLower {
@@ -161,7 +160,7 @@ impl CleaningLower {
 
     /// Fills the weight buffer with `f(λᵢ)` for the samples of `which`, in order.
     fn fill_weights(&self, x: &DVector<f64>, which: Which<'_>, f: fn(f64) -> f64) {
-        let mut w = self.weights.borrow_mut();
+        let mut w = self.weights.lock();
         w.clear();
         match which {
             Which::All => w.extend(x.iter().map(|&t| f(t))),
@@ -179,7 +178,7 @@ impl CleaningLower {
     ) -> Result<()> {
         self.check(x, y)?;
         self.fill_weights(x, which, sigmoid);
-        let w = self.weights.borrow();
+        let w = self.weights.lock();
         match which {
             Which::All => self.loss.weighted_gradient_into(y, &w, out)?,
             Which::Batch(b) => self.loss.weighted_batch_gradient_into(y, b, &w, out)?,
@@ -199,7 +198,7 @@ impl CleaningLower {
     ) -> Result<()> {
         self.check(x, y)?;
         self.fill_weights(x, which, sigmoid);
-        let w = self.weights.borrow();
+        let w = self.weights.lock();
         match which {
             Which::All => self.loss.weighted_hvp_into(y, v, &w, out)?,
             Which::Batch(b) => self.loss.weighted_batch_hvp_into(y, v, b, &w, out)?,
@@ -211,7 +210,7 @@ impl CleaningLower {
     /// Scatters (1/|S|) σ'(λᵢ)·sᵢ into outᵢ for each sample i of `which` (repeats add), where
     /// sᵢ is the per-sample quantity in the buffer.
     fn scatter(&self, x: &DVector<f64>, which: Which<'_>, out: &mut DVector<f64>) {
-        let per = self.per_sample.borrow();
+        let per = self.per_sample.lock();
         let w = 1.0 / self.len(which) as f64;
         out.as_mut_slice().fill(0.0);
         match which {
@@ -229,7 +228,7 @@ impl CleaningLower {
     }
 
     fn resize_per_sample(&self, len: usize) {
-        let mut per = self.per_sample.borrow_mut();
+        let mut per = self.per_sample.lock();
         if per.len() != len {
             *per = DVector::zeros(len);
         }
@@ -249,7 +248,7 @@ impl CleaningLower {
         check_dim("output buffer", self.loss.n_terms(), out.len())?;
         self.resize_per_sample(self.len(which));
         {
-            let mut per = self.per_sample.borrow_mut();
+            let mut per = self.per_sample.lock();
             match which {
                 Which::All => self
                     .loss
@@ -275,7 +274,7 @@ impl CleaningLower {
         check_dim("output buffer", self.loss.n_terms(), out.len())?;
         self.resize_per_sample(self.len(which));
         {
-            let mut per = self.per_sample.borrow_mut();
+            let mut per = self.per_sample.lock();
             match which {
                 Which::All => self.loss.sample_losses_into(y, &mut per)?,
                 Which::Batch(b) => self.loss.batch_sample_losses_into(y, b, &mut per)?,
@@ -560,17 +559,17 @@ impl HyperCleaning {
             loss: lower_loss,
             l2: spec.l2,
             batch_size: spec.batch_size,
-            weights: RefCell::new(Vec::with_capacity(n)),
-            per_sample: RefCell::new(DVector::zeros(spec.batch_size)),
+            weights: Scratch::new(Vec::with_capacity(n)),
+            per_sample: Scratch::new(DVector::zeros(spec.batch_size)),
             padded: Arc::new(padded_features(&train)),
-            kernel: RefCell::new(kernel::Buffers::default()),
+            kernel: Scratch::new(kernel::Buffers::default()),
         };
         let upper = CleaningUpper {
             padded: Arc::new(padded_features(&validation)),
             loss: MultinomialLogistic::new(validation)?,
             n_train: n,
             batch_size: spec.batch_size,
-            kernel: RefCell::new(kernel::Buffers::default()),
+            kernel: Scratch::new(kernel::Buffers::default()),
         };
         Ok(Self {
             lower,
@@ -753,7 +752,7 @@ impl super::UpperLevel for CleaningUpper {
             None,
             sample,
             kernel::SampleWeights::Unit,
-            &mut self.kernel.borrow_mut(),
+            &mut self.kernel.lock(),
             kernel::Outputs {
                 gradient: gy.as_mut_slice(),
                 hvp: &mut [],
@@ -834,8 +833,8 @@ impl super::LowerLevel for CleaningLower {
         finite("W (y)", y.as_slice())?;
         finite("v", v.as_slice())?;
         self.resize_per_sample(sample.len());
-        let mut per = self.per_sample.borrow_mut();
-        let mut buffers = self.kernel.borrow_mut();
+        let mut per = self.per_sample.lock();
+        let mut buffers = self.kernel.lock();
         kernel::fused_sums(
             kernel_data(&self.padded, self.loss.data(), self.loss.n_classes()),
             y.as_slice(),

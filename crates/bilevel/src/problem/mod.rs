@@ -22,7 +22,8 @@ mod hyper_cleaning;
 mod quadratic;
 mod sine;
 
-use std::cell::RefCell;
+use std::cell::{RefCell, RefMut};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use lisse_core::{
     Counted, Error, OracleCounts, OracleKind, PartialGradients, PartialHvps, Result, Sampler,
@@ -42,7 +43,13 @@ pub use sine::{SineBilevel, SineLower, SineUpper};
 /// [`grads_at_into`](Self::grads_at_into), whose default makes the two oracle calls; a level
 /// whose ∇ₓF and ∇ᵧF read the same per-sample data overrides it with one pass. A type with the
 /// lisse-core traits opts in with `impl UpperLevel for MyLevel {}`.
-pub trait UpperLevel: PartialGradients + StochasticPartialGradients {
+///
+/// `Send + Sync` (and so its samples), so that SOBA-type solvers can evaluate the two levels
+/// on two threads at once ([`BilevelProblem::lower_directions_and_upper_grads`]); keep
+/// per-call scratch in a `Mutex`, not a `RefCell`.
+pub trait UpperLevel:
+    PartialGradients + StochasticPartialGradients<Sample: Send + Sync> + Send + Sync
+{
     /// ∇ₓF(x, y; ξ) into `gx` and ∇ᵧF(x, y; ξ) into `gy` at one sample ξ: the same values as
     /// [`grad_x_at_into`](StochasticPartialGradients::grad_x_at_into) and
     /// [`grad_y_at_into`](StochasticPartialGradients::grad_y_at_into) (up to rounding).
@@ -75,9 +82,14 @@ pub trait UpperLevel: PartialGradients + StochasticPartialGradients {
 /// [`directions_at_into`](Self::directions_at_into) (SOBA's three lower quantities at one
 /// sample), whose default makes the three oracle calls; a level overrides it with one pass over
 /// the sample's data. A type with the lisse-core traits opts in with
-/// `impl LowerLevel for MyLevel {}`.
+/// `impl LowerLevel for MyLevel {}`. `Send + Sync` like [`UpperLevel`].
 pub trait LowerLevel:
-    PartialGradients + PartialHvps + StochasticPartialGradients + StochasticPartialHvps
+    PartialGradients
+    + PartialHvps
+    + StochasticPartialGradients<Sample: Send + Sync>
+    + StochasticPartialHvps
+    + Send
+    + Sync
 {
     /// ∇ᵧG(x, y; ζ) into `grad_y`, ∇²ᵧᵧG(x, y; ζ)·v into `hvp` and ∇²ₓᵧG(x, y; ζ)·v into
     /// `cross` at one sample ζ: the values of the three single oracles (up to rounding).
@@ -105,6 +117,29 @@ pub trait LowerLevel:
     /// need not check its outputs a second time (false by default).
     fn checks_finite_outputs(&self) -> bool {
         false
+    }
+}
+
+/// Per-call scratch of a level: a `Mutex`, so that the level is `Sync` (see [`UpperLevel`]),
+/// whose clone copies the contents. Uncontended (each level is evaluated by one thread at a
+/// time), so a lock costs a few nanoseconds.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch<T>(Mutex<T>);
+
+impl<T> Scratch<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Self(Mutex::new(value))
+    }
+
+    /// The scratch (a panic while it was held leaves it usable: every user overwrites it).
+    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl<T: Clone> Clone for Scratch<T> {
+    fn clone(&self) -> Self {
+        Self::new(self.lock().clone())
     }
 }
 
@@ -344,6 +379,12 @@ impl<F: UpperLevel, G: LowerLevel> BilevelProblem<F, G> {
         gx: &mut DVector<f64>,
         gy: &mut DVector<f64>,
     ) -> Result<()> {
+        let s = self.draw_upper_grads(rng)?;
+        Self::upper_grads_at(self.upper.inner(), (x, y), &s, [gx, gy])
+    }
+
+    /// Draws ξ for [`upper_grads`](Self::upper_grads) and tallies the two calls it stands for.
+    fn draw_upper_grads<R: Rng + ?Sized>(&self, rng: &mut R) -> Result<RefMut<'_, F::Sample>> {
         let mut s = self.upper_sample.borrow_mut();
         self.upper.draw_into(rng, &mut s)?;
         // One fused pass, tallied as the two calls it stands for.
@@ -351,8 +392,18 @@ impl<F: UpperLevel, G: LowerLevel> BilevelProblem<F, G> {
         let counter = self.upper.counter();
         counter.add_evaluations(OracleKind::GradX, 1, points);
         counter.add_evaluations(OracleKind::GradY, 1, points);
-        self.upper.inner().grads_at_into(x, y, &s, gx, gy)?;
-        if self.upper.inner().checks_finite_outputs() {
+        Ok(s)
+    }
+
+    /// The evaluation of [`upper_grads`](Self::upper_grads) at a drawn (and tallied) ξ.
+    fn upper_grads_at(
+        upper: &F,
+        (x, y): (&DVector<f64>, &DVector<f64>),
+        s: &F::Sample,
+        [gx, gy]: [&mut DVector<f64>; 2],
+    ) -> Result<()> {
+        upper.grads_at_into(x, y, s, gx, gy)?;
+        if upper.checks_finite_outputs() {
             return Ok(());
         }
         check_finite("∇ₓf (upper-level oracle output)", gx.as_slice())?;
@@ -462,6 +513,46 @@ impl<F: UpperLevel, G: LowerLevel> BilevelProblem<F, G> {
         hvp: &mut DVector<f64>,
         cross: &mut DVector<f64>,
     ) -> Result<()> {
+        let s = self.draw_lower_directions(rng)?;
+        Self::lower_directions_at(self.lower.inner(), (x, y, z), &s, [grad_y, hvp, cross])
+    }
+
+    /// [`lower_directions`](Self::lower_directions) at (x, y, z) on a fresh ζ, and
+    /// [`upper_grads`](Self::upper_grads) at (x, y) on a fresh ξ, drawn in that order: the
+    /// same draws, tallies and results as the two calls one after the other. Called on a rayon
+    /// worker thread (as [`Executor::run`](lisse_core::Executor::run) runs every solver), the
+    /// two levels are evaluated at once on two threads (`rayon::join`); elsewhere one after
+    /// the other, since handing work to the pool from a foreign thread costs more than a
+    /// small level's evaluation.
+    ///
+    /// `lower` receives (∇ᵧG, ∇²ᵧᵧG·z, ∇²ₓᵧG·z), `upper` (∇ₓF, ∇ᵧF).
+    ///
+    /// # Errors
+    /// A wrong length, or a non-finite oracle output (the lower level's error first).
+    pub fn lower_directions_and_upper_grads<R: Rng + ?Sized>(
+        &self,
+        (x, y, z): (&DVector<f64>, &DVector<f64>, &DVector<f64>),
+        rng: &mut R,
+        lower: [&mut DVector<f64>; 3],
+        upper: [&mut DVector<f64>; 2],
+    ) -> Result<()> {
+        let zeta = self.draw_lower_directions(rng)?;
+        let xi = self.draw_upper_grads(rng)?;
+        let (zeta, xi) = (&*zeta, &*xi);
+        let (f, g) = (self.upper.inner(), self.lower.inner());
+        let eval_lower = move || Self::lower_directions_at(g, (x, y, z), zeta, lower);
+        let eval_upper = move || Self::upper_grads_at(f, (x, y), xi, upper);
+        let (lower, upper) = if rayon::current_thread_index().is_some() {
+            rayon::join(eval_lower, eval_upper)
+        } else {
+            (eval_lower(), eval_upper())
+        };
+        lower.and(upper)
+    }
+
+    /// Draws ζ for [`lower_directions`](Self::lower_directions) and tallies the three calls it
+    /// stands for.
+    fn draw_lower_directions<R: Rng + ?Sized>(&self, rng: &mut R) -> Result<RefMut<'_, G::Sample>> {
         let mut s = self.lower_sample.borrow_mut();
         self.lower.draw_into(rng, &mut s)?;
         // One fused pass, tallied as the three calls it stands for.
@@ -470,10 +561,19 @@ impl<F: UpperLevel, G: LowerLevel> BilevelProblem<F, G> {
         counter.add_evaluations(OracleKind::GradY, 1, points);
         counter.add_evaluations(OracleKind::Hvp, 1, points);
         counter.add_evaluations(OracleKind::CrossHvp, 1, points);
-        self.lower
-            .inner()
-            .directions_at_into(x, y, z, &s, grad_y, hvp, cross)?;
-        if self.lower.inner().checks_finite_outputs() {
+        Ok(s)
+    }
+
+    /// The evaluation of [`lower_directions`](Self::lower_directions) at a drawn (and
+    /// tallied) ζ, into (∇ᵧG, HVP, cross).
+    fn lower_directions_at(
+        lower: &G,
+        (x, y, z): (&DVector<f64>, &DVector<f64>, &DVector<f64>),
+        s: &G::Sample,
+        [grad_y, hvp, cross]: [&mut DVector<f64>; 3],
+    ) -> Result<()> {
+        lower.directions_at_into(x, y, z, s, grad_y, hvp, cross)?;
+        if lower.checks_finite_outputs() {
             return Ok(());
         }
         check_finite("∇ᵧg (lower-level oracle output)", grad_y.as_slice())?;

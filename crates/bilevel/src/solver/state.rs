@@ -9,7 +9,7 @@ use nalgebra::DVector;
 use rand::Rng;
 
 use super::lower_sgd;
-use crate::elementwise::{axpy, sub_assign};
+use crate::elementwise::{axpy, reverse_sub_assign, sub_assign};
 use crate::hypergradient::HypergradientEstimator;
 use crate::problem::{BilevelProblem, LowerLevel, UpperLevel};
 
@@ -118,8 +118,11 @@ pub(crate) struct SobaDirections {
     pub(crate) z: DVector<f64>,
     dy: DVector<f64>,
     dz: DVector<f64>,
+    /// ∇ₓF and ∇ᵧF. Written by the thread that evaluates the upper level and only read by
+    /// the update: with the lower level's cross product written into the state's `direction`
+    /// instead, no cache line goes back and forth between the two threads for ownership.
+    grad_x_upper: DVector<f64>,
     grad_y_upper: DVector<f64>,
-    cross: DVector<f64>,
 }
 
 impl SobaDirections {
@@ -129,8 +132,8 @@ impl SobaDirections {
             z: DVector::zeros(dim_y),
             dy: DVector::zeros(dim_y),
             dz: DVector::zeros(dim_y),
+            grad_x_upper: DVector::zeros(dim_x),
             grad_y_upper: DVector::zeros(dim_y),
-            cross: DVector::zeros(dim_x),
         }
     }
 
@@ -140,25 +143,15 @@ impl SobaDirections {
         state: &mut BilevelState<F, G>,
         rng: &mut R,
     ) -> Result<()> {
-        let p = &state.problem;
-        p.lower_directions(
-            &state.x,
-            &state.y,
-            &self.z,
+        state.problem.lower_directions_and_upper_grads(
+            (&state.x, &state.y, &self.z),
             rng,
-            &mut self.dy,
-            &mut self.dz,
-            &mut self.cross,
-        )?;
-        p.upper_grads(
-            &state.x,
-            &state.y,
-            rng,
-            &mut state.direction,
-            &mut self.grad_y_upper,
+            [&mut self.dy, &mut self.dz, &mut state.direction],
+            [&mut self.grad_x_upper, &mut self.grad_y_upper],
         )?;
         sub_assign(&mut self.dz, &self.grad_y_upper);
-        sub_assign(&mut state.direction, &self.cross);
+        // D_x = ∇ₓF − ∇²ₓᵧG·z, with the cross product in `direction`.
+        reverse_sub_assign(&mut state.direction, &self.grad_x_upper);
         Ok(())
     }
 

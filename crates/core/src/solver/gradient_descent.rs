@@ -85,7 +85,9 @@ impl<O: Gradient, D: Domain, S: StepSchedule> GradientDescent<O, D, S> {
     }
 }
 
-impl<O: Gradient, D: Domain, S: StepSchedule> Solver for GradientDescent<O, D, S> {
+impl<O: Gradient + Send, D: Domain + Send, S: StepSchedule + Send> Solver
+    for GradientDescent<O, D, S>
+{
     fn name(&self) -> &'static str {
         "gd"
     }

@@ -77,7 +77,9 @@ impl<O: StochasticGradient, D: Domain, S: StepSchedule> Sgd<O, D, S> {
     }
 }
 
-impl<O: StochasticGradient, D: Domain, S: StepSchedule> Solver for Sgd<O, D, S> {
+impl<O: StochasticGradient<Sample: Send> + Send, D: Domain + Send, S: StepSchedule + Send> Solver
+    for Sgd<O, D, S>
+{
     fn name(&self) -> &'static str {
         "sgd"
     }
