@@ -10,7 +10,6 @@ use lisse_core::{
     StochasticPartialHvps, TwoBlock, TwoBlockFiniteSum, TwoBlockFiniteSumHvp, check_batch,
     check_dim,
 };
-use std::sync::Mutex;
 
 use nalgebra::{Cholesky, DMatrix, DMatrixView, DVector, Dyn};
 use rand::{Rng, RngExt};
@@ -18,7 +17,7 @@ use rand_distr::StandardNormal;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{BilevelProblem, ClosedForm, LowerConstants, LowerLevel, UpperLevel};
+use super::{BilevelProblem, ClosedForm, LowerConstants, LowerLevel, Scratch, UpperLevel};
 
 /// How the per-sample matrices of a [`QuadraticLevel`] are stored.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,7 +63,7 @@ pub struct QuadraticLevel {
     dense: Option<DenseTerms>,
     storage: Storage,
     /// Per-block partial sums of the parallel dense passes (reused across calls).
-    partials: Partials,
+    partials: Scratch<Vec<f64>>,
     // Means.
     a_mean: DMatrix<f64>,
     c_mean: DMatrix<f64>,
@@ -202,16 +201,6 @@ fn packed_offset(j: usize, dim: usize) -> usize {
     LANES * LANES * q * (q + 1) / 2 + r * (LANES * (q + 1)).min(dim)
 }
 
-/// Reusable buffer of per-block partial sums; a clone starts empty.
-#[derive(Debug, Default)]
-struct Partials(Mutex<Vec<f64>>);
-
-impl Clone for Partials {
-    fn clone(&self) -> Self {
-        Self::default()
-    }
-}
-
 /// Samples per block of the parallel dense passes. The blocks (and so every rounding) are
 /// fixed whatever the thread count, and the blocks' partial sums are added in block order, so
 /// results are bit-identical on any number of threads. A batch of 64 is four blocks per level,
@@ -336,7 +325,7 @@ impl QuadraticLevel {
             b,
             dense,
             storage,
-            partials: Partials::default(),
+            partials: Scratch::default(),
             a_mean,
             c_mean,
             b_mean,
@@ -1181,11 +1170,7 @@ impl QuadraticLevel {
     where
         K: Fn(&[usize], &mut [f64]) + Sync,
     {
-        let mut guard = self
-            .partials
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut guard = self.partials.lock();
         let n_blocks = batch.len().div_ceil(DENSE_BLOCK);
         guard.clear();
         guard.resize(n_blocks * stride, 0.0);
