@@ -745,7 +745,12 @@ impl super::UpperLevel for CleaningUpper {
         check_dim("output buffer (grad_y)", self.loss.dim(), gy.len())?;
         lisse_core::check_batch(sample, self.loss.n_terms())?;
         finite("W (y)", y.as_slice())?;
-        gx.as_mut_slice().fill(0.0);
+        // ∇ₓF = 0. Written only when not zero already: SOBA evaluates this level on another
+        // thread than the one that reads gx, and rewriting the same zeros would move every
+        // line of gx between the two cores' caches on each iteration (≈ 0.6 µs of ~12).
+        if gx.iter().any(|&v| v != 0.0) {
+            gx.fill(0.0);
+        }
         kernel::fused_sums(
             kernel_data(&self.padded, self.loss.data(), self.loss.n_classes()),
             y.as_slice(),

@@ -386,13 +386,23 @@ impl<F: UpperLevel, G: LowerLevel> BilevelProblem<F, G> {
     /// Draws ξ for [`upper_grads`](Self::upper_grads) and tallies the two calls it stands for.
     fn draw_upper_grads<R: Rng + ?Sized>(&self, rng: &mut R) -> Result<RefMut<'_, F::Sample>> {
         let mut s = self.upper_sample.borrow_mut();
-        self.upper.draw_into(rng, &mut s)?;
+        Self::draw_upper_into(&self.upper, rng, &mut s)?;
+        Ok(s)
+    }
+
+    /// Draws ξ into `s` from `upper` and tallies the two calls it stands for.
+    fn draw_upper_into<R: Rng + ?Sized>(
+        upper: &Counted<F>,
+        rng: &mut R,
+        s: &mut F::Sample,
+    ) -> Result<()> {
+        upper.draw_into(rng, s)?;
         // One fused pass, tallied as the two calls it stands for.
-        let points = self.upper.points_read(&s) as u64;
-        let counter = self.upper.counter();
+        let points = upper.points_read(s) as u64;
+        let counter = upper.counter();
         counter.add_evaluations(OracleKind::GradX, 1, points);
         counter.add_evaluations(OracleKind::GradY, 1, points);
-        Ok(s)
+        Ok(())
     }
 
     /// The evaluation of [`upper_grads`](Self::upper_grads) at a drawn (and tallied) ξ.
@@ -529,7 +539,7 @@ impl<F: UpperLevel, G: LowerLevel> BilevelProblem<F, G> {
     ///
     /// # Errors
     /// A wrong length, or a non-finite oracle output (the lower level's error first).
-    pub fn lower_directions_and_upper_grads<R: Rng + ?Sized>(
+    pub fn lower_directions_and_upper_grads<R: Rng + Send + ?Sized>(
         &self,
         (x, y, z): (&DVector<f64>, &DVector<f64>, &DVector<f64>),
         rng: &mut R,
@@ -537,11 +547,16 @@ impl<F: UpperLevel, G: LowerLevel> BilevelProblem<F, G> {
         upper: [&mut DVector<f64>; 2],
     ) -> Result<()> {
         let zeta = self.draw_lower_directions(rng)?;
-        let xi = self.draw_upper_grads(rng)?;
-        let (zeta, xi) = (&*zeta, &*xi);
-        let (f, g) = (self.upper.inner(), self.lower.inner());
+        let mut xi = self.upper_sample.borrow_mut();
+        let (zeta, xi) = (&*zeta, &mut *xi);
+        let (f, g) = (&self.upper, self.lower.inner());
         let eval_lower = move || Self::lower_directions_at(g, (x, y, z), zeta, lower);
-        let eval_upper = move || Self::upper_grads_at(f, (x, y), xi, upper);
+        // ξ is drawn after ζ, by the thread that evaluates the upper level (the lower level's
+        // evaluation draws nothing), so the draws come in the same order either way.
+        let eval_upper = move || {
+            Self::draw_upper_into(f, rng, xi)?;
+            Self::upper_grads_at(f.inner(), (x, y), xi, upper)
+        };
         let (lower, upper) = if rayon::current_thread_index().is_some() {
             rayon::join(eval_lower, eval_upper)
         } else {

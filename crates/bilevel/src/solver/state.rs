@@ -138,7 +138,7 @@ impl SobaDirections {
     }
 
     /// D_y and D_z at (x, y, z) into `self`, D_x into the state's `direction`.
-    pub(crate) fn compute<F: UpperLevel, G: LowerLevel, R: Rng + ?Sized>(
+    pub(crate) fn compute<F: UpperLevel, G: LowerLevel, R: Rng + Send + ?Sized>(
         &mut self,
         state: &mut BilevelState<F, G>,
         rng: &mut R,
