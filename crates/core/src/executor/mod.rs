@@ -223,6 +223,10 @@ impl<'a> Executor<'a> {
     /// foreign thread (about 14 µs per hand-over, measured on the project's 2-vCPU VM: more
     /// than a whole hyper-cleaning SOBA iteration). Results do not depend on the thread.
     ///
+    /// Several runs at once share the pool's workers: start them from a parallel iterator
+    /// (`runs.par_iter_mut().map(|r| executor.run(..))`), not from threads of your own, which
+    /// would each wait for a free worker.
+    ///
     /// # Errors
     /// [`Error::InvalidParameter`] when the stopping rules cannot end a run or a rule is
     /// invalid (see [`Stopping::validate`]); [`Error::Stalled`] when the only rules that could
