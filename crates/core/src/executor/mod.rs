@@ -223,9 +223,9 @@ impl<'a> Executor<'a> {
     /// foreign thread (about 14 µs per hand-over, measured on the project's 2-vCPU VM: more
     /// than a whole hyper-cleaning SOBA iteration). Results do not depend on the thread.
     ///
-    /// Several runs at once share the pool's workers: start them from a parallel iterator
-    /// (`runs.par_iter_mut().map(|r| executor.run(..))`), not from threads of your own, which
-    /// would each wait for a free worker.
+    /// Several runs at once share the pool's workers: start them from a parallel iterator, one
+    /// executor each (`runs.par_iter_mut().map(|(s, rng)| Executor::new(stop).run(s, rng))`),
+    /// not from threads of your own, which would each wait for a free worker.
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] when the stopping rules cannot end a run or a rule is
