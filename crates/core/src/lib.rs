@@ -63,8 +63,8 @@ pub mod two_block_check;
 pub use counting::{CallCounter, CountKind, Counted, KindCounts, OracleCounts, OracleKind};
 pub use domain::Domain;
 pub use error::{
-    Error, Result, check_dim, check_dim_hint, check_finite, check_finite_hint, check_positive,
-    check_range,
+    Error, Result, all_finite, check_dim, check_dim_hint, check_finite, check_finite_hint,
+    check_positive, check_range,
 };
 pub use executor::{
     DEFAULT_MAX_RECORDS, Executor, Observer, Report, Solver, StopReason, Stopping, Trace,

@@ -744,7 +744,7 @@ impl super::UpperLevel for CleaningUpper {
         check_dim("output buffer (grad_x)", self.n_train, gx.len())?;
         check_dim("output buffer (grad_y)", self.loss.dim(), gy.len())?;
         lisse_core::check_batch(sample, self.loss.n_terms())?;
-        finite("W (y)", y.as_slice())?;
+        lisse_core::check_finite("W (y)", y.as_slice())?;
         // ∇ₓF = 0. Written only when not zero already: SOBA evaluates this level on another
         // thread than the one that reads gx, and rewriting the same zeros would move every
         // line of gx between the two cores' caches on each iteration (≈ 0.6 µs of ~12).
@@ -788,20 +788,10 @@ fn kernel_data<'a>(
     padded.data(n_classes, data.labels().unwrap_or(&[]))
 }
 
-/// Every entry of `values` is finite: the kernel's vectorized test first, then lisse-core's
-/// check for the error naming the first bad index.
-fn finite(what: &str, values: &[f64]) -> Result<()> {
-    if kernel::all_finite(values) {
-        Ok(())
-    } else {
-        lisse_core::check_finite(what, values)
-    }
-}
-
 /// A non-finite output although the inputs were finite: the logits Wᵀx overflowed. (The
 /// message is formatted only on failure.)
 fn finite_output(what: &str, values: &[f64]) -> Result<()> {
-    if kernel::all_finite(values) {
+    if lisse_core::all_finite(values) {
         return Ok(());
     }
     lisse_core::check_finite(
@@ -835,8 +825,8 @@ impl super::LowerLevel for CleaningLower {
         check_dim("output buffer (hvp)", self.loss.dim(), hvp.len())?;
         check_dim("output buffer (cross)", self.loss.n_terms(), cross.len())?;
         lisse_core::check_batch(sample, self.loss.n_terms())?;
-        finite("W (y)", y.as_slice())?;
-        finite("v", v.as_slice())?;
+        lisse_core::check_finite("W (y)", y.as_slice())?;
+        lisse_core::check_finite("v", v.as_slice())?;
         self.resize_per_sample(sample.len());
         let mut per = self.per_sample.lock();
         let mut buffers = self.kernel.lock();
@@ -858,7 +848,7 @@ impl super::LowerLevel for CleaningLower {
         crate::elementwise::axpy(hvp, self.l2, v, w);
         // σ'(λᵢ) first: a NaN weight λᵢ turns every output into NaN, and is named as such.
         let derivatives = &buffers.derivatives()[..sample.len()];
-        finite("σ'(λᵢ) of the batch (lambda, x)", derivatives)?;
+        lisse_core::check_finite("σ'(λᵢ) of the batch (lambda, x)", derivatives)?;
         finite_output("gradient", grad_y.as_slice())?;
         finite_output("Hessian-vector product", hvp.as_slice())?;
         finite_output("directional derivative", per.as_slice())?;

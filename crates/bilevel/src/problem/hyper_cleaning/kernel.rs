@@ -529,37 +529,6 @@ fn fused_body<S: Simd, T: BatchTranspose>(simd: S, transpose: T, op: Fused<'_>) 
     );
 }
 
-/// Whether every entry of `values` is finite: x·0 is 0 for finite x and NaN otherwise,
-/// summed in four independent vector accumulators (AVX-512 where available).
-pub(super) fn all_finite(values: &[f64]) -> bool {
-    pulp::Arch::new().dispatch(AllFinite(values))
-}
-
-struct AllFinite<'a>(&'a [f64]);
-
-impl WithSimd for AllFinite<'_> {
-    type Output = bool;
-    #[inline(always)]
-    fn with_simd<S: Simd>(self, simd: S) -> bool {
-        let (head, tail) = S::as_simd_f64s(self.0);
-        let zero = simd.splat_f64s(0.0);
-        let mut acc = [zero; 4];
-        let mut quads = head.chunks_exact(4);
-        for q in &mut quads {
-            for (a, &v) in acc.iter_mut().zip(q) {
-                *a = simd.mul_add_f64s(v, zero, *a);
-            }
-        }
-        for &v in quads.remainder() {
-            acc[0] = simd.mul_add_f64s(v, zero, acc[0]);
-        }
-        let sum = simd.add_f64s(simd.add_f64s(acc[0], acc[1]), simd.add_f64s(acc[2], acc[3]));
-        let mut lanes = [0.0; 8];
-        store::<S>(&mut lanes, sum);
-        lanes.iter().all(|&l| l == 0.0) && tail.iter().all(|x| x.is_finite())
-    }
-}
-
 /// sₛ and σ'(λᵢ) per position (0 for the padding up to `bp`).
 #[inline(always)]
 fn sample_weights(
